@@ -1,0 +1,35 @@
+/**
+ * Agent identities, as security teams register them in `clients/*.yaml` (one per file), after validation.
+ * An agent is never a principal: it only ever acts for a user.
+ */
+import type { JWK } from 'jose';
+
+export const AGENT_STATUSES = ['active', 'suspended'] as const;
+export type AgentStatus = (typeof AGENT_STATUSES)[number];
+
+export type AgentAuthentication =
+  | { readonly method: 'private_key_jwt'; readonly jwks: { readonly keys: readonly JWK[] } }
+  /** `secretHash` is the encoded hash (see src/provider/client-secret-hash.ts); the secret itself is never stored. */
+  | { readonly method: 'client_secret_basic'; readonly secretHash: string };
+
+export interface Agent {
+  readonly clientId: string;
+  readonly name: string;
+  /** The accountable owner (a person or team address). */
+  readonly owner: string;
+  readonly status: AgentStatus;
+  readonly authentication: AgentAuthentication;
+  /** Tool id -> the scopes of that tool this agent may request. A tool not listed here is refused. */
+  readonly tools: ReadonlyMap<string, readonly string[]>;
+  /** Upper bound on the lifetime of any token minted for this agent. */
+  readonly maxTtlSeconds: number;
+  /** Whether the agent may present an `actor_token`, and which subjects that token may name besides the agent itself. */
+  readonly actorToken: { readonly allowed: boolean; readonly subjects: readonly string[] };
+  /** A sample identity that only the embedded development mode will load. */
+  readonly devOnly: boolean;
+  readonly source: string;
+}
+
+export interface AgentRegistry {
+  readonly agents: ReadonlyMap<string, Agent>;
+}

@@ -1,0 +1,54 @@
+/** The broker's own configuration (file + environment overrides), after validation. */
+
+export interface TrustedIssuer {
+  /** Exact `iss` value its tokens carry. */
+  readonly issuer: string;
+  /** Where its keys come from: `jwksUri` if given, else the `jwks_uri` from OIDC/OAuth discovery of `issuer`. */
+  readonly jwksUri?: string;
+  /** The subject token's `aud` must contain one of these. */
+  readonly audiences: readonly string[];
+  /** JWS algorithms accepted from this issuer. Never `none`, never HS*. */
+  readonly algorithms: readonly string[];
+  /** The claim that holds the user's scopes: a space-separated `scope` string or an `scp` array. */
+  readonly scopeClaim: 'scope' | 'scp';
+  /** Accepted `typ` header values for access tokens (compared case-insensitively, with or without "application/"). */
+  readonly tokenTypes: readonly string[];
+  /** Reject tokens whose `iat` is older than this; undefined = only `exp` bounds it. */
+  readonly maxTokenAgeSeconds?: number;
+  /** Whether this issuer's tokens may be presented as `actor_token`. */
+  readonly issuesActorTokens: boolean;
+}
+
+export interface RequestLimits {
+  /** Largest accepted token-endpoint body, in bytes. */
+  readonly maxBodyBytes: number;
+  /** Largest accepted subject or actor token, in characters. */
+  readonly maxTokenChars: number;
+  /** Most distinct scopes a request may name. */
+  readonly maxScopes: number;
+}
+
+export type BrokerMode = 'development' | 'production';
+
+export interface BrokerConfig {
+  readonly mode: BrokerMode;
+  /** The broker's issuer identifier: base URL, identical to `iss` in every minted token. */
+  readonly issuer: string;
+  readonly host: string;
+  readonly port: number;
+  readonly trustedIssuers: readonly TrustedIssuer[];
+  /** Maximum number of actors in a delegation chain, including the current agent. */
+  readonly maxDelegationDepth: number;
+  /** Allowed clock skew when checking the time claims of incoming tokens. */
+  readonly clockSkewSeconds: number;
+  /** How long to wait for an issuer's discovery document or JWKS before failing closed. */
+  readonly upstreamTimeoutMs: number;
+  readonly catalogDir: string;
+  readonly clientsDir: string;
+  readonly keysDir: string;
+  readonly attribution: { readonly file: string };
+  readonly limits: RequestLimits;
+  /** Only in development mode: run the development identity provider on this port. */
+  readonly devIdentityProvider?: { readonly port: number };
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}

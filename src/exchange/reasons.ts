@@ -1,0 +1,84 @@
+/**
+ * Every reason the broker can refuse an exchange, each with a stable code (it appears in attribution
+ * records and metrics, so codes are never renamed) and the OAuth error it surfaces as.
+ * RFC 8693 §2.2.2: an invalid or unacceptable subject_token / actor_token is `invalid_request`.
+ */
+
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_target'
+  | 'temporarily_unavailable'
+  | 'server_error';
+
+export const DENIAL_REASONS = {
+  // request framing and parameters
+  request_malformed: 'invalid_request',
+  subject_token_missing: 'invalid_request',
+  subject_token_type_unsupported: 'invalid_request',
+  actor_token_type_mismatch: 'invalid_request',
+  actor_token_type_unsupported: 'invalid_request',
+  requested_token_type_unsupported: 'invalid_request',
+  token_too_large: 'invalid_request',
+  // the agent
+  client_authentication_failed: 'invalid_client',
+  agent_unknown: 'invalid_client',
+  agent_suspended: 'unauthorized_client',
+  agent_not_allowed_grant: 'unauthorized_client',
+  agent_not_allowed_tool: 'unauthorized_client',
+  unsupported_grant_type: 'unsupported_grant_type',
+  // the target
+  resource_missing: 'invalid_target',
+  resource_invalid: 'invalid_target',
+  resource_multiple: 'invalid_target',
+  resource_unknown: 'invalid_target',
+  audience_mismatch: 'invalid_target',
+  // the subject token
+  subject_token_invalid: 'invalid_request',
+  subject_token_expired: 'invalid_request',
+  subject_token_untrusted_issuer: 'invalid_request',
+  subject_token_wrong_audience: 'invalid_request',
+  subject_token_wrong_type: 'invalid_request',
+  subject_token_no_subject: 'invalid_request',
+  may_act_mismatch: 'invalid_request',
+  // the actor token and the delegation chain
+  actor_token_not_allowed: 'invalid_request',
+  actor_token_invalid: 'invalid_request',
+  actor_token_subject_mismatch: 'invalid_request',
+  act_chain_malformed: 'invalid_request',
+  act_chain_too_deep: 'invalid_request',
+  act_chain_repeated_actor: 'invalid_request',
+  // policy
+  outside_time_window: 'invalid_target',
+  scope_missing: 'invalid_scope',
+  scope_syntax: 'invalid_scope',
+  scope_too_many: 'invalid_scope',
+  scope_empty_after_narrowing: 'invalid_scope',
+  lifetime_empty: 'invalid_request',
+  // dependencies (fail closed)
+  issuer_unavailable: 'temporarily_unavailable',
+  attribution_unavailable: 'temporarily_unavailable',
+  internal_error: 'server_error',
+} as const satisfies Record<string, OAuthErrorCode>;
+
+export type DenialReason = keyof typeof DENIAL_REASONS;
+
+export interface Denial {
+  readonly decision: 'denied';
+  readonly reason: DenialReason;
+  readonly error: OAuthErrorCode;
+  /** ASCII, safe to return to the caller: never contains a token or a stack trace. */
+  readonly description: string;
+}
+
+export function deny(reason: DenialReason, description: string): Denial {
+  return { decision: 'denied', reason, error: DENIAL_REASONS[reason], description };
+}
+
+export function isDenial(value: unknown): value is Denial {
+  return typeof value === 'object' && value !== null && (value as { decision?: unknown }).decision === 'denied';
+}
