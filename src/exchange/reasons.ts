@@ -18,6 +18,12 @@ export type OAuthErrorCode =
 export const DENIAL_REASONS = {
   // request framing and parameters
   request_malformed: 'invalid_request',
+  request_method: 'invalid_request',
+  request_content_type: 'invalid_request',
+  request_query_parameters: 'invalid_request',
+  request_too_large: 'invalid_request',
+  client_authentication_missing: 'invalid_client',
+  client_authentication_ambiguous: 'invalid_request',
   subject_token_missing: 'invalid_request',
   subject_token_type_unsupported: 'invalid_request',
   actor_token_type_mismatch: 'invalid_request',

@@ -1,0 +1,41 @@
+/**
+ * One attribution record per decision, granted or denied: which person, which agent, which tool, which
+ * scopes, why, when. Never a token: only a SHA-256 fingerprint of the subject/actor token.
+ * Schema version 1; fields are only ever added, never renamed (auditors query them months later).
+ */
+import type { DroppedScopeReason } from '../domain/exchange.js';
+
+export const RECORD_SCHEMA_VERSION = 1;
+
+export interface ExchangeRecord {
+  readonly v: typeof RECORD_SCHEMA_VERSION;
+  readonly type: 'token_exchange';
+  /** Unique record id. */
+  readonly id: string;
+  /** Server clock, ISO 8601 UTC. */
+  readonly time: string;
+  readonly request_id: string;
+  /** W3C trace id, when the caller sent a valid `traceparent`. */
+  readonly trace_id?: string;
+  readonly decision: 'granted' | 'denied';
+  /** Stable reason code: `granted`, or a DenialReason. */
+  readonly reason: string;
+  /** The OAuth error returned, for denials. */
+  readonly error?: string;
+  readonly agent: { readonly client_id: string | null; readonly authenticated: boolean };
+  readonly user?: { readonly iss: string; readonly sub: string };
+  /** The delegation chain of the issued token, outermost (current agent) first. */
+  readonly actors?: readonly string[];
+  readonly tool?: { readonly id: string; readonly resource: string };
+  readonly scopes?: {
+    readonly requested: readonly string[];
+    readonly granted: readonly string[];
+    readonly dropped: readonly { readonly scope: string; readonly reason: DroppedScopeReason }[];
+  };
+  readonly token?: { readonly jti: string; readonly exp: number; readonly lifetime_bound_by: string };
+  readonly subject_token_sha256?: string;
+  readonly actor_token_sha256?: string;
+  readonly caller: { readonly address: string };
+}
+
+export type AttributionRecord = ExchangeRecord;

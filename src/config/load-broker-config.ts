@@ -1,0 +1,439 @@
+/**
+ * The broker's own configuration: a YAML file (or, with no file at all, the embedded development default),
+ * then environment overrides, then safety rules that keep a development setup from ever facing a network
+ * and keep development-only machinery out of production.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import type { BrokerConfig, BrokerMode, TrustedIssuer } from '../domain/broker-config.js';
+import { ConfigError } from './config-error.js';
+import { algorithmSchema } from './load-agents.js';
+import {
+  durationMillis,
+  durationSeconds,
+  isMapping,
+  nonEmptyString,
+  parseFields,
+  Problems,
+  uniqueList,
+} from './validate.js';
+import { displayPath, readYamlFile } from './yaml-files.js';
+
+export const EMBEDDED_DEFAULT_SOURCE = 'embedded development default';
+/** The `file` of problems about environment variables. */
+export const ENVIRONMENT_SOURCE = 'environment';
+
+export const DEFAULT_PORT = 9400;
+export const DEFAULT_DEV_IDP_PORT = 9401;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_LIMITS = { maxBodyBytes: 49152, maxTokenChars: 16384, maxScopes: 32 } as const;
+export const DEFAULT_MAX_DELEGATION_DEPTH = 4;
+export const DEFAULT_CLOCK_SKEW_SECONDS = 10;
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 2000;
+export const DEFAULT_TRUSTED_ALGORITHMS = ['ES256', 'RS256'] as const;
+
+const MODES = ['development', 'production'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** What the embedded development default amounts to, written as a configuration file. */
+const EMBEDDED_DEFAULT: Readonly<Record<string, unknown>> = {
+  mode: 'development',
+  dev_identity_provider: { port: DEFAULT_DEV_IDP_PORT },
+};
+
+const LOOPBACK_URL_HOSTS: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
+const LOOPBACK_BIND_HOSTS: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '::1']);
+
+export function isLoopbackUrl(url: URL): boolean {
+  return LOOPBACK_URL_HOSTS.has(url.hostname);
+}
+
+export function isLoopbackBindHost(host: string): boolean {
+  return LOOPBACK_BIND_HOSTS.has(host.toLowerCase());
+}
+
+function parseUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why `value` is not an acceptable broker issuer identifier (mode-independent rules), or undefined. */
+export function brokerIssuerProblem(value: string): string | undefined {
+  const url = parseUrl(value);
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    return 'must be an absolute https URL, e.g. "https://broker.example.com"';
+  }
+  if (url.username !== '' || url.password !== '') return 'must not contain credentials';
+  if (value.includes('?')) return 'must not have a query';
+  if (value.includes('#')) return 'must not have a fragment';
+  if (value.endsWith('/')) return 'must not end with a slash';
+  const normalized = url.pathname === '/' ? url.origin : `${url.origin}${url.pathname}`;
+  if (normalized !== value) return `must be written in normalized form "${normalized}"`;
+  return undefined;
+}
+
+/** Why `value` is not an acceptable URL of a remote party (https, or http on loopback only), or undefined. */
+function remoteUrlProblem(value: string, allowQuery: boolean): string | undefined {
+  const url = parseUrl(value);
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) return 'must be an absolute https URL';
+  if (url.protocol === 'http:' && !isLoopbackUrl(url)) {
+    return 'must use https (http is accepted only for localhost, 127.0.0.1 or [::1])';
+  }
+  if (url.username !== '' || url.password !== '') return 'must not contain credentials';
+  if (!allowQuery && value.includes('?')) return 'must not have a query';
+  if (value.includes('#')) return 'must not have a fragment';
+  return undefined;
+}
+
+function urlSchema(check: (value: string) => string | undefined) {
+  return z.string().superRefine((value, ctx) => {
+    const problem = check(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+
+const portSchema = z.number().int().min(1).max(65535);
+
+const trustedIssuerSchema = z.strictObject({
+  issuer: urlSchema((value) => remoteUrlProblem(value, false)),
+  jwks_uri: urlSchema((value) => remoteUrlProblem(value, true)).optional(),
+  audiences: uniqueList(nonEmptyString, 'audience').min(1),
+  algorithms: uniqueList(algorithmSchema, 'algorithm')
+    .min(1)
+    .default([...DEFAULT_TRUSTED_ALGORITHMS]),
+  scope_claim: z.enum(['scope', 'scp']).default('scope'),
+  token_types: uniqueList(nonEmptyString, 'token type').min(1).default(['at+jwt']),
+  max_token_age: durationSeconds().optional(),
+  issues_actor_tokens: z.boolean().default(false),
+});
+
+const fileShape = {
+  mode: z.enum(MODES),
+  issuer: urlSchema(brokerIssuerProblem).optional(),
+  host: nonEmptyString.optional(),
+  port: portSchema.optional(),
+  catalog_dir: nonEmptyString.optional(),
+  clients_dir: nonEmptyString.optional(),
+  keys_dir: nonEmptyString.optional(),
+  attribution: z.strictObject({ file: nonEmptyString }).optional(),
+  delegation: z.strictObject({ max_depth: z.number().int().min(1).max(16) }).optional(),
+  clock_skew: durationSeconds({ allowZero: true, max: 300 }).optional(),
+  upstream_timeout: durationMillis({ min: 100, max: 60_000 }).optional(),
+  limits: z
+    .strictObject({
+      max_body_bytes: z.number().int().min(1024).max(1024 * 1024).optional(),
+      max_token_chars: z.number().int().min(1024).max(65536).optional(),
+      max_scopes: z.number().int().min(1).max(256).optional(),
+    })
+    .optional(),
+  log_level: z.enum(LOG_LEVELS).optional(),
+  trusted_issuers: z.array(trustedIssuerSchema).optional(),
+  dev_identity_provider: z.strictObject({ port: portSchema }).optional(),
+};
+
+export interface BuildBrokerConfigOptions {
+  /** Names the configuration in problems (a file path, or the embedded default). */
+  readonly source: string;
+  /** Relative paths in the file (and the default directories) resolve against this directory. */
+  readonly baseDir: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Relative paths in environment overrides resolve against this directory (default: the process's). */
+  readonly cwd?: string;
+}
+
+/** The configuration (when valid), plus what later loaders need even when it is not. */
+export interface BrokerConfigCollection {
+  readonly config?: BrokerConfig;
+  readonly mode?: BrokerMode;
+  readonly catalogDir?: string;
+  readonly clientsDir?: string;
+}
+
+/** Where a value came from, so a safety rule names the field or variable that set it. */
+interface Sourced<T> {
+  readonly value: T;
+  readonly file: string;
+  readonly path: string;
+}
+
+function envValue(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function envPort(value: string): number | undefined {
+  if (!/^\d{1,5}$/u.test(value)) return undefined;
+  const port = Number(value);
+  return port >= 1 && port <= 65535 ? port : undefined;
+}
+
+function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+/** Validates one configuration (file content or embedded default) with environment overrides; records problems. */
+export function collectBrokerConfig(
+  raw: unknown,
+  options: BuildBrokerConfigOptions,
+  problems: Problems,
+): BrokerConfigCollection {
+  const { source, baseDir, env } = options;
+  const cwd = options.cwd ?? process.cwd();
+  const before = problems.size;
+  const fields = parseFields(fileShape, raw, source, [], problems) ?? {};
+  const rawHas = (key: string): boolean => isMapping(raw) && raw[key] !== undefined;
+  const mode = fields.mode;
+
+  const fromFile = <T>(value: T | undefined, key: string): Sourced<T> | undefined =>
+    value === undefined ? undefined : { value, file: source, path: key };
+  /** An environment override: `parse` returns the value, or a string saying what is wrong with the text. */
+  const fromEnv = <T extends string | number>(
+    name: string,
+    parse: (text: string) => { value: T } | string,
+  ): Sourced<T> | undefined => {
+    const text = envValue(env, name);
+    if (text === undefined) return undefined;
+    const parsed = parse(text);
+    if (typeof parsed === 'string') {
+      problems.add(ENVIRONMENT_SOURCE, name, `${parsed} (got ${JSON.stringify(text)})`);
+      return undefined;
+    }
+    return { value: parsed.value, file: ENVIRONMENT_SOURCE, path: name };
+  };
+  const portText = (text: string) => {
+    const value = envPort(text);
+    return value === undefined ? 'must be a port number from 1 to 65535' : { value };
+  };
+  const pathText = (text: string) => (text.trim() === '' ? 'must not be blank' : { value: path.resolve(cwd, text) });
+
+  // Environment overrides, each validated on its own.
+  const envIssuer = fromEnv('BROKER_ISSUER', (text) => brokerIssuerProblem(text) ?? { value: text });
+  const envHost = fromEnv('BROKER_HOST', (text) => (text.trim() === '' ? 'must not be blank' : { value: text }));
+  const envPortValue = fromEnv('BROKER_PORT', portText);
+  const envLogLevel = fromEnv('BROKER_LOG_LEVEL', (text) =>
+    isLogLevel(text) ? { value: text } : `must be one of ${LOG_LEVELS.join(', ')}`,
+  );
+  const envCatalogDir = fromEnv('BROKER_CATALOG_DIR', pathText);
+  const envClientsDir = fromEnv('BROKER_CLIENTS_DIR', pathText);
+  const envKeysDir = fromEnv('BROKER_KEYS_DIR', pathText);
+  const envAttribution = fromEnv('BROKER_ATTRIBUTION_FILE', pathText);
+  const envDevIdpPort = fromEnv('BROKER_DEV_IDP_PORT', portText);
+
+  if (mode === 'development' && envValue(env, 'NODE_ENV') === 'production') {
+    problems.add(source, 'mode', 'development mode is refused under NODE_ENV=production');
+  }
+
+  const port = envPortValue ?? fromFile(fields.port, 'port') ?? { value: DEFAULT_PORT, file: source, path: 'port' };
+  const host = envHost ?? fromFile(fields.host, 'host') ?? { value: DEFAULT_HOST, file: source, path: 'host' };
+  const explicitIssuer = envIssuer ?? fromFile(fields.issuer, 'issuer');
+  const issuerFieldBroken = rawHas('issuer') && fields.issuer === undefined;
+  let issuer: Sourced<string> | undefined = explicitIssuer;
+  if (!issuer && mode === 'development') {
+    issuer = { value: `http://localhost:${port.value}`, file: port.file, path: port.path };
+  }
+
+  // The development identity provider: never in production.
+  let devIdpPort: Sourced<number> | undefined;
+  if (mode === 'production') {
+    if (rawHas('dev_identity_provider')) {
+      problems.add(
+        source,
+        'dev_identity_provider',
+        'the development identity provider can never run in production; remove this key (mode is production)',
+      );
+    }
+    if (envValue(env, 'BROKER_DEV_IDP_PORT') !== undefined) {
+      problems.add(
+        ENVIRONMENT_SOURCE,
+        'BROKER_DEV_IDP_PORT',
+        'the development identity provider can never run in production; unset this variable (mode is production)',
+      );
+    }
+  } else if (mode === 'development') {
+    const filePort = fields.dev_identity_provider?.port;
+    devIdpPort = envDevIdpPort ?? fromFile(filePort, 'dev_identity_provider.port');
+    if (devIdpPort && devIdpPort.value === port.value) {
+      problems.add(devIdpPort.file, devIdpPort.path, `must differ from the broker's port (${port.value})`);
+    }
+  }
+
+  // Mode-specific safety rules on the final values.
+  if (mode === 'development') {
+    if (!isLoopbackBindHost(host.value)) {
+      problems.add(
+        host.file,
+        host.path,
+        `development mode must bind to a loopback address (localhost, 127.0.0.1 or ::1) so a development broker never faces a network; got "${host.value}"`,
+      );
+    }
+    const url = issuer ? parseUrl(issuer.value) : undefined;
+    if (issuer && url && !isLoopbackUrl(url)) {
+      problems.add(
+        issuer.file,
+        issuer.path,
+        `development mode requires a loopback issuer (localhost, 127.0.0.1 or [::1]) so a development broker never faces a network; got host "${url.hostname}"`,
+      );
+    }
+  } else if (mode === 'production') {
+    if (!issuer) {
+      if (!issuerFieldBroken) problems.add(source, 'issuer', 'is required in production mode');
+    } else {
+      const url = parseUrl(issuer.value);
+      if (url && url.protocol !== 'https:' && !isLoopbackUrl(url)) {
+        problems.add(
+          issuer.file,
+          issuer.path,
+          'production mode requires an https issuer (http is accepted only on a loopback host)',
+        );
+      }
+    }
+  }
+
+  // Trusted issuers: the file's, plus the development identity provider when it runs.
+  const trusted: TrustedIssuer[] = [];
+  const seenIssuers = new Set<string>();
+  (fields.trusted_issuers ?? []).forEach((entry, index) => {
+    if (seenIssuers.has(entry.issuer)) {
+      problems.add(source, `trusted_issuers[${index}].issuer`, `repeats the trusted issuer "${entry.issuer}"`);
+      return;
+    }
+    seenIssuers.add(entry.issuer);
+    trusted.push({
+      issuer: entry.issuer,
+      ...(entry.jwks_uri === undefined ? {} : { jwksUri: entry.jwks_uri }),
+      audiences: entry.audiences,
+      algorithms: entry.algorithms,
+      scopeClaim: entry.scope_claim,
+      tokenTypes: entry.token_types,
+      ...(entry.max_token_age === undefined ? {} : { maxTokenAgeSeconds: entry.max_token_age }),
+      issuesActorTokens: entry.issues_actor_tokens,
+    });
+  });
+  if (devIdpPort && issuer) {
+    const devIssuer = `http://localhost:${devIdpPort.value}`;
+    if (!seenIssuers.has(devIssuer)) {
+      trusted.push({
+        issuer: devIssuer,
+        audiences: [issuer.value],
+        algorithms: ['ES256'],
+        scopeClaim: 'scope',
+        tokenTypes: ['at+jwt'],
+        issuesActorTokens: false,
+      });
+    }
+  }
+  const trustedFieldBroken = rawHas('trusted_issuers') && fields.trusted_issuers === undefined;
+  const devIdpRequested = mode === 'development' && (devIdpPort !== undefined || rawHas('dev_identity_provider'));
+  if (mode !== undefined && trusted.length === 0 && !trustedFieldBroken && !devIdpRequested) {
+    problems.add(
+      source,
+      'trusted_issuers',
+      mode === 'development'
+        ? 'lists no trusted issuer: list at least one, or enable dev_identity_provider'
+        : 'must list at least one trusted issuer in production mode',
+    );
+  }
+
+  // Paths: file values relative to the file's directory, environment values relative to the working directory.
+  const fromBase = (value: string | undefined, fallback: string): string | undefined =>
+    value === undefined ? path.resolve(baseDir, fallback) : path.resolve(baseDir, value);
+  const dirFor = (
+    envOverride: Sourced<string> | undefined,
+    key: string,
+    value: string | undefined,
+    fallback: string,
+  ): string | undefined => {
+    if (envOverride) return envOverride.value;
+    if (rawHas(key) && value === undefined) return undefined; // broken field, already reported
+    return fromBase(value, fallback);
+  };
+  const catalogDir = dirFor(envCatalogDir, 'catalog_dir', fields.catalog_dir, 'scopes');
+  const clientsDir = dirFor(envClientsDir, 'clients_dir', fields.clients_dir, 'clients');
+  const keysDir = dirFor(envKeysDir, 'keys_dir', fields.keys_dir, 'keys');
+  const attributionFile = envAttribution?.value ?? fromBase(fields.attribution?.file, path.join('data', 'attribution.jsonl'));
+
+  const result = { mode, catalogDir, clientsDir };
+  if (problems.size > before || mode === undefined || issuer === undefined) return result;
+  if (catalogDir === undefined || clientsDir === undefined || keysDir === undefined || attributionFile === undefined) {
+    return result;
+  }
+
+  const config: BrokerConfig = {
+    mode,
+    issuer: issuer.value,
+    host: host.value,
+    port: port.value,
+    trustedIssuers: trusted,
+    maxDelegationDepth: fields.delegation?.max_depth ?? DEFAULT_MAX_DELEGATION_DEPTH,
+    clockSkewSeconds: fields.clock_skew ?? DEFAULT_CLOCK_SKEW_SECONDS,
+    upstreamTimeoutMs: fields.upstream_timeout ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
+    catalogDir,
+    clientsDir,
+    keysDir,
+    attribution: { file: attributionFile },
+    limits: {
+      maxBodyBytes: fields.limits?.max_body_bytes ?? DEFAULT_LIMITS.maxBodyBytes,
+      maxTokenChars: fields.limits?.max_token_chars ?? DEFAULT_LIMITS.maxTokenChars,
+      maxScopes: fields.limits?.max_scopes ?? DEFAULT_LIMITS.maxScopes,
+    },
+    ...(devIdpPort ? { devIdentityProvider: { port: devIdpPort.value } } : {}),
+    logLevel: envLogLevel?.value ?? fields.log_level ?? 'info',
+  };
+  return { ...result, config };
+}
+
+/** Validates a parsed configuration file (or the embedded default) with environment overrides. Throws ConfigError. */
+export function buildBrokerConfig(raw: unknown, options: BuildBrokerConfigOptions): BrokerConfig {
+  const problems = new Problems();
+  const { config } = collectBrokerConfig(raw, options, problems);
+  if (problems.size > 0 || !config) {
+    throw new ConfigError(problems.size > 0 ? problems.list : [{ file: options.source, path: '', message: 'is not a valid configuration' }]);
+  }
+  return config;
+}
+
+export interface LoadBrokerConfigOptions {
+  /** The configuration file; default: env BROKER_CONFIG; neither = the embedded development default. */
+  readonly file?: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+/** Reads the configuration file (or takes the embedded default), records problems. */
+export async function collectBrokerConfigFromDisk(
+  options: LoadBrokerConfigOptions,
+  problems: Problems,
+): Promise<BrokerConfigCollection> {
+  const { env, cwd } = options;
+  const file = options.file ?? envValue(env, 'BROKER_CONFIG');
+  if (file === undefined) {
+    if (envValue(env, 'NODE_ENV') === 'production') {
+      problems.add(
+        ENVIRONMENT_SOURCE,
+        'NODE_ENV',
+        'no configuration file was given (--config or BROKER_CONFIG): the embedded development default is refused under NODE_ENV=production',
+      );
+      return {};
+    }
+    return collectBrokerConfig(EMBEDDED_DEFAULT, { source: EMBEDDED_DEFAULT_SOURCE, baseDir: cwd, env, cwd }, problems);
+  }
+  const absolute = path.resolve(cwd, file);
+  const source = displayPath(absolute, cwd);
+  const parsed = await readYamlFile(absolute, source, problems);
+  if (!parsed) return {};
+  return collectBrokerConfig(parsed.data, { source, baseDir: path.dirname(absolute), env, cwd }, problems);
+}
+
+/** Loads and validates the broker configuration. Throws ConfigError listing every problem. */
+export async function loadBrokerConfig(options: LoadBrokerConfigOptions): Promise<BrokerConfig> {
+  const problems = new Problems();
+  const { config } = await collectBrokerConfigFromDisk(options, problems);
+  if (problems.size > 0 || !config) {
+    throw new ConfigError(problems.size > 0 ? problems.list : [{ file: options.file ?? EMBEDDED_DEFAULT_SOURCE, path: '', message: 'is not a valid configuration' }]);
+  }
+  return config;
+}

@@ -1,0 +1,16 @@
+/** Structured JSON logs (pino). Tokens, assertions, secrets and Authorization headers are redacted by path. */
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
+    level,
+    base: { service: 'agent-token-broker' },
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', '*.subject_token', '*.actor_token', '*.client_assertion', '*.client_secret', '*.access_token'],
+      censor: '[redacted]',
+    },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}

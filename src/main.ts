@@ -1,0 +1,50 @@
+/**
+ * `npm start`: runs the broker. With no configuration this is the embedded development default: sample
+ * catalog and agent, dev keys generated on first run, state in memory, the development identity provider.
+ */
+import { loadEverything } from './config/load-all.js';
+import { ConfigError } from './config/config-error.js';
+import { firstExchangeInstructions } from './dev/first-exchange-instructions.js';
+import { createLogger } from './log.js';
+import { startBroker } from './server/start-broker.js';
+
+async function main(): Promise<void> {
+  let loaded;
+  try {
+    loaded = await loadEverything({ env: process.env, cwd: process.cwd() });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`configuration is invalid:\n${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger(loaded.config.logLevel);
+  const running = await startBroker(loaded, log);
+  log.info({
+    issuer: running.issuer,
+    mode: loaded.config.mode,
+    tools: [...loaded.catalog.tools.keys()],
+    agents: [...loaded.agents.agents.keys()],
+    dev_identity_provider: running.devIdentityProvider?.issuer,
+    signing_key_generated: running.keysGenerated,
+  }, 'broker listening');
+  if (loaded.config.mode === 'development') {
+    process.stdout.write(firstExchangeInstructions({ issuer: running.issuer, catalog: loaded.catalog }));
+  }
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    running.stop().then(() => process.exit(0), (err: unknown) => {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => { stop('SIGINT'); });
+  process.on('SIGTERM', () => { stop('SIGTERM'); });
+}
+
+await main();

@@ -1,0 +1,69 @@
+/**
+ * oidc-provider configured as the broker's authorization-server core: RFC 8414 discovery, the JWKS, and
+ * client authentication (private_key_jwt, client_secret_basic against hashed secrets) at the token
+ * endpoint. Everything else it can do is switched off: the only grant is token exchange.
+ */
+import type { Agent } from '../domain/agent.js';
+import type { SigningKeys } from '../keys/signing-keys.js';
+import { clientMetadata } from './client-metadata.js';
+import { isolatedMemoryAdapter } from './memory-adapter.js';
+import { Provider, type Configuration, type ErrorOut, type KoaContextWithOIDC } from './oidc-provider.js';
+import { VerifiedSecretCache } from './verified-secret-cache.js';
+
+export const ROUTES = { token: '/token', jwks: '/jwks' } as const;
+
+export interface ProviderOptions {
+  readonly issuer: string;
+  readonly agents: readonly Agent[];
+  readonly keys: SigningKeys;
+  /** oidc-provider storage (replay cache for client assertions). Defaults to in-memory. */
+  readonly adapter?: Configuration['adapter'];
+  readonly clockSkewSeconds: number;
+}
+
+/** Algorithms agents may sign client assertions with (asymmetric only). */
+export const CLIENT_ASSERTION_ALGS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] as const;
+
+function renderJsonError(ctx: KoaContextWithOIDC, out: ErrorOut): void {
+  ctx.type = 'application/json';
+  ctx.body = out;
+}
+
+export function buildProvider(opts: ProviderOptions): Provider {
+  const configuration: Configuration = {
+    adapter: opts.adapter ?? isolatedMemoryAdapter(`broker:${opts.issuer}`),
+    clients: opts.agents.map(clientMetadata),
+    jwks: { keys: opts.keys.all.map((k) => ({ ...k.privateJwk })) },
+    routes: { token: ROUTES.token, jwks: ROUTES.jwks },
+    responseTypes: ['none'],
+    // Only ES256 keys exist; oidc-provider's client default (RS256) would not validate.
+    clientDefaults: { id_token_signed_response_alg: 'ES256' },
+    scopes: [],
+    clientAuthMethods: ['private_key_jwt', 'client_secret_basic'],
+    enabledJWA: { clientAuthSigningAlgValues: [...CLIENT_ASSERTION_ALGS] },
+    clockTolerance: opts.clockSkewSeconds,
+    features: {
+      devInteractions: { enabled: false },
+      dPoP: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
+      resourceIndicators: { enabled: false },
+      userinfo: { enabled: false },
+      introspection: { enabled: false },
+      revocation: { enabled: false },
+      registration: { enabled: false },
+      clientCredentials: { enabled: false },
+    },
+    // Token-endpoint errors are JSON whatever the Accept header says.
+    renderError: renderJsonError,
+  };
+  const provider = new Provider(opts.issuer, configuration);
+  provider.proxy = false;
+
+  // Secrets are stored only as scrypt hashes (see client-secret-hash.ts).
+  const secrets = new VerifiedSecretCache();
+  provider.Client.prototype.compareClientSecret = function compareHashedSecret(this: { clientSecret?: string }, actual: string) {
+    return typeof this.clientSecret === 'string' ? secrets.verify(this.clientSecret, actual) : false;
+  };
+  return provider;
+}

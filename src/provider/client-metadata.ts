@@ -1,0 +1,24 @@
+/** Agent identities (clients/*.yaml) as oidc-provider client metadata: token exchange only, nothing else. */
+import type { Agent } from '../domain/agent.js';
+import { TOKEN_EXCHANGE_GRANT } from '../domain/exchange.js';
+import type { ClientMetadata } from './oidc-provider.js';
+
+export function clientMetadata(agent: Agent): ClientMetadata {
+  const base: ClientMetadata = {
+    client_id: agent.clientId,
+    client_name: agent.name,
+    contacts: [agent.owner],
+    grant_types: [TOKEN_EXCHANGE_GRANT],
+    response_types: [],
+    redirect_uris: [],
+  };
+  if (agent.authentication.method === 'private_key_jwt') {
+    return {
+      ...base,
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: agent.authentication.jwks.keys.map((k) => ({ ...k })) },
+    };
+  }
+  // The stored value is the scrypt hash; compareClientSecret is replaced to verify against it.
+  return { ...base, token_endpoint_auth_method: 'client_secret_basic', client_secret: agent.authentication.secretHash };
+}

@@ -1,0 +1,98 @@
+/**
+ * Assembles one broker: oidc-provider (discovery, JWKS, client authentication) with the token-exchange
+ * grant registered on it, the token-endpoint envelope (framing checks, attribution) in front of its
+ * router, and the broker's own routes (RFC 8414 metadata alias, health).
+ */
+import Router from '@koa/router';
+import type { AgentRegistry } from '../domain/agent.js';
+import type { BrokerConfig } from '../domain/broker-config.js';
+import type { Catalog } from '../domain/catalog.js';
+import { TOKEN_EXCHANGE_GRANT } from '../domain/exchange.js';
+import type { AttributionSink } from '../attribution/sink.js';
+import type { SigningKeys } from '../keys/signing-keys.js';
+import type { Logger } from '../log.js';
+import { buildProvider, ROUTES } from '../provider/build-provider.js';
+import type { Configuration, Provider } from '../provider/oidc-provider.js';
+import { TrustedIssuers } from '../subject-token/issuer-keys.js';
+import { createIncomingTokenVerifier } from '../subject-token/verify-incoming-token.js';
+import { exchangeState } from '../token-endpoint/exchange-state.js';
+import { tokenEndpointEnvelope } from '../token-endpoint/token-endpoint-envelope.js';
+import { createTokenExchangeGrant, TOKEN_EXCHANGE_PARAMETERS, TOKEN_EXCHANGE_REPEATABLE } from '../token-endpoint/token-exchange-grant.js';
+
+export interface BrokerDeps {
+  readonly config: BrokerConfig;
+  readonly catalog: Catalog;
+  readonly agents: AgentRegistry;
+  readonly keys: SigningKeys;
+  readonly sink: AttributionSink;
+  readonly log: Logger;
+  readonly now?: () => number;
+  readonly adapter?: Configuration['adapter'];
+}
+
+export interface Broker {
+  readonly app: Provider;
+  readonly issuer: string;
+}
+
+interface ErrorLike { error?: unknown; error_description?: unknown; error_detail?: unknown }
+
+export function createBroker(deps: BrokerDeps): Broker {
+  const { config, log } = deps;
+  const now = deps.now ?? Date.now;
+  const provider = buildProvider({
+    issuer: config.issuer,
+    agents: [...deps.agents.agents.values()],
+    keys: deps.keys,
+    clockSkewSeconds: config.clockSkewSeconds,
+    ...(deps.adapter ? { adapter: deps.adapter } : {}),
+  });
+
+  const issuers = new TrustedIssuers(config.trustedIssuers, { timeoutMs: config.upstreamTimeoutMs });
+  provider.registerGrantType(
+    TOKEN_EXCHANGE_GRANT,
+    createTokenExchangeGrant({
+      issuer: config.issuer,
+      catalog: () => deps.catalog,
+      agents: () => deps.agents,
+      verifier: createIncomingTokenVerifier(issuers, { clockSkewSeconds: config.clockSkewSeconds }),
+      policy: { brokerIssuer: config.issuer, maxDelegationDepth: config.maxDelegationDepth },
+      limits: config.limits,
+      signingKey: () => deps.keys.active,
+      now,
+    }),
+    TOKEN_EXCHANGE_PARAMETERS,
+    TOKEN_EXCHANGE_REPEATABLE,
+  );
+
+  // Remember why oidc-provider refused a token request, for the attribution record.
+  provider.on('grant.error', (ctx, err: ErrorLike) => {
+    const state = exchangeState(ctx);
+    state.providerError = {
+      error: typeof err.error === 'string' ? err.error : 'server_error',
+      ...(typeof err.error_description === 'string' ? { description: err.error_description } : {}),
+      ...(typeof err.error_detail === 'string' ? { detail: err.error_detail } : {}),
+    };
+  });
+  provider.on('server_error', (ctx, err) => {
+    log.error({ err, path: ctx.path }, 'internal error');
+  });
+
+  provider.use(tokenEndpointEnvelope({ tokenPath: ROUTES.token, maxBodyBytes: config.limits.maxBodyBytes, sink: deps.sink, log, now }));
+
+  const router = new Router();
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', (ctx) => {
+    ctx.body = { status: 'ready' };
+  });
+  provider.use(router.routes());
+  // RFC 8414 metadata: the same document oidc-provider serves as OpenID discovery.
+  provider.use(async (ctx, next) => {
+    if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
+    await next();
+  });
+
+  return { app: provider, issuer: config.issuer };
+}

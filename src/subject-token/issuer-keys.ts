@@ -1,0 +1,106 @@
+/**
+ * Where a trusted issuer's verification keys come from: its configured `jwks_uri`, or the `jwks_uri` of its
+ * discovery document (openid-client). Keys are fetched with jose's remote JWKS set: cached, with an unknown
+ * `kid` causing at most one refetch per cooldown, no redirects followed, and every fetch bounded in time.
+ * Nothing is ever fetched from a token header (jku/x5u/jwk are ignored).
+ */
+import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import * as oidc from 'openid-client';
+import type { TrustedIssuer } from '../domain/broker-config.js';
+
+/** Thrown when an issuer's discovery document or keys cannot be obtained in time: callers fail closed. */
+export class IssuerUnavailableError extends Error {
+  override readonly name = 'IssuerUnavailableError';
+}
+
+export interface IssuerKeysOptions {
+  /** Bound on each discovery/JWKS fetch. */
+  readonly timeoutMs: number;
+  /** After a failed discovery, further attempts wait this long (requests fail fast meanwhile). */
+  readonly retryAfterMs?: number;
+  /** Minimum time between JWKS refetches (e.g. for an unknown kid). */
+  readonly cooldownMs?: number;
+  /** How long fetched keys are trusted without a refetch. */
+  readonly cacheMaxAgeMs?: number;
+  readonly now?: () => number;
+}
+
+function isLoopback(url: URL): boolean {
+  return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+}
+
+async function discoverJwksUri(issuer: string, timeoutMs: number): Promise<URL> {
+  const server = new URL(issuer);
+  const config = await oidc.discovery(server, 'agent-token-broker', undefined, oidc.None(), {
+    timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+    ...(server.protocol === 'http:' && isLoopback(server) ? { execute: [oidc.allowInsecureRequests] } : {}),
+  });
+  const jwksUri = config.serverMetadata().jwks_uri;
+  if (!jwksUri) throw new IssuerUnavailableError(`issuer ${issuer} publishes no jwks_uri`);
+  return new URL(jwksUri);
+}
+
+/** A key resolver for one trusted issuer, created lazily and kept for the life of the process. */
+export class IssuerKeys {
+  #resolver: JWTVerifyGetKey | undefined;
+  #pending: Promise<JWTVerifyGetKey> | undefined;
+  #failedAt: number | undefined;
+  readonly #now: () => number;
+
+  constructor(
+    readonly issuer: TrustedIssuer,
+    private readonly options: IssuerKeysOptions,
+  ) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The jose key resolver, discovering the JWKS location first if needed. */
+  async resolver(): Promise<JWTVerifyGetKey> {
+    if (this.#resolver) return this.#resolver;
+    const retryAfter = this.options.retryAfterMs ?? 5_000;
+    if (this.#failedAt !== undefined && this.#now() - this.#failedAt < retryAfter) {
+      throw new IssuerUnavailableError(`discovery for ${this.issuer.issuer} failed recently`);
+    }
+    this.#pending ??= this.#create().finally(() => {
+      this.#pending = undefined;
+    });
+    return this.#pending;
+  }
+
+  async #create(): Promise<JWTVerifyGetKey> {
+    try {
+      const url = this.issuer.jwksUri ? new URL(this.issuer.jwksUri) : await withTimeout(discoverJwksUri(this.issuer.issuer, this.options.timeoutMs), this.options.timeoutMs);
+      this.#resolver = createRemoteJWKSet(url, {
+        timeoutDuration: this.options.timeoutMs,
+        cooldownDuration: this.options.cooldownMs ?? 30_000,
+        cacheMaxAge: this.options.cacheMaxAgeMs ?? 10 * 60_000,
+      });
+      this.#failedAt = undefined;
+      return this.#resolver;
+    } catch (cause) {
+      this.#failedAt = this.#now();
+      throw new IssuerUnavailableError(`discovery for ${this.issuer.issuer} failed`, { cause });
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => { reject(new IssuerUnavailableError(`timed out after ${ms} ms`)); }, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => { clearTimeout(timer); });
+}
+
+/** All trusted issuers, looked up by exact `iss`. */
+export class TrustedIssuers {
+  readonly #byIssuer = new Map<string, IssuerKeys>();
+
+  constructor(issuers: readonly TrustedIssuer[], options: IssuerKeysOptions) {
+    for (const issuer of issuers) this.#byIssuer.set(issuer.issuer, new IssuerKeys(issuer, options));
+  }
+
+  get(iss: string): IssuerKeys | undefined {
+    return this.#byIssuer.get(iss);
+  }
+}

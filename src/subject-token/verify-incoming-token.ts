@@ -1,0 +1,148 @@
+/**
+ * Validation of the tokens an agent presents: the user's `subject_token` and the optional `actor_token`.
+ * Exact issuer match against the trusted list, signature with the issuer's keys and allowed algorithms,
+ * `exp` required, `nbf`/`iat` checked, audience, `typ`, maximum age. Every failure becomes a stable reason;
+ * an issuer whose keys cannot be fetched fails closed as `issuer_unavailable`.
+ */
+import { createHash } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { TrustedIssuer } from '../domain/broker-config.js';
+import type { ActorClaims, SubjectClaims } from '../domain/exchange.js';
+import { deny, type Denial, type DenialReason } from '../exchange/reasons.js';
+import { IssuerUnavailableError, type TrustedIssuers } from './issuer-keys.js';
+
+export function tokenFingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+type Role = 'subject' | 'actor';
+
+const REASONS: Record<Role, Record<'invalid' | 'expired' | 'untrusted' | 'audience' | 'type' | 'nosub', DenialReason>> = {
+  subject: {
+    invalid: 'subject_token_invalid',
+    expired: 'subject_token_expired',
+    untrusted: 'subject_token_untrusted_issuer',
+    audience: 'subject_token_wrong_audience',
+    type: 'subject_token_wrong_type',
+    nosub: 'subject_token_no_subject',
+  },
+  actor: {
+    invalid: 'actor_token_invalid',
+    expired: 'actor_token_invalid',
+    untrusted: 'actor_token_invalid',
+    audience: 'actor_token_invalid',
+    type: 'actor_token_invalid',
+    nosub: 'actor_token_invalid',
+  },
+};
+
+const ID_TOKEN_MARKERS = ['nonce', 'at_hash', 'c_hash', 's_hash'] as const;
+
+/** `typ` compared as a media type: case-insensitive, "application/" optional (RFC 7515 §4.1.9). */
+function normaliseTyp(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+}
+
+export function scopesFromClaim(value: unknown): string[] {
+  if (typeof value === 'string') return value.split(' ').filter((s) => s.length > 0);
+  if (Array.isArray(value) && value.every((s): s is string => typeof s === 'string')) return value.filter((s) => s.length > 0);
+  return [];
+}
+
+interface Verified { readonly payload: JWTPayload; readonly issuer: TrustedIssuer }
+
+export interface IncomingTokenVerifier {
+  verifySubject(token: string, nowMs: number): Promise<SubjectClaims | Denial>;
+  verifyActor(token: string, nowMs: number): Promise<ActorClaims | Denial>;
+}
+
+export function createIncomingTokenVerifier(issuers: TrustedIssuers, opts: { clockSkewSeconds: number }): IncomingTokenVerifier {
+  async function verify(token: string, role: Role, nowMs: number): Promise<Verified | Denial> {
+    const reasons = REASONS[role];
+    const what = role === 'subject' ? 'subject_token' : 'actor_token';
+    let unverifiedIss: unknown;
+    let typ: unknown;
+    try {
+      typ = decodeProtectedHeader(token).typ;
+      unverifiedIss = decodeJwt(token).iss;
+    } catch {
+      return deny(reasons.invalid, `${what} is not a well-formed signed JWT`);
+    }
+    const keys = typeof unverifiedIss === 'string' ? issuers.get(unverifiedIss) : undefined;
+    if (!keys || (role === 'actor' && !keys.issuer.issuesActorTokens)) {
+      return deny(reasons.untrusted, `${what} is not from a trusted issuer`);
+    }
+    const { issuer } = keys;
+    if (typeof typ !== 'string' || !issuer.tokenTypes.some((t) => normaliseTyp(t) === normaliseTyp(typ))) {
+      return deny(reasons.type, `${what} has an unacceptable type (typ header)`);
+    }
+    let payload: JWTPayload;
+    try {
+      const resolver = await keys.resolver();
+      ({ payload } = await jwtVerify(token, resolver, {
+        issuer: issuer.issuer,
+        audience: [...issuer.audiences],
+        algorithms: [...issuer.algorithms],
+        clockTolerance: opts.clockSkewSeconds,
+        currentDate: new Date(nowMs),
+        requiredClaims: ['exp', 'sub'],
+        ...(issuer.maxTokenAgeSeconds !== undefined ? { maxTokenAge: issuer.maxTokenAgeSeconds } : {}),
+      }));
+    } catch (err) {
+      return denialFor(err, role, what);
+    }
+    if (ID_TOKEN_MARKERS.some((claim) => claim in payload)) {
+      return deny(reasons.type, `${what} is an ID token, not an access token`);
+    }
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0) {
+      return deny(reasons.nosub, `${what} has no subject`);
+    }
+    return { payload, issuer };
+  }
+
+  return {
+    async verifySubject(token, nowMs) {
+      const result = await verify(token, 'subject', nowMs);
+      if ('decision' in result) return result;
+      const { payload, issuer } = result;
+      return {
+        iss: issuer.issuer,
+        sub: payload.sub as string,
+        exp: payload.exp as number,
+        ...(typeof payload.iat === 'number' ? { iat: payload.iat } : {}),
+        scopes: scopesFromClaim(payload[issuer.scopeClaim]),
+        ...(payload.act !== undefined ? { act: payload.act } : {}),
+        ...(payload.may_act !== undefined ? { mayAct: payload.may_act } : {}),
+        fingerprint: tokenFingerprint(token),
+      };
+    },
+    async verifyActor(token, nowMs) {
+      const result = await verify(token, 'actor', nowMs);
+      if ('decision' in result) return result;
+      const { payload, issuer } = result;
+      return { iss: issuer.issuer, sub: payload.sub as string, exp: payload.exp as number, fingerprint: tokenFingerprint(token) };
+    },
+  };
+}
+
+function denialFor(err: unknown, role: Role, what: string): Denial {
+  const reasons = REASONS[role];
+  if (err instanceof IssuerUnavailableError || err instanceof joseErrors.JWKSTimeout || isFetchFailure(err)) {
+    return deny('issuer_unavailable', `the issuer of the ${what} cannot be reached; try again later`);
+  }
+  // JWTExpired covers both `exp` in the past and `iat` older than the issuer's maximum token age.
+  if (err instanceof joseErrors.JWTExpired) return deny(reasons.expired, `${what} has expired or is too old`);
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'aud') return deny(reasons.audience, `${what} is not intended for this broker (aud)`);
+    return deny(reasons.invalid, `${what} failed the ${err.claim} check`);
+  }
+  return deny(reasons.invalid, `${what} signature or format is invalid`);
+}
+
+/** Network-level failures while fetching the JWKS (not a bad token): connection refused, non-200, bad JSON. */
+function isFetchFailure(err: unknown): boolean {
+  if (err instanceof joseErrors.JWKSInvalid) return true;
+  if (err instanceof joseErrors.JOSEError && err.code === 'ERR_JOSE_GENERIC') return true;
+  return err instanceof TypeError || (err instanceof Error && err.name === 'AbortError');
+}

@@ -1,0 +1,32 @@
+/**
+ * Request framing checks that run before oidc-provider parses anything (STANDARDS 1, 10, 14):
+ * POST only, a form-encoded body, no parameters in the URL query (credentials there would end up in logs),
+ * and a bounded body size announced up front.
+ */
+import { deny, type Denial } from '../exchange/reasons.js';
+
+export interface FramingInput {
+  readonly method: string;
+  readonly querystring: string;
+  readonly contentType: string | undefined;
+  readonly contentLength: number | undefined;
+}
+
+export interface FramingRejection { readonly status: number; readonly denial: Denial; readonly headers?: Record<string, string> }
+
+export function checkFraming(req: FramingInput, maxBodyBytes: number): FramingRejection | null {
+  if (req.method !== 'POST') {
+    return { status: 400, denial: deny('request_method', 'the token endpoint accepts only POST'), headers: { Allow: 'POST' } };
+  }
+  if (req.querystring.length > 0) {
+    return { status: 400, denial: deny('request_query_parameters', 'parameters in the URL query are not accepted; send them in the form body') };
+  }
+  const mediaType = req.contentType?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== 'application/x-www-form-urlencoded') {
+    return { status: 400, denial: deny('request_content_type', 'the body must be application/x-www-form-urlencoded') };
+  }
+  if (req.contentLength !== undefined && req.contentLength > maxBodyBytes) {
+    return { status: 413, denial: deny('request_too_large', `the request body exceeds ${maxBodyBytes} bytes`) };
+  }
+  return null;
+}

@@ -1,0 +1,19 @@
+/** A Denial as the oidc-provider error its central error handler renders (RFC 6749 §5.2 JSON, no stack). */
+import { errors } from '../provider/oidc-provider.js';
+import type { Denial, OAuthErrorCode } from '../exchange/reasons.js';
+
+const STATUS: Partial<Record<OAuthErrorCode, number>> = {
+  invalid_client: 401,
+  temporarily_unavailable: 503,
+  server_error: 500,
+};
+
+export function denialError(denial: Denial): errors.OIDCProviderError {
+  const err = new errors.CustomOIDCProviderError(denial.error, denial.description);
+  const status = STATUS[denial.error] ?? 400;
+  err.status = status;
+  err.statusCode = status;
+  // 5xx errors are hidden by default; ours carry a safe, deliberate description.
+  err.expose = true;
+  return err;
+}

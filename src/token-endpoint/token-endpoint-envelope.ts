@@ -1,0 +1,119 @@
+/**
+ * Wraps the token endpoint (mounted before oidc-provider's router): request id and trace id, no-store
+ * headers on every answer, framing checks, and exactly one attribution record per request. A granted
+ * token leaves only after its record is durable; if the record cannot be written the token is withheld
+ * and the agent gets 503 temporarily_unavailable (fail closed).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import type { AttributionSink } from '../attribution/sink.js';
+import { deny, type Denial } from '../exchange/reasons.js';
+import type { Logger } from '../log.js';
+import { buildExchangeRecord, type Outcome } from './build-record.js';
+import { checkFraming } from './check-framing.js';
+import { exchangeState, type ExchangeState } from './exchange-state.js';
+import { clientWasAuthenticated, overrideForMissingClientAuth, providerDenialReason } from './provider-denial.js';
+
+export interface EnvelopeDeps {
+  readonly tokenPath: string;
+  readonly maxBodyBytes: number;
+  readonly sink: AttributionSink;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/u;
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/u;
+
+function traceIdOf(header: string | undefined): string | undefined {
+  const id = header ? TRACEPARENT.exec(header.trim())?.[1] : undefined;
+  return id && !/^0+$/u.test(id) ? id : undefined;
+}
+
+function setNoStore(ctx: Context): void {
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('Pragma', 'no-cache');
+}
+
+function renderDenial(ctx: Context, status: number, denial: Pick<Denial, 'error' | 'description'>): void {
+  ctx.status = status;
+  ctx.type = 'application/json';
+  ctx.body = { error: denial.error, error_description: denial.description };
+}
+
+interface OidcLike { oidc?: { client?: { clientId: string } } }
+
+export function tokenEndpointEnvelope(deps: EnvelopeDeps) {
+  return async function tokenEndpoint(ctx: Context, next: Next): Promise<void> {
+    if (ctx.path !== deps.tokenPath) {
+      await next();
+      return;
+    }
+    const state = exchangeState(ctx);
+    const requestId = ctx.get('x-request-id');
+    state.requestId = REQUEST_ID.test(requestId) ? requestId : randomUUID();
+    const traceId = traceIdOf(ctx.get('traceparent'));
+    if (traceId) state.traceId = traceId;
+    ctx.set('X-Request-Id', state.requestId);
+
+    const lengthHeader = ctx.get('content-length');
+    const rejection = checkFraming(
+      {
+        method: ctx.method,
+        querystring: ctx.querystring,
+        contentType: ctx.get('content-type') || undefined,
+        contentLength: lengthHeader === '' ? undefined : Number(lengthHeader),
+      },
+      deps.maxBodyBytes,
+    );
+    if (rejection) {
+      state.denial = rejection.denial;
+      for (const [name, value] of Object.entries(rejection.headers ?? {})) ctx.set(name, value);
+      renderDenial(ctx, rejection.status, rejection.denial);
+    } else {
+      await next();
+    }
+    setNoStore(ctx);
+    await recordOutcome(ctx, state, deps);
+  };
+}
+
+async function recordOutcome(ctx: Context, state: ExchangeState, deps: EnvelopeDeps): Promise<void> {
+  const granted = state.grant !== undefined && state.minted !== undefined && ctx.status === 200;
+  const identified = (ctx as unknown as OidcLike).oidc?.client?.clientId;
+  let outcome: Outcome;
+  let authenticated: boolean;
+  if (granted) {
+    outcome = { decision: 'granted' };
+    authenticated = true;
+  } else if (state.denial) {
+    outcome = { decision: 'denied', reason: state.denial.reason, error: state.denial.error };
+    authenticated = state.authenticatedClientId !== undefined;
+  } else {
+    const reason = providerDenialReason(state.providerError);
+    const override = overrideForMissingClientAuth(reason);
+    if (override) {
+      ctx.status = override.status;
+      ctx.body = override.body;
+      ctx.set('WWW-Authenticate', 'Basic realm="token"');
+    }
+    const body = ctx.body as { error?: unknown } | undefined;
+    outcome = { decision: 'denied', reason, error: typeof body?.error === 'string' ? body.error : 'server_error' };
+    authenticated = clientWasAuthenticated(identified !== undefined, reason);
+  }
+  const record = buildExchangeRecord(state, outcome, {
+    nowMs: deps.now(),
+    callerAddress: ctx.ip,
+    agent: { clientId: state.authenticatedClientId ?? identified ?? null, authenticated },
+  });
+  try {
+    await deps.sink.append(record);
+  } catch (err) {
+    deps.log.error({ err, request_id: state.requestId, decision: record.decision }, 'attribution record could not be written');
+    if (granted) {
+      // Fail closed: the token was minted but is never released without its record.
+      const denial = deny('attribution_unavailable', 'the attribution log is unavailable; no token was issued');
+      renderDenial(ctx, 503, denial);
+    }
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The RFC 8693 grant, registered with oidc-provider (which has already authenticated the agent).
+ * The steps, in order, each a named function elsewhere:
+ *   parse the request -> cheap policy checks -> verify the subject (and actor) token
+ *   -> decide (narrow scopes, bound lifetime, build the act chain) -> mint -> respond.
+ * Any denial is recorded in the exchange state and thrown as an OAuth error; the attribution record is
+ * written by record-outcome.ts before the response leaves.
+ */
+import type { AgentRegistry } from '../domain/agent.js';
+import type { RequestLimits } from '../domain/broker-config.js';
+import type { Catalog } from '../domain/catalog.js';
+import { TOKEN_EXCHANGE_GRANT, type RawParams } from '../domain/exchange.js';
+import { decide, precheck, type ExchangePolicy } from '../exchange/decide.js';
+import { parseExchangeRequest } from '../exchange/parse-request.js';
+import { deny, isDenial, type Denial } from '../exchange/reasons.js';
+import type { SigningKey } from '../keys/signing-keys.js';
+import { mintAccessToken } from '../minting/mint-access-token.js';
+import type { TokenEndpointGrantContext } from '../provider/oidc-provider.js';
+import { tokenFingerprint, type IncomingTokenVerifier } from '../subject-token/verify-incoming-token.js';
+import { denialError } from './denial-error.js';
+import { exchangeState } from './exchange-state.js';
+
+export const TOKEN_EXCHANGE_PARAMETERS = [
+  'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type',
+  'resource', 'audience', 'scope', 'requested_token_type',
+] as const;
+/** RFC 8707 allows several `resource` values; the broker accepts exactly one, and says so as invalid_target. */
+export const TOKEN_EXCHANGE_REPEATABLE = ['resource', 'audience'] as const;
+
+export interface TokenExchangeDeps {
+  readonly issuer: string;
+  readonly catalog: () => Catalog;
+  readonly agents: () => AgentRegistry;
+  readonly verifier: IncomingTokenVerifier;
+  readonly policy: ExchangePolicy;
+  readonly limits: RequestLimits;
+  readonly signingKey: () => SigningKey;
+  readonly now: () => number;
+}
+
+export { TOKEN_EXCHANGE_GRANT };
+
+export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
+  return async function tokenExchangeGrant(ctx: TokenEndpointGrantContext): Promise<void> {
+    const state = exchangeState(ctx);
+    const clientId = ctx.oidc.client.clientId;
+    state.authenticatedClientId = clientId;
+    const refuse = (denial: Denial): never => {
+      state.denial = denial;
+      throw denialError(denial);
+    };
+
+    const request = parseExchangeRequest(ctx.oidc.params as RawParams, deps.limits);
+    if (isDenial(request)) return refuse(request);
+    state.request = request;
+
+    const agent = deps.agents().agents.get(clientId);
+    if (!agent) return refuse(deny('agent_unknown', 'the client is not a registered agent'));
+
+    const pre = precheck(request, agent, deps.catalog());
+    if (isDenial(pre)) return refuse(pre);
+    state.tool = pre.tool;
+
+    const nowMs = deps.now();
+    const subject = await deps.verifier.verifySubject(request.subjectToken, nowMs);
+    if (isDenial(subject)) {
+      state.subjectFingerprint = tokenFingerprint(request.subjectToken);
+      return refuse(subject);
+    }
+    state.subject = subject;
+    state.subjectFingerprint = subject.fingerprint;
+
+    let actor;
+    if (request.actorToken !== undefined) {
+      actor = await deps.verifier.verifyActor(request.actorToken, nowMs);
+      if (isDenial(actor)) {
+        state.actorFingerprint = tokenFingerprint(request.actorToken);
+        return refuse(actor);
+      }
+      state.actor = actor;
+      state.actorFingerprint = actor.fingerprint;
+    }
+
+    const decision = decide({ request, agent, tool: pre.tool, subject, ...(actor ? { actor } : {}), policy: deps.policy, nowMs });
+    if (isDenial(decision)) return refuse(decision);
+
+    const minted = await mintAccessToken(decision, agent, deps.issuer, deps.signingKey());
+    state.grant = decision;
+    state.minted = { jti: minted.jti, iat: minted.iat, exp: minted.exp };
+    ctx.body = {
+      access_token: minted.token,
+      issued_token_type: decision.issuedTokenType,
+      token_type: 'Bearer',
+      expires_in: minted.exp - minted.iat,
+      scope: decision.scopes.granted.join(' '),
+    };
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * A broker on an ephemeral loopback port with an in-memory attribution sink, for integration tests.
+ * Two phases because the issuer identifiers of the broker and the upstream IdP refer to each other:
+ * `reserveBroker()` binds the port (so the issuer is known), `start()` builds the broker on it.
+ */
+import type { Server } from 'node:http';
+import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import type { Agent, AgentRegistry } from '../../src/domain/agent.js';
+import type { BrokerConfig, TrustedIssuer } from '../../src/domain/broker-config.js';
+import type { Catalog } from '../../src/domain/catalog.js';
+import { MemorySink } from '../../src/attribution/memory-sink.js';
+import { loadSigningKeys, type SigningKeys } from '../../src/keys/signing-keys.js';
+import { createLogger } from '../../src/log.js';
+import { createBroker } from '../../src/server/create-broker.js';
+import { close, listen } from '../../src/server/listen.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface ReservedBroker {
+  readonly issuer: string;
+  start(opts: BrokerStartOptions): Promise<RunningTestBroker>;
+}
+
+export interface BrokerStartOptions {
+  readonly trustedIssuers: readonly TrustedIssuer[];
+  readonly catalog: Catalog;
+  readonly agents: readonly Agent[];
+  readonly config?: Partial<BrokerConfig>;
+  readonly now?: () => number;
+}
+
+export interface RunningTestBroker {
+  readonly issuer: string;
+  readonly tokenEndpoint: string;
+  readonly sink: MemorySink;
+  readonly keys: SigningKeys;
+  close(): Promise<void>;
+}
+
+export function baseConfig(issuer: string, overrides: Partial<BrokerConfig> = {}): BrokerConfig {
+  return {
+    mode: 'development',
+    issuer,
+    host: '127.0.0.1',
+    port: 0,
+    trustedIssuers: [],
+    maxDelegationDepth: 4,
+    clockSkewSeconds: 10,
+    upstreamTimeoutMs: 1000,
+    catalogDir: 'scopes',
+    clientsDir: 'clients',
+    keysDir: 'keys',
+    attribution: { file: 'unused' },
+    limits: { maxBodyBytes: 49152, maxTokenChars: 16384, maxScopes: 32 },
+    logLevel: 'silent',
+    ...overrides,
+  };
+}
+
+export async function reserveBroker(): Promise<ReservedBroker> {
+  const { server, port } = await listen(undefined, '127.0.0.1', 0);
+  const issuer = `http://127.0.0.1:${port}`;
+  return {
+    issuer,
+    async start(opts) {
+      const keysDir = await mkdtemp(join(tmpdir(), 'broker-keys-'));
+      const keys = await loadSigningKeys(keysDir, { generateIfMissing: true });
+      const sink = new MemorySink();
+      const registry: AgentRegistry = { agents: new Map(opts.agents.map((a) => [a.clientId, a])) };
+      const broker = createBroker({
+        config: baseConfig(issuer, { trustedIssuers: opts.trustedIssuers, keysDir, ...opts.config }),
+        catalog: opts.catalog,
+        agents: registry,
+        keys,
+        sink,
+        log: createLogger('silent'),
+        ...(opts.now ? { now: opts.now } : {}),
+      });
+      server.on('request', broker.app.callback());
+      return { issuer, tokenEndpoint: `${issuer}/token`, sink, keys, close: () => close(server as Server) };
+    },
+  };
+}
+
+export function trustedIssuer(issuer: string, audience: string, overrides: Partial<TrustedIssuer> = {}): TrustedIssuer {
+  return {
+    issuer,
+    audiences: [audience],
+    algorithms: ['ES256', 'RS256'],
+    scopeClaim: 'scope',
+    tokenTypes: ['at+jwt'],
+    issuesActorTokens: false,
+    ...overrides,
+  };
+}
+
+/** A private_key_jwt agent with a freshly generated ES256 key. */
+export async function keyAgent(clientId: string, tools: Record<string, string[]>, overrides: Partial<Agent> = {}): Promise<{ agent: Agent; privateKey: CryptoKey; kid: string }> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const kid = `${clientId}-key`;
+  const agent: Agent = {
+    clientId,
+    name: `${clientId} (test)`,
+    owner: 'tests@example.com',
+    status: 'active',
+    authentication: { method: 'private_key_jwt', jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] } },
+    tools: new Map(Object.entries(tools)),
+    maxTtlSeconds: 600,
+    actorToken: { allowed: false, subjects: [] },
+    devOnly: false,
+    source: `test:${clientId}`,
+    ...overrides,
+  };
+  return { agent, privateKey, kid };
+}
