@@ -7,6 +7,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Integration tests start real HTTP servers on ephemeral ports; keep them in separate workers.
     pool: 'forks',
-    reporters: ['default'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

@@ -5,6 +5,7 @@ import { DEV_TOKEN_CLIENT_ID, DEV_USER_TOKEN_GRANT } from '../dev/dev-identity-p
 export async function fetchDevToken(idpIssuer: string, username: string): Promise<string> {
   const server = new URL(idpIssuer);
   const config = await oidc.discovery(server, DEV_TOKEN_CLIENT_ID, undefined, oidc.None(), {
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- plain http only on loopback (development and tests)
     execute: [oidc.allowInsecureRequests],
     timeout: 5,
   });

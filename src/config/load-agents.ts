@@ -10,7 +10,16 @@ import type { Catalog } from '../domain/catalog.js';
 import { isClientSecretHash } from '../provider/client-secret-hash.js';
 import { ConfigError } from './config-error.js';
 import { catalogView, type CatalogView, type LoadOptions } from './load-catalog.js';
-import { durationSeconds, nonEmptyString, parseFields, Problems, scopeToken, toolId, uniqueList } from './validate.js';
+import {
+  durationSeconds,
+  mappingOf,
+  nonEmptyString,
+  parseFields,
+  Problems,
+  scopeToken,
+  toolIdProblem,
+  uniqueList,
+} from './validate.js';
 import { readYamlDir, type ConfigFile } from './yaml-files.js';
 
 /** No agent may hold tokens living longer than this. */
@@ -54,22 +63,28 @@ const PLAINTEXT_SECRET_MESSAGE =
   'plaintext client secrets are never stored; hash the secret with `broker hash-secret` and put the result in authentication.secret_hash';
 
 /** A key that must be absent: a plaintext secret. */
-const plaintextSecretGuard = z.unknown().superRefine((value, ctx) => {
-  if (value !== undefined) ctx.addIssue({ code: 'custom', message: PLAINTEXT_SECRET_MESSAGE });
-});
+const plaintextSecretGuard = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (value !== undefined) ctx.addIssue({ code: 'custom', message: PLAINTEXT_SECRET_MESSAGE });
+  })
+  .optional();
 
 /** JWK members that only private (or symmetric) keys have. */
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv'] as const;
 
 function privateMemberGuard(member: string) {
-  return z.unknown().superRefine((value, ctx) => {
-    if (value !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `is private key material: register only the agent's PUBLIC key (remove "${member}"; the private key stays with the agent)`,
-      });
-    }
-  });
+  return z
+    .unknown()
+    .superRefine((value, ctx) => {
+      if (value !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `is private key material: register only the agent's PUBLIC key (remove "${member}"; the private key stays with the agent)`,
+        });
+      }
+    })
+    .optional();
 }
 
 const base64url = z.string().regex(/^[A-Za-z0-9_-]+$/u, { error: 'must be base64url-encoded' });
@@ -169,8 +184,7 @@ const agentFileShape = {
   status: z.enum(AGENT_STATUSES).default('active'),
   dev_only: z.boolean().default(false),
   authentication: authenticationSchema,
-  tools: z
-    .record(toolId, uniqueList(scopeToken, 'scope').min(1))
+  tools: mappingOf(toolIdProblem, uniqueList(scopeToken, 'scope').min(1))
     .refine((tools) => Object.keys(tools).length > 0, { error: 'must list at least one tool' }),
   max_ttl: durationSeconds({ max: MAX_AGENT_TTL_SECONDS }),
   actor_token: actorTokenSchema.optional(),

@@ -10,10 +10,12 @@ import { ConfigError } from './config-error.js';
 import {
   durationSeconds,
   isMapping,
+  mappingOf,
   nonEmptyString,
   parseFields,
   Problems,
   scopeToken,
+  scopeTokenProblem,
   toolId,
   uniqueList,
 } from './validate.js';
@@ -62,8 +64,7 @@ const toolFileShape = {
   description: nonEmptyString,
   resource: resourceSchema,
   max_ttl: durationSeconds({ max: MAX_TOOL_TTL_SECONDS }),
-  scopes: z
-    .record(scopeToken, toolScopeSchema)
+  scopes: mappingOf(scopeTokenProblem, toolScopeSchema)
     .refine((scopes) => Object.keys(scopes).length > 0, { error: 'must define at least one scope' }),
   time_windows: z
     .array(timeWindowSchema)

@@ -112,6 +112,9 @@ function issueMessage(issue: z.core.$ZodRawIssue, allowedKeys: Map<string, reado
       return `must be ${expected} (got ${describeValue(issue.input)})`;
     }
     case 'invalid_value':
+      if (issue.input === undefined) {
+        return issue.values.length === 1 ? 'is required' : `is required (one of ${issue.values.map(String).join(', ')})`;
+      }
       return issue.values.length === 1
         ? `must be ${JSON.stringify(issue.values[0])}`
         : `must be one of ${issue.values.map(String).join(', ')}`;
@@ -157,23 +160,70 @@ function issueMessage(issue: z.core.$ZodRawIssue, allowedKeys: Map<string, reado
   }
 }
 
+export interface Issue {
+  readonly path: Path;
+  readonly message: string;
+}
+
 /**
- * Parses `value` with `schema`; on failure records every issue (with `path` prefixed) and returns undefined.
- * Unknown keys become one problem each, pointing at the key.
+ * Parses `value` with `schema`, with operator-readable messages. Unknown keys become one issue each,
+ * pointing at the key, with a "did you mean" when one is close.
  */
-export function parseValue<T>(schema: z.ZodType<T>, value: unknown, file: string, path: Path, problems: Problems): T | undefined {
+export function check<T>(schema: z.ZodType<T>, value: unknown): { ok: true; data: T } | { ok: false; issues: Issue[] } {
   const allowedKeys = new Map<string, readonly string[]>();
   const result = schema.safeParse(value, { error: (issue) => issueMessage(issue, allowedKeys) });
-  if (result.success) return result.data;
+  if (result.success) return { ok: true, data: result.data };
+  const issues: Issue[] = [];
   for (const issue of result.error.issues) {
     if (issue.code === 'unrecognized_keys') {
       const allowed = allowedKeys.get(pathKey(issue.path)) ?? [];
-      for (const key of issue.keys) problems.add(file, [...path, ...issue.path, key], unknownKeyMessage(key, allowed));
+      for (const key of issue.keys) issues.push({ path: [...issue.path, key], message: unknownKeyMessage(key, allowed) });
     } else {
-      problems.add(file, [...path, ...issue.path], issue.message);
+      issues.push({ path: issue.path, message: issue.message });
     }
   }
+  return { ok: false, issues };
+}
+
+/** Parses `value` with `schema`; on failure records every issue (with `path` prefixed) and returns undefined. */
+export function parseValue<T>(schema: z.ZodType<T>, value: unknown, file: string, path: Path, problems: Problems): T | undefined {
+  const result = check(schema, value);
+  if (result.ok) return result.data;
+  for (const issue of result.issues) problems.add(file, [...path, ...issue.path], issue.message);
   return undefined;
+}
+
+/**
+ * A mapping with free-form keys (scope names, tool ids). Unlike `z.record`, a bad key does not hide the
+ * problems of its value: every key and every value is checked.
+ */
+export function mappingOf<V extends z.ZodType>(keyProblem: (key: string) => string | undefined, value: V) {
+  return z.unknown().transform((input, ctx): Record<string, z.output<V>> => {
+    if (!isMapping(input)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: input === undefined ? 'is required' : `must be a mapping (got ${describeValue(input)})`,
+      });
+      return z.NEVER;
+    }
+    const entries: [string, z.output<V>][] = [];
+    let ok = true;
+    for (const [key, raw] of Object.entries(input)) {
+      const problem = keyProblem(key);
+      if (problem !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: problem });
+        ok = false;
+      }
+      const result = check(value, raw);
+      if (result.ok) {
+        entries.push([key, result.data as z.output<V>]);
+      } else {
+        for (const issue of result.issues) ctx.addIssue({ code: 'custom', path: [key, ...issue.path], message: issue.message });
+        ok = false;
+      }
+    }
+    return ok ? Object.fromEntries(entries) : z.NEVER;
+  });
 }
 
 export type Shape = Record<string, z.ZodType>;
@@ -287,9 +337,11 @@ export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/u;
 export const SCOPE_TOKEN_MESSAGE =
   'must be a scope token: 1-128 printable ASCII characters, no spaces, quotes (") or backslashes';
 export const scopeToken = z.string().regex(SCOPE_TOKEN, { error: SCOPE_TOKEN_MESSAGE });
+export const scopeTokenProblem = (key: string): string | undefined => (SCOPE_TOKEN.test(key) ? undefined : SCOPE_TOKEN_MESSAGE);
 
 /** Tool ids, as used in `scopes/*.yaml` `id` and as keys of an agent's `tools`. */
 export const TOOL_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/u;
 export const TOOL_ID_MESSAGE =
   'must be 1-63 characters of a-z, 0-9, "_" or "-", starting with a letter or digit';
 export const toolId = z.string().regex(TOOL_ID, { error: TOOL_ID_MESSAGE });
+export const toolIdProblem = (key: string): string | undefined => (TOOL_ID.test(key) ? undefined : TOOL_ID_MESSAGE);

@@ -98,7 +98,11 @@ export async function readYamlDir(dir: string, cwd: string, what: string, proble
   try {
     const entries = await readdir(dir, { withFileTypes: true });
     names = entries
-      .filter((entry) => entry.isFile() && !entry.name.startsWith('.') && /\.ya?ml$/u.test(entry.name))
+      // Symbolic links count: Kubernetes mounts ConfigMap entries as links into a hidden `..data` directory.
+      .filter(
+        (entry) =>
+          (entry.isFile() || entry.isSymbolicLink()) && !entry.name.startsWith('.') && /\.ya?ml$/u.test(entry.name),
+      )
       .map((entry) => entry.name)
       .sort();
   } catch (error) {

@@ -33,6 +33,7 @@ async function discoverJwksUri(issuer: string, timeoutMs: number): Promise<URL> 
   const server = new URL(issuer);
   const config = await oidc.discovery(server, 'agent-token-broker', undefined, oidc.None(), {
     timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- plain http only on loopback (development and tests)
     ...(server.protocol === 'http:' && isLoopback(server) ? { execute: [oidc.allowInsecureRequests] } : {}),
   });
   const jwksUri = config.serverMetadata().jwks_uri;

@@ -27,6 +27,6 @@ export const toolArb: fc.Arbitrary<Tool> = fc
       fc.uniqueArray(fc.constantFrom(...USER_SCOPE_NAMES), { minLength: 1, maxLength: 3 }),
       { maxKeys: TOOL_SCOPE_NAMES.length },
     ),
-    maxTtlSeconds: fc.integer({ min: 1, max: 7200 }),
+    maxTtlSeconds: fc.integer({ min: 1, max: 172_800 }),
   })
   .map(({ scopes, maxTtlSeconds }) => makeTool({ scopes, maxTtlSeconds }));

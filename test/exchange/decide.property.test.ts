@@ -33,10 +33,10 @@ const decisionArb: fc.Arbitrary<DecisionInput> = fc
     status: fc.constantFrom('active', 'active', 'active', 'suspended' as const),
     registeredForTool: fc.boolean(),
     allowed: agentAllowed,
-    agentTtl: fc.integer({ min: 1, max: 7200 }),
+    agentTtl: fc.integer({ min: 1, max: 172_800 }),
     requested: requestedScopes,
     user: userScopes,
-    subjectExpOffset: fc.integer({ min: -600, max: 7200 }),
+    subjectExpOffset: fc.integer({ min: -600, max: 172_800 }),
     nowMs: clockMs,
   })
   .map((r) => ({

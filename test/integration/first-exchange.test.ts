@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
+import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader, type CryptoKey } from 'jose';
 import * as oidc from 'openid-client';
 import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
 import type { Agent } from '../../src/domain/agent.js';
@@ -38,6 +38,7 @@ afterAll(async () => {
 });
 
 async function agentConfig(clientId: string, auth: oidc.ClientAuth): Promise<oidc.Configuration> {
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- plain http only on loopback (development and tests)
   return oidc.discovery(new URL(broker.issuer), clientId, undefined, auth, { execute: [oidc.allowInsecureRequests] });
 }
 

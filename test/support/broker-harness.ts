@@ -3,7 +3,6 @@
  * Two phases because the issuer identifiers of the broker and the upstream IdP refer to each other:
  * `reserveBroker()` binds the port (so the issuer is known), `start()` builds the broker on it.
  */
-import type { Server } from 'node:http';
 import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import type { Agent, AgentRegistry } from '../../src/domain/agent.js';
 import type { BrokerConfig, TrustedIssuer } from '../../src/domain/broker-config.js';
@@ -12,7 +11,7 @@ import { MemorySink } from '../../src/attribution/memory-sink.js';
 import { loadSigningKeys, type SigningKeys } from '../../src/keys/signing-keys.js';
 import { createLogger } from '../../src/log.js';
 import { createBroker } from '../../src/server/create-broker.js';
-import { close, listen } from '../../src/server/listen.js';
+import { close, listen, serve } from '../../src/server/listen.js';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +34,8 @@ export interface RunningTestBroker {
   readonly tokenEndpoint: string;
   readonly sink: MemorySink;
   readonly keys: SigningKeys;
+  /** The live agent registry the broker reads on every request (tests may suspend an agent in place). */
+  readonly agents: Map<string, Agent>;
   close(): Promise<void>;
 }
 
@@ -67,7 +68,8 @@ export async function reserveBroker(): Promise<ReservedBroker> {
       const keysDir = await mkdtemp(join(tmpdir(), 'broker-keys-'));
       const keys = await loadSigningKeys(keysDir, { generateIfMissing: true });
       const sink = new MemorySink();
-      const registry: AgentRegistry = { agents: new Map(opts.agents.map((a) => [a.clientId, a])) };
+      const agents = new Map(opts.agents.map((a) => [a.clientId, a]));
+      const registry: AgentRegistry = { agents };
       const broker = createBroker({
         config: baseConfig(issuer, { trustedIssuers: opts.trustedIssuers, keysDir, ...opts.config }),
         catalog: opts.catalog,
@@ -77,8 +79,8 @@ export async function reserveBroker(): Promise<ReservedBroker> {
         log: createLogger('silent'),
         ...(opts.now ? { now: opts.now } : {}),
       });
-      server.on('request', broker.app.callback());
-      return { issuer, tokenEndpoint: `${issuer}/token`, sink, keys, close: () => close(server as Server) };
+      serve(server, broker.app.callback());
+      return { issuer, tokenEndpoint: `${issuer}/token`, sink, keys, close: () => close(server) };
     },
   };
 }

@@ -15,8 +15,8 @@ export interface TestIssuer {
   readonly rs256: CryptoKey;
   /** Signs with ES256 (`es-1`) by default; header fields may be overridden or added. */
   sign(payload: JWTPayload, opts?: { header?: Partial<JWTHeaderParameters> & Record<string, unknown>; key?: CryptoKey; alg?: string }): Promise<string>;
-  /** Replace how /jwks answers (slow, failing, redirecting...). */
-  setJwksBehaviour(b: 'ok' | 'fail500' | 'hang' | 'redirect' | 'garbage'): void;
+  /** Replace how /jwks answers (slow, failing, redirecting...). `redirectTo` is where 'redirect' points (default: a closed port). */
+  setJwksBehaviour(b: 'ok' | 'fail500' | 'hang' | 'redirect' | 'garbage', opts?: { redirectTo?: string }): void;
   readonly jwksRequests: () => number;
   close(): Promise<void>;
 }
@@ -32,6 +32,7 @@ export async function startTestIssuer(): Promise<TestIssuer> {
   };
   let behaviour: 'ok' | 'fail500' | 'hang' | 'redirect' | 'garbage' = 'ok';
   let jwksHits = 0;
+  let redirectTo = 'http://127.0.0.1:1/jwks';
   const hanging = new Set<ServerResponse>();
   let issuer = '';
 
@@ -48,7 +49,7 @@ export async function startTestIssuer(): Promise<TestIssuer> {
       jwksHits += 1;
       if (behaviour === 'ok') json(200, publicJwks);
       else if (behaviour === 'fail500') json(500, { error: 'boom' });
-      else if (behaviour === 'redirect') { res.writeHead(302, { location: 'http://127.0.0.1:1/jwks' }); res.end(); }
+      else if (behaviour === 'redirect') { res.writeHead(302, { location: redirectTo }); res.end(); }
       else if (behaviour === 'garbage') { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"keys": not json'); }
       else hanging.add(res);
       return;
@@ -68,10 +69,10 @@ export async function startTestIssuer(): Promise<TestIssuer> {
       const alg = opts.alg ?? (opts.key === rs.privateKey ? 'RS256' : 'ES256');
       const kid = alg === 'RS256' ? 'rs-1' : 'es-1';
       return new SignJWT(payload)
-        .setProtectedHeader({ alg, kid, typ: 'at+jwt', ...opts.header } as JWTHeaderParameters)
+        .setProtectedHeader({ alg, kid, typ: 'at+jwt', ...opts.header })
         .sign(opts.key ?? (alg === 'RS256' ? rs.privateKey : es.privateKey));
     },
-    setJwksBehaviour(b) { behaviour = b; },
+    setJwksBehaviour(b, opts = {}) { behaviour = b; redirectTo = opts.redirectTo ?? 'http://127.0.0.1:1/jwks'; },
     jwksRequests: () => jwksHits,
     async close() {
       for (const res of hanging) res.destroy();

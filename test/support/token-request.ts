@@ -29,7 +29,7 @@ export async function rawPost(url: string, body: string, headers: Record<string,
     ...(method === 'GET' || method === 'HEAD' ? {} : { body }),
   });
   const text = await res.text();
-  let parsed: Record<string, unknown> = {};
+  let parsed: Record<string, unknown>;
   try {
     parsed = JSON.parse(text) as Record<string, unknown>;
   } catch {

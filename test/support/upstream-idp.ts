@@ -1,8 +1,7 @@
 /** A real oidc-provider upstream identity provider on an ephemeral port, issuing real signed user tokens. */
-import type { Server } from 'node:http';
 import { createDevIdentityProvider } from '../../src/dev/dev-identity-provider.js';
 import { fetchDevToken } from '../../src/cli/dev-token-command.js';
-import { close, listen } from '../../src/server/listen.js';
+import { close, listen, serve } from '../../src/server/listen.js';
 import type { DemoUser } from '../../src/dev/demo-users.js';
 
 export interface UpstreamIdp {
@@ -16,10 +15,10 @@ export async function startUpstreamIdp(opts: { audience: string; users?: readonl
   const { server, port } = await listen(undefined, '127.0.0.1', 0);
   const issuer = `http://127.0.0.1:${port}`;
   const provider = await createDevIdentityProvider({ issuer, ...opts });
-  server.on('request', provider.callback());
+  serve(server, provider.callback());
   return {
     issuer,
     userToken: (username) => fetchDevToken(issuer, username),
-    close: () => close(server as Server),
+    close: () => close(server),
   };
 }
