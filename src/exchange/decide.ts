@@ -85,7 +85,7 @@ export function decide(input: DecisionInput): Grant | Denial {
   const scopes = narrowScopes(request.scopes, tool, agentAllowed, subject.scopes);
   if (scopes.granted.length === 0) {
     const count = scopes.requested.length;
-    return deny('scope_empty_after_narrowing', `none of the ${count} requested scopes can be granted`);
+    return { ...deny('scope_empty_after_narrowing', `none of the ${count} requested scopes can be granted`), scopes };
   }
 
   const nowSeconds = Math.floor(nowMs / 1000);

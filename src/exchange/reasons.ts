@@ -4,6 +4,8 @@
  * RFC 8693 §2.2.2: an invalid or unacceptable subject_token / actor_token is `invalid_request`.
  */
 
+import type { ScopeOutcome } from '../domain/exchange.js';
+
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -79,6 +81,8 @@ export interface Denial {
   readonly error: OAuthErrorCode;
   /** ASCII, safe to return to the caller: never contains a token or a stack trace. */
   readonly description: string;
+  /** For scope denials: what was requested and why each scope was dropped (recorded, never returned). */
+  readonly scopes?: ScopeOutcome;
 }
 
 export function deny(reason: DenialReason, description: string): Denial {

@@ -34,9 +34,11 @@ export function buildExchangeRecord(state: ExchangeState, outcome: Outcome, rc: 
     ...(tool ? { tool: { id: tool.id, resource: tool.resource } } : {}),
     ...(grant
       ? { scopes: grant.scopes }
-      : state.request
-        ? { scopes: { requested: state.request.scopes, granted: [], dropped: [] } }
-        : {}),
+      : state.denial?.scopes
+        ? { scopes: state.denial.scopes }
+        : state.request
+          ? { scopes: { requested: state.request.scopes, granted: [], dropped: [] } }
+          : {}),
     ...(granted ? { token: { jti: minted.jti, exp: minted.exp, lifetime_bound_by: grant.lifetimeBoundBy } } : {}),
     ...(state.subjectFingerprint ? { subject_token_sha256: state.subjectFingerprint } : {}),
     ...(state.actorFingerprint ? { actor_token_sha256: state.actorFingerprint } : {}),

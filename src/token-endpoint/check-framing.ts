@@ -25,8 +25,11 @@ export function checkFraming(req: FramingInput, maxBodyBytes: number): FramingRe
   if (mediaType !== 'application/x-www-form-urlencoded') {
     return { status: 400, denial: deny('request_content_type', 'the body must be application/x-www-form-urlencoded') };
   }
-  if (req.contentLength !== undefined && req.contentLength > maxBodyBytes) {
-    return { status: 413, denial: deny('request_too_large', `the request body exceeds ${maxBodyBytes} bytes`) };
-  }
+  if (req.contentLength !== undefined && req.contentLength > maxBodyBytes) return tooLarge(maxBodyBytes);
   return null;
+}
+
+/** A body over the limit, whether announced by Content-Length or found while reading a chunked body. */
+export function tooLarge(maxBodyBytes: number): FramingRejection {
+  return { status: 413, denial: deny('request_too_large', `the request body exceeds ${maxBodyBytes} bytes`) };
 }

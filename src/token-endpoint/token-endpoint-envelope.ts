@@ -5,12 +5,14 @@
  * and the agent gets 503 temporarily_unavailable (fail closed).
  */
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 import type { Context, Next } from 'koa';
 import type { AttributionSink } from '../attribution/sink.js';
 import { deny, type Denial } from '../exchange/reasons.js';
 import type { Logger } from '../log.js';
 import { buildExchangeRecord, type Outcome } from './build-record.js';
-import { checkFraming } from './check-framing.js';
+import { checkFraming, tooLarge } from './check-framing.js';
 import { exchangeState, type ExchangeState } from './exchange-state.js';
 import { clientWasAuthenticated, overrideForMissingClientAuth, providerDenialReason } from './provider-denial.js';
 
@@ -43,6 +45,34 @@ function renderDenial(ctx: Context, status: number, denial: Pick<Denial, 'error'
 
 interface OidcLike { oidc?: { client?: { clientId: string } } }
 
+/**
+ * A body sent without Content-Length (chunked) cannot be refused up front: read it here, at most
+ * `maxBodyBytes` of it, so the configured limit holds whatever the framing (oidc-provider's own cap is larger).
+ */
+async function readBoundedBody(req: IncomingMessage, maxBodyBytes: number): Promise<Buffer | 'too_large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBodyBytes) return 'too_large';
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/** The request as oidc-provider reads it: the same headers, the already-read body replayed as its stream. */
+function replayRequest(original: IncomingMessage, body: Buffer): IncomingMessage {
+  const replay = Readable.from([body]) as Readable & Partial<IncomingMessage>;
+  return Object.assign(replay, {
+    headers: original.headers,
+    rawHeaders: original.rawHeaders,
+    method: original.method,
+    url: original.url,
+    httpVersion: original.httpVersion,
+    socket: original.socket,
+  }) as IncomingMessage;
+}
+
 export function tokenEndpointEnvelope(deps: EnvelopeDeps) {
   return async function tokenEndpoint(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== deps.tokenPath) {
@@ -57,7 +87,7 @@ export function tokenEndpointEnvelope(deps: EnvelopeDeps) {
     ctx.set('X-Request-Id', state.requestId);
 
     const lengthHeader = ctx.get('content-length');
-    const rejection = checkFraming(
+    let rejection = checkFraming(
       {
         method: ctx.method,
         querystring: ctx.querystring,
@@ -66,11 +96,18 @@ export function tokenEndpointEnvelope(deps: EnvelopeDeps) {
       },
       deps.maxBodyBytes,
     );
+    let body: Buffer | undefined;
+    if (!rejection && lengthHeader === '' && ctx.req.readable) {
+      const read = await readBoundedBody(ctx.req, deps.maxBodyBytes);
+      if (read === 'too_large') rejection = tooLarge(deps.maxBodyBytes);
+      else body = read;
+    }
     if (rejection) {
       state.denial = rejection.denial;
       for (const [name, value] of Object.entries(rejection.headers ?? {})) ctx.set(name, value);
       renderDenial(ctx, rejection.status, rejection.denial);
     } else {
+      if (body !== undefined) ctx.req = replayRequest(ctx.req, body);
       await next();
     }
     setNoStore(ctx);

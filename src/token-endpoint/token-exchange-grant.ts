@@ -40,6 +40,17 @@ export interface TokenExchangeDeps {
 
 export { TOKEN_EXCHANGE_GRANT };
 
+/**
+ * RFC 6749 §2.3 / STANDARDS 12: exactly one authentication method per request. oidc-provider silently drops
+ * body credentials of methods the broker does not enable (client_secret_post) before it counts them, so a
+ * Basic header (or a client assertion) plus a body `client_secret` would otherwise pass as one method.
+ */
+function authenticationMethodsUsed(ctx: TokenEndpointGrantContext): number {
+  const body = ctx.oidc.body ?? {};
+  const present = (name: string) => Object.hasOwn(body, name) && body[name] !== '' && body[name] !== undefined;
+  return [ctx.headers.authorization !== undefined, present('client_secret'), present('client_assertion')].filter(Boolean).length;
+}
+
 export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
   return async function tokenExchangeGrant(ctx: TokenEndpointGrantContext): Promise<void> {
     const state = exchangeState(ctx);
@@ -49,6 +60,10 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
       state.denial = denial;
       throw denialError(denial);
     };
+
+    if (authenticationMethodsUsed(ctx) > 1) {
+      return refuse(deny('client_authentication_ambiguous', 'client authentication must only be provided using one mechanism'));
+    }
 
     const request = parseExchangeRequest(ctx.oidc.params as RawParams, deps.limits);
     if (isDenial(request)) return refuse(request);

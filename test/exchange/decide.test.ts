@@ -221,6 +221,10 @@ describe('decide: denials', () => {
     expect(denial.error).toBe('invalid_scope');
     expect(denial.description).toContain('2');
     expect(denial.description).not.toContain('crm');
+    // The reasons go to the attribution record, not to the caller.
+    expect(denial.scopes?.granted).toEqual([]);
+    expect(denial.scopes?.dropped.map((d) => d.scope).sort()).toEqual(['crm.admin', 'crm.write']);
+    expect(denial.scopes?.dropped.every((d) => ['not_in_catalog', 'not_allowed_for_agent', 'not_justified_by_user'].includes(d.reason))).toBe(true);
   });
 
   it('refuses a user token without scopes', () => {

@@ -80,7 +80,7 @@ export async function reserveBroker(): Promise<ReservedBroker> {
         ...(opts.now ? { now: opts.now } : {}),
       });
       serve(server, broker.app.callback());
-      return { issuer, tokenEndpoint: `${issuer}/token`, sink, keys, close: () => close(server) };
+      return { issuer, tokenEndpoint: `${issuer}/token`, sink, keys, agents, close: () => close(server) };
     },
   };
 }
