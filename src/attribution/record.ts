@@ -3,6 +3,7 @@
  * scopes, why, when. Never a token: only a SHA-256 fingerprint of the subject/actor token.
  * Schema version 1; fields are only ever added, never renamed (auditors query them months later).
  */
+import type { AdminActionRecord } from '../admin/admin-record.js';
 import type { DroppedScopeReason } from '../domain/exchange.js';
 
 export const RECORD_SCHEMA_VERSION = 1;
@@ -38,4 +39,9 @@ export interface ExchangeRecord {
   readonly caller: { readonly address: string };
 }
 
-export type AttributionRecord = ExchangeRecord;
+/** Every record type in the attribution stream. */
+export type AttributionRecord = ExchangeRecord | AdminActionRecord;
+
+export function isExchangeRecord(record: AttributionRecord): record is ExchangeRecord {
+  return record.type === 'token_exchange';
+}

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { hashClientSecret } from '../provider/client-secret-hash.js';
 import { runCheck } from './check-command.js';
+import { createAdminKey } from '../admin/admin-auth.js';
+import { callAdmin, describeFailure, type AdminTarget } from './admin-command.js';
 import { fetchDevToken } from './dev-token-command.js';
 
 const program = new Command()
@@ -44,4 +46,75 @@ program
     console.log(await hashClientSecret(secret));
   });
 
-await program.parseAsync(process.argv);
+function adminTarget(opts: { url?: string; key?: string }): AdminTarget {
+  const url = opts.url ?? process.env.BROKER_URL;
+  const key = opts.key ?? process.env.BROKER_ADMIN_KEY;
+  if (!url || !key) throw new InvalidArgumentError('the broker URL and an admin key are required (--url/--key or BROKER_URL/BROKER_ADMIN_KEY)');
+  return { url, key };
+}
+
+async function runAdmin(opts: { url?: string; key?: string }, method: 'GET' | 'POST', path: string, body?: unknown): Promise<void> {
+  const result = await callAdmin(adminTarget(opts), method, path, body).catch((err: unknown) => ({
+    ok: false, status: 0, body: { error: 'unreachable', error_description: err instanceof Error ? err.message : String(err) },
+  }));
+  if (result.ok) {
+    console.log(JSON.stringify(result.body, null, 2));
+  } else {
+    console.error(`failed: ${describeFailure(result)}`);
+    process.exitCode = 1;
+  }
+}
+
+const withAdmin = (cmd: Command): Command => cmd
+  .option('--url <url>', 'broker base URL (default $BROKER_URL)')
+  .option('--key <key>', 'admin key <id>.<secret> (default $BROKER_ADMIN_KEY)');
+
+for (const action of ['suspend', 'reinstate'] as const) {
+  withAdmin(program.command(action).description(`${action} an agent identity on every replica`))
+    .argument('<what>', 'agent')
+    .argument('<client-id>', 'the agent')
+    .requiredOption('--reason <text>', 'why (recorded)')
+    .action(async (what: string, id: string, opts: { url?: string; key?: string; reason: string }) => {
+      if (what !== 'agent') throw new InvalidArgumentError(`only agents can be ${action}ed`);
+      await runAdmin(opts, 'POST', `/admin/agents/${encodeURIComponent(id)}/${action}`, { reason: opts.reason });
+    });
+}
+
+withAdmin(program.command('revoke').description('revoke an agent identity (and its live tokens), or live tokens by user, tool or jti'))
+  .argument('<kind>', 'agent | user | tool | token')
+  .argument('<value>', 'client id, user sub, tool id or jti')
+  .requiredOption('--reason <text>', 'why (recorded)')
+  .action(async (kind: string, value: string, opts: { url?: string; key?: string; reason: string }) => {
+    if (kind === 'agent') {
+      await runAdmin(opts, 'POST', `/admin/agents/${encodeURIComponent(value)}/revoke`, { reason: opts.reason });
+    } else if (kind === 'user' || kind === 'tool' || kind === 'token') {
+      await runAdmin(opts, 'POST', '/admin/revocations', { kind, value, reason: opts.reason });
+    } else {
+      throw new InvalidArgumentError('kind must be agent, user, tool or token');
+    }
+  });
+
+withAdmin(program.command('revocations').description('list active revocations'))
+  .action(async (opts: { url?: string; key?: string }) => { await runAdmin(opts, 'GET', '/admin/revocations'); });
+
+program
+  .command('admin-key')
+  .description('create an admin API key: prints the key (give it to the operator) and the hash (put it in admin_keys)')
+  .requiredOption('--id <id>', 'who holds this key (recorded with every action)')
+  .action(async (opts: { id: string }) => {
+    const { key, hash } = await createAdminKey(opts.id);
+    console.log(`key:  ${key}\nhash: ${hash}\n\nbroker.yaml:\nadmin_keys:\n  - id: ${opts.id}\n    hash: "${hash}"`);
+  });
+
+program.exitOverride((err) => {
+  if (err.code !== 'commander.helpDisplayed' && err.code !== 'commander.version') process.exitCode = err.exitCode || 1;
+  throw err;
+});
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof InvalidArgumentError) console.error(`error: ${err.message}`);
+  else if (!(err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('commander.'))) throw err;
+  process.exitCode ||= 1;
+}

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { BrokerConfig, BrokerMode, TrustedIssuer } from '../domain/broker-config.js';
 import { ConfigError } from './config-error.js';
+import { isClientSecretHash } from '../provider/client-secret-hash.js';
 import { algorithmSchema } from './load-agents.js';
 import {
   durationMillis,
@@ -133,6 +134,13 @@ const fileShape = {
   log_level: z.enum(LOG_LEVELS).optional(),
   trusted_issuers: z.array(trustedIssuerSchema).optional(),
   dev_identity_provider: z.strictObject({ port: portSchema }).optional(),
+  redis: z.strictObject({ url: nonEmptyString, prefix: nonEmptyString.optional() }).optional(),
+  admin_keys: z
+    .array(z.strictObject({
+      id: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/u, 'must be 1-64 characters of A-Z a-z 0-9 . _ @ -'),
+      hash: z.string().refine(isClientSecretHash, 'must be a hash from `broker hash-secret`, never the key itself'),
+    }))
+    .optional(),
 };
 
 export interface BuildBrokerConfigOptions {
@@ -356,6 +364,7 @@ export function collectBrokerConfig(
   const keysDir = dirFor(envKeysDir, 'keys_dir', fields.keys_dir, 'keys');
   const attributionFile = envAttribution?.value ?? fromBase(fields.attribution?.file, path.join('data', 'attribution.jsonl'));
 
+  const redisUrl = envValue(env, 'REDIS_URL') ?? fields.redis?.url;
   const result = { mode, catalogDir, clientsDir };
   if (problems.size > before || mode === undefined || issuer === undefined) return result;
   if (catalogDir === undefined || clientsDir === undefined || keysDir === undefined || attributionFile === undefined) {
@@ -381,6 +390,8 @@ export function collectBrokerConfig(
       maxScopes: fields.limits?.max_scopes ?? DEFAULT_LIMITS.maxScopes,
     },
     ...(devIdpPort ? { devIdentityProvider: { port: devIdpPort.value } } : {}),
+    ...(redisUrl ? { redis: { url: redisUrl, prefix: fields.redis?.prefix ?? 'broker:' } } : {}),
+    adminKeys: fields.admin_keys ?? [],
     logLevel: envLogLevel?.value ?? fields.log_level ?? 'info',
   };
   return { ...result, config };

@@ -50,5 +50,9 @@ export interface BrokerConfig {
   readonly limits: RequestLimits;
   /** Only in development mode: run the development identity provider on this port. */
   readonly devIdentityProvider?: { readonly port: number };
+  /** Shared state for several replicas; absent = in memory (one process only). */
+  readonly redis?: { readonly url: string; readonly prefix: string };
+  /** Admin API credentials: an id (recorded as who acted) and the scrypt hash of the key. */
+  readonly adminKeys: readonly { readonly id: string; readonly hash: string }[];
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }

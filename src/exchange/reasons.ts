@@ -36,6 +36,7 @@ export const DENIAL_REASONS = {
   client_authentication_failed: 'invalid_client',
   agent_unknown: 'invalid_client',
   agent_suspended: 'unauthorized_client',
+  agent_revoked: 'unauthorized_client',
   agent_not_allowed_grant: 'unauthorized_client',
   agent_not_allowed_tool: 'unauthorized_client',
   unsupported_grant_type: 'unsupported_grant_type',
@@ -70,6 +71,7 @@ export const DENIAL_REASONS = {
   // dependencies (fail closed)
   issuer_unavailable: 'temporarily_unavailable',
   attribution_unavailable: 'temporarily_unavailable',
+  state_unavailable: 'temporarily_unavailable',
   internal_error: 'server_error',
 } as const satisfies Record<string, OAuthErrorCode>;
 

@@ -13,6 +13,11 @@ import type { SigningKeys } from '../keys/signing-keys.js';
 import type { Logger } from '../log.js';
 import { buildProvider, ROUTES } from '../provider/build-provider.js';
 import type { Configuration, Provider } from '../provider/oidc-provider.js';
+import { createAdminActions } from '../admin/admin-actions.js';
+import { createAdminAuthenticator } from '../admin/admin-auth.js';
+import { adminRouter } from '../admin/admin-routes.js';
+import { MemoryState } from '../state/memory-state.js';
+import type { SharedState } from '../state/shared-state.js';
 import { TrustedIssuers } from '../subject-token/issuer-keys.js';
 import { createIncomingTokenVerifier } from '../subject-token/verify-incoming-token.js';
 import { exchangeState } from '../token-endpoint/exchange-state.js';
@@ -28,11 +33,14 @@ export interface BrokerDeps {
   readonly log: Logger;
   readonly now?: () => number;
   readonly adapter?: Configuration['adapter'];
+  /** Shared state (suspensions, revocations); defaults to in-memory. */
+  readonly state?: SharedState;
 }
 
 export interface Broker {
   readonly app: Provider;
   readonly issuer: string;
+  readonly state: SharedState;
 }
 
 interface ErrorLike { error?: unknown; error_description?: unknown; error_detail?: unknown }
@@ -40,6 +48,7 @@ interface ErrorLike { error?: unknown; error_description?: unknown; error_detail
 export function createBroker(deps: BrokerDeps): Broker {
   const { config, log } = deps;
   const now = deps.now ?? Date.now;
+  const state = deps.state ?? new MemoryState();
   const provider = buildProvider({
     issuer: config.issuer,
     agents: [...deps.agents.agents.values()],
@@ -60,6 +69,7 @@ export function createBroker(deps: BrokerDeps): Broker {
       limits: config.limits,
       signingKey: () => deps.keys.active,
       now,
+      state,
     }),
     TOKEN_EXCHANGE_PARAMETERS,
     TOKEN_EXCHANGE_REPEATABLE,
@@ -84,15 +94,32 @@ export function createBroker(deps: BrokerDeps): Broker {
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
-  router.get('/readyz', (ctx) => {
-    ctx.body = { status: 'ready' };
+  router.get('/readyz', async (ctx) => {
+    try {
+      await state.ping();
+      ctx.body = { status: 'ready', state: state.kind };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable', state: state.kind, reason: 'shared state unreachable: no tokens are minted' };
+    }
   });
   provider.use(router.routes());
+  const admin = adminRouter({
+    actions: createAdminActions({
+      state,
+      agents: () => deps.agents,
+      catalog: () => deps.catalog,
+      record: (record) => deps.sink.append(record),
+      now,
+    }),
+    authenticate: createAdminAuthenticator(config.adminKeys),
+  });
+  provider.use(admin.routes());
   // RFC 8414 metadata: the same document oidc-provider serves as OpenID discovery.
   provider.use(async (ctx, next) => {
     if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
     await next();
   });
 
-  return { app: provider, issuer: config.issuer };
+  return { app: provider, issuer: config.issuer, state };
 }

@@ -11,6 +11,8 @@ import type { AttributionSink } from '../attribution/sink.js';
 import { createDevIdentityProvider } from '../dev/dev-identity-provider.js';
 import { loadSigningKeys } from '../keys/signing-keys.js';
 import type { Logger } from '../log.js';
+import { MemoryState } from '../state/memory-state.js';
+import { RedisState } from '../state/redis-state.js';
 import { createBroker } from './create-broker.js';
 import { close, listen } from './listen.js';
 
@@ -39,7 +41,12 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
     devIdentityProvider = { issuer: devIssuer, port };
   }
 
-  const broker = createBroker({ ...loaded, keys, sink: attribution, log });
+  // Redis when configured (several replicas), memory otherwise (one process).
+  const state = config.redis ? await RedisState.connect({ url: config.redis.url, prefix: config.redis.prefix }) : new MemoryState();
+  if (!config.redis && config.mode === 'production') {
+    log.warn('no redis configured: suspensions and revocations live in this process only; run a single replica');
+  }
+  const broker = createBroker({ ...loaded, keys, sink: attribution, log, state });
   const { server, port } = await listen(broker.app.callback(), config.host, config.port);
   servers.push(server);
 
@@ -51,6 +58,7 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
     async stop() {
       await Promise.all(servers.map(close));
       await attribution.close();
+      await state.close();
     },
   };
 }

@@ -16,6 +16,7 @@ import { deny, isDenial, type Denial } from '../exchange/reasons.js';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { mintAccessToken } from '../minting/mint-access-token.js';
 import type { TokenEndpointGrantContext } from '../provider/oidc-provider.js';
+import type { SharedState } from '../state/shared-state.js';
 import { tokenFingerprint, type IncomingTokenVerifier } from '../subject-token/verify-incoming-token.js';
 import { denialError } from './denial-error.js';
 import { exchangeState } from './exchange-state.js';
@@ -36,6 +37,25 @@ export interface TokenExchangeDeps {
   readonly limits: RequestLimits;
   readonly signingKey: () => SigningKey;
   readonly now: () => number;
+  /** Agent suspensions and revocations shared by every replica. */
+  readonly state: SharedState;
+}
+
+/**
+ * A suspension or revocation set by a person or the kill switch, read from the shared state on every
+ * request. If the state cannot be read, the broker mints nothing.
+ */
+async function agentOverrideDenial(state: SharedState, clientId: string): Promise<Denial | null> {
+  let override;
+  try {
+    override = await state.agentOverride(clientId);
+  } catch {
+    return deny('state_unavailable', 'agent status cannot be checked right now; try again later');
+  }
+  if (!override) return null;
+  return override.status === 'revoked'
+    ? deny('agent_revoked', 'agent identity has been revoked')
+    : deny('agent_suspended', 'agent is suspended');
 }
 
 export { TOKEN_EXCHANGE_GRANT };
@@ -72,6 +92,9 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     const agent = deps.agents().agents.get(clientId);
     if (!agent) return refuse(deny('agent_unknown', 'the client is not a registered agent'));
 
+    const suspended = await agentOverrideDenial(deps.state, clientId);
+    if (suspended) return refuse(suspended);
+
     const pre = precheck(request, agent, deps.catalog());
     if (isDenial(pre)) return refuse(pre);
     state.tool = pre.tool;
@@ -100,6 +123,10 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     if (isDenial(decision)) return refuse(decision);
 
     const minted = await mintAccessToken(decision, agent, deps.issuer, deps.signingKey());
+    // Checked again after minting: a suspension that landed while this request was in flight wins, and
+    // any token minted before it took effect is covered by the suspension's revocation (iat <= its time).
+    const suspendedMeanwhile = await agentOverrideDenial(deps.state, clientId);
+    if (suspendedMeanwhile) return refuse(suspendedMeanwhile);
     state.grant = decision;
     state.minted = { jti: minted.jti, iat: minted.iat, exp: minted.exp };
     ctx.body = {

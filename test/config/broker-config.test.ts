@@ -23,6 +23,7 @@ const production = (extra: Record<string, unknown> = {}) => ({
 function embeddedDefault(cwd: string): BrokerConfig {
   return {
     mode: 'development',
+    adminKeys: [],
     issuer: 'http://localhost:9400',
     host: '127.0.0.1',
     port: 9400,
@@ -125,6 +126,7 @@ describe('loadBrokerConfig from a file', () => {
     });
     const expected: BrokerConfig = {
       mode: 'production',
+      adminKeys: [],
       issuer: 'https://broker.example.com',
       host: '0.0.0.0',
       port: 8443,

@@ -4,6 +4,7 @@
  * hand-made JWS (for tokens jose would refuse to sign), private_key_jwt assertions, and a canary HTTP server
  * that counts the requests it receives (to prove nothing is fetched from a token header).
  */
+import { isExchangeRecord } from '../../src/attribution/record.js';
 import { createHmac, KeyObject, randomUUID, sign as nodeSign } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -130,7 +131,7 @@ export class AttackClient {
     } catch {
       parsed = {};
     }
-    const appended = this.broker.sink.records.slice(before);
+    const appended = this.broker.sink.records.slice(before).filter(isExchangeRecord);
     return {
       status: res.status,
       headers: res.headers,

@@ -8,6 +8,7 @@ import type { Agent, AgentRegistry } from '../../src/domain/agent.js';
 import type { BrokerConfig, TrustedIssuer } from '../../src/domain/broker-config.js';
 import type { Catalog } from '../../src/domain/catalog.js';
 import { MemorySink } from '../../src/attribution/memory-sink.js';
+import type { SharedState } from '../../src/state/shared-state.js';
 import { loadSigningKeys, type SigningKeys } from '../../src/keys/signing-keys.js';
 import { createLogger } from '../../src/log.js';
 import { createBroker } from '../../src/server/create-broker.js';
@@ -27,6 +28,7 @@ export interface BrokerStartOptions {
   readonly agents: readonly Agent[];
   readonly config?: Partial<BrokerConfig>;
   readonly now?: () => number;
+  readonly state?: SharedState;
 }
 
 export interface RunningTestBroker {
@@ -36,6 +38,8 @@ export interface RunningTestBroker {
   readonly keys: SigningKeys;
   /** The live agent registry the broker reads on every request (tests may suspend an agent in place). */
   readonly agents: Map<string, Agent>;
+  /** The shared state (suspensions, revocations) this broker reads. */
+  readonly state: SharedState;
   close(): Promise<void>;
 }
 
@@ -55,6 +59,7 @@ export function baseConfig(issuer: string, overrides: Partial<BrokerConfig> = {}
     attribution: { file: 'unused' },
     limits: { maxBodyBytes: 49152, maxTokenChars: 16384, maxScopes: 32 },
     logLevel: 'silent',
+    adminKeys: [],
     ...overrides,
   };
 }
@@ -78,9 +83,10 @@ export async function reserveBroker(): Promise<ReservedBroker> {
         sink,
         log: createLogger('silent'),
         ...(opts.now ? { now: opts.now } : {}),
+        ...(opts.state ? { state: opts.state } : {}),
       });
       serve(server, broker.app.callback());
-      return { issuer, tokenEndpoint: `${issuer}/token`, sink, keys, agents, close: () => close(server) };
+      return { issuer, tokenEndpoint: `${issuer}/token`, sink, keys, agents, state: broker.state, close: () => close(server) };
     },
   };
 }

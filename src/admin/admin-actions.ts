@@ -1,0 +1,80 @@
+/**
+ * What an on-call engineer can do to an agent identity and to live tokens. Each action changes the shared
+ * state every replica reads, and is attributed. The record is written first: an action that cannot be
+ * attributed is not taken.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AgentRegistry } from '../domain/agent.js';
+import type { Catalog } from '../domain/catalog.js';
+import type { Revocation, RevocationKind, SharedState } from '../state/shared-state.js';
+import { adminRecord, type AdminActionRecord } from './admin-record.js';
+
+export class AdminActionError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export interface ActionContext {
+  readonly by: string;
+  readonly reason: string;
+  readonly requestId: string;
+  readonly callerAddress: string;
+}
+
+export interface AdminActionsDeps {
+  readonly state: SharedState;
+  readonly agents: () => AgentRegistry;
+  readonly catalog: () => Catalog;
+  readonly record: (record: AdminActionRecord) => Promise<void>;
+  readonly now: () => number;
+}
+
+export type AgentAction = 'suspend' | 'reinstate' | 'revoke';
+
+export function createAdminActions(deps: AdminActionsDeps) {
+  function requireAgent(clientId: string): void {
+    if (!deps.agents().agents.has(clientId)) throw new AdminActionError(404, 'unknown_agent', 'no such agent');
+  }
+
+  async function attribute(action: string, target: { kind: string; value: string }, ctx: ActionContext): Promise<number> {
+    const nowMs = deps.now();
+    await deps.record(adminRecord({ nowMs, action, by: ctx.by, target, reason: ctx.reason, request_id: ctx.requestId, caller: { address: ctx.callerAddress } }));
+    return nowMs;
+  }
+
+  function revocation(kind: RevocationKind, value: string, nowMs: number, ctx: ActionContext): Revocation {
+    return { id: randomUUID(), kind, value, issuedBefore: Math.floor(nowMs / 1000), reason: ctx.reason, by: ctx.by, at: Math.floor(nowMs / 1000) };
+  }
+
+  return {
+    /** suspend / revoke: no replica mints for the agent, and every token it already holds is revoked. */
+    async agent(action: AgentAction, clientId: string, ctx: ActionContext): Promise<{ revocation?: Revocation }> {
+      requireAgent(clientId);
+      const nowMs = await attribute(`agent.${action}`, { kind: 'agent', value: clientId }, ctx);
+      const at = Math.floor(nowMs / 1000);
+      if (action === 'reinstate') {
+        // Tokens revoked by the suspension stay revoked; only new exchanges are allowed again.
+        await deps.state.setAgentOverride(clientId, null);
+        return {};
+      }
+      await deps.state.setAgentOverride(clientId, { status: action === 'revoke' ? 'revoked' : 'suspended', reason: ctx.reason, by: ctx.by, at });
+      const rule = revocation('agent', clientId, nowMs, ctx);
+      await deps.state.addRevocation(rule);
+      return { revocation: rule };
+    },
+
+    /** Revoke every live token for a user (by `sub`), for a tool (by id), or one token (by `jti`). */
+    async revoke(kind: Exclude<RevocationKind, 'agent'>, value: string, ctx: ActionContext): Promise<Revocation> {
+      if (kind === 'tool' && !deps.catalog().tools.has(value)) throw new AdminActionError(404, 'unknown_tool', 'no such tool');
+      const nowMs = await attribute(`revoke.${kind}`, { kind, value }, ctx);
+      const rule = revocation(kind, value, nowMs, ctx);
+      await deps.state.addRevocation(rule);
+      return rule;
+    },
+
+    list: () => deps.state.listRevocations(),
+  };
+}
+
+export type AdminActions = ReturnType<typeof createAdminActions>;

@@ -1,0 +1,93 @@
+/** The admin API (`/admin/...`): suspend, reinstate and revoke agents; revoke tokens; list revocations. */
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { StateUnavailableError } from '../state/shared-state.js';
+import { AdminActionError, type AdminActions, type AgentAction } from './admin-actions.js';
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+async function readJson(ctx: Context): Promise<Record<string, unknown>> {
+  if (!ctx.is('application/json')) throw new AdminActionError(400, 'invalid_request', 'the body must be application/json');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new AdminActionError(413, 'invalid_request', 'the body is too large');
+    chunks.push(chunk);
+  }
+  try {
+    const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new AdminActionError(400, 'invalid_request', 'the body must be a JSON object');
+}
+
+function reasonOf(body: Record<string, unknown>): string {
+  const { reason } = body;
+  if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 500) {
+    throw new AdminActionError(400, 'invalid_request', 'a reason (1-500 characters) is required');
+  }
+  return reason.trim();
+}
+
+const AGENT_ACTIONS: ReadonlySet<string> = new Set(['suspend', 'reinstate', 'revoke']);
+const TOKEN_KINDS: ReadonlySet<string> = new Set(['user', 'tool', 'token']);
+
+export function adminRouter(opts: { actions: AdminActions; authenticate: (authorization: string | undefined) => Promise<string | undefined> }): Router {
+  const router = new Router({ prefix: '/admin' });
+
+  router.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    try {
+      const by = await opts.authenticate(ctx.get('authorization') || undefined);
+      if (by === undefined) {
+        ctx.set('WWW-Authenticate', 'Bearer realm="admin"');
+        throw new AdminActionError(401, 'invalid_token', 'a valid admin key is required');
+      }
+      ctx.state.adminId = by;
+      await next();
+    } catch (err) {
+      const known = err instanceof AdminActionError
+        ? err
+        : err instanceof StateUnavailableError
+          ? new AdminActionError(503, 'temporarily_unavailable', 'shared state is unavailable; nothing was changed')
+          : new AdminActionError(503, 'temporarily_unavailable', 'the action could not be attributed or applied; retry');
+      ctx.status = known.status;
+      ctx.body = { error: known.code, error_description: known.message };
+    }
+  });
+
+  const context = (ctx: Context, reason: string) => ({
+    by: String(ctx.state.adminId),
+    reason,
+    requestId: ctx.get('x-request-id') || randomUUID(),
+    callerAddress: ctx.ip,
+  });
+
+  router.post('/agents/:id/:action', async (ctx) => {
+    const { id, action } = ctx.params as { id: string; action: string };
+    if (!AGENT_ACTIONS.has(action)) throw new AdminActionError(404, 'not_found', 'unknown action');
+    const reason = reasonOf(await readJson(ctx));
+    const result = await opts.actions.agent(action as AgentAction, id, context(ctx, reason));
+    ctx.body = { agent: id, action, ...result };
+  });
+
+  router.post('/revocations', async (ctx) => {
+    const body = await readJson(ctx);
+    const { kind, value } = body;
+    if (typeof kind !== 'string' || !TOKEN_KINDS.has(kind)) throw new AdminActionError(400, 'invalid_request', 'kind must be user, tool or token');
+    if (typeof value !== 'string' || value === '' || value.length > 512) throw new AdminActionError(400, 'invalid_request', 'value is required');
+    const revocation = await opts.actions.revoke(kind as 'user' | 'tool' | 'token', value, context(ctx, reasonOf(body)));
+    ctx.status = 201;
+    ctx.body = { revocation };
+  });
+
+  router.get('/revocations', async (ctx) => {
+    ctx.body = { revocations: await opts.actions.list() };
+  });
+
+  return router;
+}

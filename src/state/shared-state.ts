@@ -1,0 +1,71 @@
+/**
+ * State every broker replica must agree on: agent status overrides (suspended / revoked by a person or
+ * by the kill switch) and token revocations. In memory for the embedded default, in Redis in production.
+ * Any method may reject with StateUnavailableError; callers that would mint a token then fail closed.
+ */
+
+export type AgentOverrideStatus = 'suspended' | 'revoked';
+
+export interface AgentStatusOverride {
+  readonly status: AgentOverrideStatus;
+  readonly reason: string;
+  /** Who: an admin key id, or `kill-switch:<trigger>`. */
+  readonly by: string;
+  /** Epoch seconds. */
+  readonly at: number;
+}
+
+export const REVOCATION_KINDS = ['agent', 'user', 'tool', 'token'] as const;
+export type RevocationKind = (typeof REVOCATION_KINDS)[number];
+
+/**
+ * A revocation rule: every broker token matching `kind`/`value` and issued at or before `issuedBefore`
+ * is revoked (for `token`, `value` is the jti). Matching keys: agent -> client_id, user -> sub, tool -> tool id.
+ */
+export interface Revocation {
+  readonly id: string;
+  readonly kind: RevocationKind;
+  readonly value: string;
+  readonly issuedBefore: number;
+  readonly reason: string;
+  readonly by: string;
+  readonly at: number;
+}
+
+export interface StateEvent {
+  /** Monotonic, resumable position in the feed. */
+  readonly cursor: string;
+  readonly type: 'revocation' | 'agent_status';
+  readonly revocation?: Revocation;
+  readonly agent?: { readonly clientId: string; readonly override: AgentStatusOverride | null };
+}
+
+export interface SharedState {
+  readonly kind: 'memory' | 'redis';
+  agentOverride(clientId: string): Promise<AgentStatusOverride | null>;
+  setAgentOverride(clientId: string, override: AgentStatusOverride | null): Promise<void>;
+  addRevocation(revocation: Revocation): Promise<void>;
+  listRevocations(): Promise<Revocation[]>;
+  /** Events after `cursor` (all retained events when undefined), oldest first. */
+  eventsSince(cursor: string | undefined, limit?: number): Promise<StateEvent[]>;
+  /** Resolves when the store answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StateUnavailableError extends Error {
+  override readonly name = 'StateUnavailableError';
+}
+
+/** Whether a broker token's claims fall under a revocation rule. Pure. */
+export function isRevokedBy(
+  claims: { readonly jti?: unknown; readonly client_id?: unknown; readonly sub?: unknown; readonly tool?: unknown; readonly iat?: unknown },
+  rule: Revocation,
+): boolean {
+  const iat = typeof claims.iat === 'number' ? claims.iat : Number.NEGATIVE_INFINITY;
+  if (rule.kind === 'token') return claims.jti === rule.value;
+  if (iat > rule.issuedBefore) return false;
+  if (rule.kind === 'agent') return claims.client_id === rule.value;
+  if (rule.kind === 'user') return claims.sub === rule.value;
+  return claims.tool === rule.value;
+}
