@@ -112,6 +112,12 @@ const trustedIssuerSchema = z.strictObject({
   issues_actor_tokens: z.boolean().default(false),
 });
 
+/** An admin or validator key: who holds it, and the hash of its secret (`broker admin-key` prints both). */
+const keyEntrySchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/u, 'must be 1-64 characters of A-Z a-z 0-9 . _ @ -'),
+  hash: z.string().refine(isClientSecretHash, 'must be a hash from `broker admin-key`, never the key itself'),
+});
+
 const fileShape = {
   mode: z.enum(MODES),
   issuer: urlSchema(brokerIssuerProblem).optional(),
@@ -135,12 +141,8 @@ const fileShape = {
   trusted_issuers: z.array(trustedIssuerSchema).optional(),
   dev_identity_provider: z.strictObject({ port: portSchema }).optional(),
   redis: z.strictObject({ url: nonEmptyString, prefix: nonEmptyString.optional() }).optional(),
-  admin_keys: z
-    .array(z.strictObject({
-      id: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/u, 'must be 1-64 characters of A-Z a-z 0-9 . _ @ -'),
-      hash: z.string().refine(isClientSecretHash, 'must be a hash from `broker hash-secret`, never the key itself'),
-    }))
-    .optional(),
+  admin_keys: z.array(keyEntrySchema).optional(),
+  validator_keys: z.array(keyEntrySchema).optional(),
 };
 
 export interface BuildBrokerConfigOptions {
@@ -392,6 +394,7 @@ export function collectBrokerConfig(
     ...(devIdpPort ? { devIdentityProvider: { port: devIdpPort.value } } : {}),
     ...(redisUrl ? { redis: { url: redisUrl, prefix: fields.redis?.prefix ?? 'broker:' } } : {}),
     adminKeys: fields.admin_keys ?? [],
+    validatorKeys: fields.validator_keys ?? [],
     logLevel: envLogLevel?.value ?? fields.log_level ?? 'info',
   };
   return { ...result, config };

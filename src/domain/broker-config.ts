@@ -54,5 +54,7 @@ export interface BrokerConfig {
   readonly redis?: { readonly url: string; readonly prefix: string };
   /** Admin API credentials: an id (recorded as who acted) and the scrypt hash of the key. */
   readonly adminKeys: readonly { readonly id: string; readonly hash: string }[];
+  /** Credentials for downstream services: introspection and the revocation feed. Same form as admin keys. */
+  readonly validatorKeys: readonly { readonly id: string; readonly hash: string }[];
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }

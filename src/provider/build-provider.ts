@@ -54,6 +54,11 @@ export function buildProvider(opts: ProviderOptions): Provider {
       registration: { enabled: false },
       clientCredentials: { enabled: false },
     },
+    // The broker's own endpoints (oidc-provider cannot introspect the broker's structured tokens).
+    discovery: {
+      introspection_endpoint: `${opts.issuer}/introspect`,
+      revocation_feed_endpoint: `${opts.issuer}/revocations/stream`,
+    },
     // Token-endpoint errors are JSON whatever the Accept header says.
     renderError: renderJsonError,
   };

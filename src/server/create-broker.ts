@@ -16,6 +16,8 @@ import type { Configuration, Provider } from '../provider/oidc-provider.js';
 import { createAdminActions } from '../admin/admin-actions.js';
 import { createAdminAuthenticator } from '../admin/admin-auth.js';
 import { adminRouter } from '../admin/admin-routes.js';
+import { validatorRouter } from '../introspection/introspection-routes.js';
+import { createBrokerTokenVerifier } from '../introspection/verify-broker-token.js';
 import { MemoryState } from '../state/memory-state.js';
 import type { SharedState } from '../state/shared-state.js';
 import { TrustedIssuers } from '../subject-token/issuer-keys.js';
@@ -84,6 +86,11 @@ export function createBroker(deps: BrokerDeps): Broker {
       ...(typeof err.error_detail === 'string' ? { detail: err.error_detail } : {}),
     };
   });
+  // Koa reports response-stream errors here (e.g. a validator closing its feed connection).
+  (provider as unknown as NodeJS.EventEmitter).on('error', (err: Error & { code?: string }) => {
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET') log.debug({ err }, 'client went away');
+    else log.error({ err }, 'http error');
+  });
   provider.on('server_error', (ctx, err) => {
     log.error({ err, path: ctx.path }, 'internal error');
   });
@@ -115,6 +122,13 @@ export function createBroker(deps: BrokerDeps): Broker {
     authenticate: createAdminAuthenticator(config.adminKeys),
   });
   provider.use(admin.routes());
+  const validators = validatorRouter({
+    state,
+    verify: createBrokerTokenVerifier(config.issuer, deps.keys, config.clockSkewSeconds),
+    authenticate: createAdminAuthenticator([...config.validatorKeys, ...config.adminKeys]),
+    now,
+  });
+  provider.use(validators.routes());
   // RFC 8414 metadata: the same document oidc-provider serves as OpenID discovery.
   provider.use(async (ctx, next) => {
     if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';

@@ -24,6 +24,7 @@ function embeddedDefault(cwd: string): BrokerConfig {
   return {
     mode: 'development',
     adminKeys: [],
+    validatorKeys: [],
     issuer: 'http://localhost:9400',
     host: '127.0.0.1',
     port: 9400,
@@ -127,6 +128,7 @@ describe('loadBrokerConfig from a file', () => {
     const expected: BrokerConfig = {
       mode: 'production',
       adminKeys: [],
+    validatorKeys: [],
       issuer: 'https://broker.example.com',
       host: '0.0.0.0',
       port: 8443,

@@ -60,6 +60,7 @@ export function baseConfig(issuer: string, overrides: Partial<BrokerConfig> = {}
     limits: { maxBodyBytes: 49152, maxTokenChars: 16384, maxScopes: 32 },
     logLevel: 'silent',
     adminKeys: [],
+    validatorKeys: [],
     ...overrides,
   };
 }
