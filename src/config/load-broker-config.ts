@@ -118,6 +118,18 @@ const keyEntrySchema = z.strictObject({
   hash: z.string().refine(isClientSecretHash, 'must be a hash from `broker admin-key`, never the key itself'),
 });
 
+const rateLimitSchema = z.strictObject({ limit: z.number().int().min(1), window: durationMillis({ min: 1000, max: 3_600_000 }) });
+
+/** On unless a configuration says `off`: generous enough for real agents, tight enough to stop a runaway one. */
+export const DEFAULT_RATE_LIMITS = {
+  perAgent: { limit: 1200, windowMs: 60_000 },
+  perAgentTool: { limit: 600, windowMs: 60_000 },
+} as const;
+export const DEFAULT_KILL_SWITCH = {
+  rateLimitHits: { count: 50, windowMs: 60_000 },
+  denialRatio: { ratio: 0.8, minRequests: 50, windowMs: 300_000 },
+} as const;
+
 const fileShape = {
   mode: z.enum(MODES),
   issuer: urlSchema(brokerIssuerProblem).optional(),
@@ -143,6 +155,15 @@ const fileShape = {
   redis: z.strictObject({ url: nonEmptyString, prefix: nonEmptyString.optional() }).optional(),
   admin_keys: z.array(keyEntrySchema).optional(),
   validator_keys: z.array(keyEntrySchema).optional(),
+  rate_limits: z.union([z.literal('off'), z.strictObject({
+    per_agent: rateLimitSchema.optional(),
+    per_agent_tool: rateLimitSchema.optional(),
+  })]).optional(),
+  kill_switch: z.union([z.literal('off'), z.strictObject({
+    rate_limit_hits: z.strictObject({ count: z.number().int().min(1), window: durationMillis({ min: 1000, max: 3_600_000 }) }).optional(),
+    denial_ratio: z.strictObject({ ratio: z.number().gt(0).lt(1), min_requests: z.number().int().min(1), window: durationMillis({ min: 1000, max: 3_600_000 }) }).optional(),
+    distinct_users: z.strictObject({ max: z.number().int().min(1), window: durationMillis({ min: 1000, max: 86_400_000 }) }).optional(),
+  })]).optional(),
 };
 
 export interface BuildBrokerConfigOptions {
@@ -395,9 +416,34 @@ export function collectBrokerConfig(
     ...(redisUrl ? { redis: { url: redisUrl, prefix: fields.redis?.prefix ?? 'broker:' } } : {}),
     adminKeys: fields.admin_keys ?? [],
     validatorKeys: fields.validator_keys ?? [],
+    ...rateLimitsFrom(fields.rate_limits),
+    ...killSwitchFrom(fields.kill_switch),
     logLevel: envLogLevel?.value ?? fields.log_level ?? 'info',
   };
   return { ...result, config };
+}
+
+type Fields = z.infer<z.ZodObject<typeof fileShape>>;
+
+function rateLimitsFrom(raw: Fields['rate_limits']): Pick<BrokerConfig, 'rateLimits'> {
+  if (raw === 'off') return {};
+  if (raw === undefined) return { rateLimits: DEFAULT_RATE_LIMITS };
+  const limit = (r: { limit: number; window: number } | undefined) => (r ? { limit: r.limit, windowMs: r.window } : undefined);
+  const perAgent = limit(raw.per_agent);
+  const perAgentTool = limit(raw.per_agent_tool);
+  return { rateLimits: { ...(perAgent ? { perAgent } : {}), ...(perAgentTool ? { perAgentTool } : {}) } };
+}
+
+function killSwitchFrom(raw: Fields['kill_switch']): Pick<BrokerConfig, 'killSwitch'> {
+  if (raw === 'off') return {};
+  if (raw === undefined) return { killSwitch: DEFAULT_KILL_SWITCH };
+  return {
+    killSwitch: {
+      ...(raw.rate_limit_hits ? { rateLimitHits: { count: raw.rate_limit_hits.count, windowMs: raw.rate_limit_hits.window } } : {}),
+      ...(raw.denial_ratio ? { denialRatio: { ratio: raw.denial_ratio.ratio, minRequests: raw.denial_ratio.min_requests, windowMs: raw.denial_ratio.window } } : {}),
+      ...(raw.distinct_users ? { distinctUsers: { max: raw.distinct_users.max, windowMs: raw.distinct_users.window } } : {}),
+    },
+  };
 }
 
 /** Validates a parsed configuration file (or the embedded default) with environment overrides. Throws ConfigError. */

@@ -56,5 +56,16 @@ export interface BrokerConfig {
   readonly adminKeys: readonly { readonly id: string; readonly hash: string }[];
   /** Credentials for downstream services: introspection and the revocation feed. Same form as admin keys. */
   readonly validatorKeys: readonly { readonly id: string; readonly hash: string }[];
+  /** Exchange rate limits (sliding windows in the shared state); absent = no limit. */
+  readonly rateLimits?: {
+    readonly perAgent?: { readonly limit: number; readonly windowMs: number };
+    readonly perAgentTool?: { readonly limit: number; readonly windowMs: number };
+  };
+  /** Triggers that suspend an agent automatically; only a person reinstates it. Absent = off. */
+  readonly killSwitch?: {
+    readonly rateLimitHits?: { readonly count: number; readonly windowMs: number };
+    readonly denialRatio?: { readonly ratio: number; readonly minRequests: number; readonly windowMs: number };
+    readonly distinctUsers?: { readonly max: number; readonly windowMs: number };
+  };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }

@@ -68,6 +68,7 @@ export const DENIAL_REASONS = {
   scope_too_many: 'invalid_scope',
   scope_empty_after_narrowing: 'invalid_scope',
   lifetime_empty: 'invalid_request',
+  rate_limited: 'temporarily_unavailable',
   // dependencies (fail closed)
   issuer_unavailable: 'temporarily_unavailable',
   attribution_unavailable: 'temporarily_unavailable',

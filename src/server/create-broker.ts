@@ -16,6 +16,7 @@ import type { Configuration, Provider } from '../provider/oidc-provider.js';
 import { createAdminActions } from '../admin/admin-actions.js';
 import { createAdminAuthenticator } from '../admin/admin-auth.js';
 import { adminRouter } from '../admin/admin-routes.js';
+import { createKillSwitch } from '../kill-switch/kill-switch.js';
 import { validatorRouter } from '../introspection/introspection-routes.js';
 import { createBrokerTokenVerifier } from '../introspection/verify-broker-token.js';
 import { MemoryState } from '../state/memory-state.js';
@@ -72,6 +73,7 @@ export function createBroker(deps: BrokerDeps): Broker {
       signingKey: () => deps.keys.active,
       now,
       state,
+      rateLimits: config.rateLimits,
     }),
     TOKEN_EXCHANGE_PARAMETERS,
     TOKEN_EXCHANGE_REPEATABLE,
@@ -95,7 +97,15 @@ export function createBroker(deps: BrokerDeps): Broker {
     log.error({ err, path: ctx.path }, 'internal error');
   });
 
-  provider.use(tokenEndpointEnvelope({ tokenPath: ROUTES.token, maxBodyBytes: config.limits.maxBodyBytes, sink: deps.sink, log, now }));
+  const actions = createAdminActions({
+    state,
+    agents: () => deps.agents,
+    catalog: () => deps.catalog,
+    record: (record) => deps.sink.append(record),
+    now,
+  });
+  const observe = config.killSwitch ? createKillSwitch({ config: config.killSwitch, state, actions, log, now }) : undefined;
+  provider.use(tokenEndpointEnvelope({ tokenPath: ROUTES.token, maxBodyBytes: config.limits.maxBodyBytes, sink: deps.sink, log, now, ...(observe ? { observe } : {}) }));
 
   const router = new Router();
   router.get('/healthz', (ctx) => {
@@ -112,13 +122,7 @@ export function createBroker(deps: BrokerDeps): Broker {
   });
   provider.use(router.routes());
   const admin = adminRouter({
-    actions: createAdminActions({
-      state,
-      agents: () => deps.agents,
-      catalog: () => deps.catalog,
-      record: (record) => deps.sink.append(record),
-      now,
-    }),
+    actions,
     authenticate: createAdminAuthenticator(config.adminKeys),
   });
   provider.use(admin.routes());

@@ -1,5 +1,5 @@
 /** SharedState for a single process (the embedded default). */
-import type { AgentStatusOverride, Revocation, SharedState, StateEvent } from './shared-state.js';
+import { slidingCount, type AgentStatusOverride, type Revocation, type SharedState, type StateEvent } from './shared-state.js';
 
 const MAX_EVENTS = 10_000;
 
@@ -9,6 +9,8 @@ export class MemoryState implements SharedState {
   readonly #revocations = new Map<string, Revocation>();
   readonly #events: StateEvent[] = [];
   #seq = 0;
+  readonly #counters = new Map<string, { bucket: number; current: number; previous: number }>();
+  readonly #sets = new Map<string, { bucket: number; members: Set<string> }>();
 
   #emit(event: Omit<StateEvent, 'cursor'>): void {
     this.#seq += 1;
@@ -40,6 +42,28 @@ export class MemoryState implements SharedState {
   eventsSince(cursor: string | undefined, limit = 1000): Promise<StateEvent[]> {
     const after = cursor === undefined ? 0 : Number(cursor);
     return Promise.resolve(this.#events.filter((e) => Number(e.cursor) > after).slice(0, limit));
+  }
+
+  hit(key: string, windowMs: number, nowMs: number): Promise<number> {
+    const bucket = Math.floor(nowMs / windowMs);
+    const c = this.#counters.get(key);
+    let next: { bucket: number; current: number; previous: number };
+    if (!c || c.bucket < bucket - 1) next = { bucket, current: 1, previous: 0 };
+    else if (c.bucket === bucket - 1) next = { bucket, current: 1, previous: c.current };
+    else next = { ...c, current: c.current + 1 };
+    this.#counters.set(key, next);
+    return Promise.resolve(slidingCount(next.current, next.previous, windowMs, nowMs));
+  }
+
+  addDistinct(key: string, member: string, windowMs: number, nowMs: number): Promise<number> {
+    const bucket = Math.floor(nowMs / windowMs);
+    let entry = this.#sets.get(key);
+    if (entry?.bucket !== bucket) {
+      entry = { bucket, members: new Set() };
+      this.#sets.set(key, entry);
+    }
+    entry.members.add(member);
+    return Promise.resolve(entry.members.size);
   }
 
   ping(): Promise<void> {

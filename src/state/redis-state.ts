@@ -8,7 +8,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { AgentStatusOverride, Revocation, SharedState, StateEvent } from './shared-state.js';
-import { StateUnavailableError } from './shared-state.js';
+import { slidingCount, StateUnavailableError } from './shared-state.js';
 
 export interface RedisStateOptions {
   readonly url: string;
@@ -101,6 +101,22 @@ export class RedisState implements SharedState {
     const start = cursor === undefined ? '-' : `(${cursor}`;
     const entries = await this.#run('XRANGE', () => this.redis.xrange(this.#key('events'), start, '+', 'COUNT', limit));
     return entries.map(([id, fields]) => ({ ...(JSON.parse(fields[1] ?? '{}') as Omit<StateEvent, 'cursor'>), cursor: id }));
+  }
+
+  async hit(key: string, windowMs: number, nowMs: number): Promise<number> {
+    const bucket = Math.floor(nowMs / windowMs);
+    const current = this.#key(`rl:${key}:${bucket}`);
+    const previous = this.#key(`rl:${key}:${bucket - 1}`);
+    const results = await this.#run('INCR', () => this.redis.multi().incr(current).pexpire(current, windowMs * 2).get(previous).exec());
+    const count = Number(results?.[0]?.[1] ?? 0);
+    const prev = Number(results?.[2]?.[1] ?? 0);
+    return slidingCount(count, prev, windowMs, nowMs);
+  }
+
+  async addDistinct(key: string, member: string, windowMs: number, nowMs: number): Promise<number> {
+    const k = this.#key(`hll:${key}:${Math.floor(nowMs / windowMs)}`);
+    const results = await this.#run('PFADD', () => this.redis.multi().pfadd(k, member).pexpire(k, windowMs).pfcount(k).exec());
+    return Number(results?.[2]?.[1] ?? 0);
   }
 
   async ping(): Promise<void> {

@@ -48,6 +48,13 @@ export interface SharedState {
   listRevocations(): Promise<Revocation[]>;
   /** Events after `cursor` (all retained events when undefined), oldest first. */
   eventsSince(cursor: string | undefined, limit?: number): Promise<StateEvent[]>;
+  /**
+   * Counts one event under `key` and returns the sliding-window count (the current fixed window plus the
+   * previous one weighted by how much of it still overlaps), shared by every replica.
+   */
+  hit(key: string, windowMs: number, nowMs: number): Promise<number>;
+  /** Adds `member` to a per-window set under `key` and returns how many distinct members the window holds. */
+  addDistinct(key: string, member: string, windowMs: number, nowMs: number): Promise<number>;
   /** Resolves when the store answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -68,4 +75,10 @@ export function isRevokedBy(
   if (rule.kind === 'agent') return claims.client_id === rule.value;
   if (rule.kind === 'user') return claims.sub === rule.value;
   return claims.tool === rule.value;
+}
+
+/** The sliding-window estimate from two fixed windows. */
+export function slidingCount(current: number, previous: number, windowMs: number, nowMs: number): number {
+  const elapsed = (nowMs % windowMs) / windowMs;
+  return current + previous * (1 - elapsed);
 }

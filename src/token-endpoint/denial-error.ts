@@ -10,7 +10,8 @@ const STATUS: Partial<Record<OAuthErrorCode, number>> = {
 
 export function denialError(denial: Denial): errors.OIDCProviderError {
   const err = new errors.CustomOIDCProviderError(denial.error, denial.description);
-  const status = STATUS[denial.error] ?? 400;
+  // Rate limits answer 429 (RFC 6585) with the registered temporarily_unavailable code.
+  const status = denial.reason === 'rate_limited' ? 429 : (STATUS[denial.error] ?? 400);
   err.status = status;
   err.statusCode = status;
   // 5xx errors are hidden by default; ours carry a safe, deliberate description.

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Context, Next } from 'koa';
+import type { ExchangeRecord } from '../attribution/record.js';
 import type { AttributionSink } from '../attribution/sink.js';
 import { deny, type Denial } from '../exchange/reasons.js';
 import type { Logger } from '../log.js';
@@ -22,6 +23,8 @@ export interface EnvelopeDeps {
   readonly sink: AttributionSink;
   readonly log: Logger;
   readonly now: () => number;
+  /** Sees every exchange record once it is written (the kill switch). */
+  readonly observe?: (record: ExchangeRecord) => void;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/u;
@@ -111,6 +114,7 @@ export function tokenEndpointEnvelope(deps: EnvelopeDeps) {
       await next();
     }
     setNoStore(ctx);
+    if (state.denial?.reason === 'rate_limited') ctx.set('Retry-After', '1');
     await recordOutcome(ctx, state, deps);
   };
 }
@@ -145,6 +149,7 @@ async function recordOutcome(ctx: Context, state: ExchangeState, deps: EnvelopeD
   });
   try {
     await deps.sink.append(record);
+    deps.observe?.(record);
   } catch (err) {
     deps.log.error({ err, request_id: state.requestId, decision: record.decision }, 'attribution record could not be written');
     if (granted) {

@@ -7,7 +7,8 @@
  * written by record-outcome.ts before the response leaves.
  */
 import type { AgentRegistry } from '../domain/agent.js';
-import type { RequestLimits } from '../domain/broker-config.js';
+import type { BrokerConfig, RequestLimits } from '../domain/broker-config.js';
+import { checkRateLimits } from '../kill-switch/rate-limits.js';
 import type { Catalog } from '../domain/catalog.js';
 import { TOKEN_EXCHANGE_GRANT, type RawParams } from '../domain/exchange.js';
 import { decide, precheck, type ExchangePolicy } from '../exchange/decide.js';
@@ -39,6 +40,7 @@ export interface TokenExchangeDeps {
   readonly now: () => number;
   /** Agent suspensions and revocations shared by every replica. */
   readonly state: SharedState;
+  readonly rateLimits?: BrokerConfig['rateLimits'];
 }
 
 /**
@@ -98,6 +100,9 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     const pre = precheck(request, agent, deps.catalog());
     if (isDenial(pre)) return refuse(pre);
     state.tool = pre.tool;
+
+    const limited = await checkRateLimits(deps.state, deps.rateLimits, clientId, pre.tool.id, deps.now());
+    if (limited) return refuse(limited);
 
     const nowMs = deps.now();
     const subject = await deps.verifier.verifySubject(request.subjectToken, nowMs);

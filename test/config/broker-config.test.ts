@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BrokerConfig } from '../../src/domain/broker-config.js';
-import { buildBrokerConfig, loadBrokerConfig } from '../../src/config/load-broker-config.js';
+import { buildBrokerConfig, DEFAULT_KILL_SWITCH, DEFAULT_RATE_LIMITS, loadBrokerConfig } from '../../src/config/load-broker-config.js';
 import { asyncProblemsOf, problemsOf, removeTempDirs, tempDir, writeFiles } from './helpers.js';
 
 afterEach(removeTempDirs);
@@ -25,6 +25,8 @@ function embeddedDefault(cwd: string): BrokerConfig {
     mode: 'development',
     adminKeys: [],
     validatorKeys: [],
+    rateLimits: DEFAULT_RATE_LIMITS,
+    killSwitch: DEFAULT_KILL_SWITCH,
     issuer: 'http://localhost:9400',
     host: '127.0.0.1',
     port: 9400,
@@ -129,6 +131,8 @@ describe('loadBrokerConfig from a file', () => {
       mode: 'production',
       adminKeys: [],
     validatorKeys: [],
+    rateLimits: DEFAULT_RATE_LIMITS,
+    killSwitch: DEFAULT_KILL_SWITCH,
       issuer: 'https://broker.example.com',
       host: '0.0.0.0',
       port: 8443,
@@ -336,5 +340,25 @@ describe('buildBrokerConfig safety rules', () => {
     expect(problemsOf(() => build({ mode: 'development' }))).toEqual([
       'broker.yaml: trusted_issuers: lists no trusted issuer: list at least one, or enable dev_identity_provider',
     ]);
+  });
+});
+
+describe('rate limits and the kill switch', () => {
+  const base = { mode: 'production', issuer: 'https://broker.example.com', trusted_issuers: [{ issuer: 'https://login.example.com', audiences: ['https://broker.example.com'] }] };
+  const build = (extra: Record<string, unknown>) => buildBrokerConfig({ ...base, ...extra }, { source: 'broker.yaml', baseDir: '/etc/broker', env: {} });
+
+  it('are on by default, can be switched off, and take custom windows', () => {
+    expect(build({})).toMatchObject({ rateLimits: DEFAULT_RATE_LIMITS, killSwitch: DEFAULT_KILL_SWITCH });
+    const off = build({ rate_limits: 'off', kill_switch: 'off' });
+    expect(off.rateLimits).toBeUndefined();
+    expect(off.killSwitch).toBeUndefined();
+    const custom = build({ rate_limits: { per_agent: { limit: 10, window: '30s' } }, kill_switch: { distinct_users: { max: 5, window: '10m' } } });
+    expect(custom.rateLimits).toEqual({ perAgent: { limit: 10, windowMs: 30_000 } });
+    expect(custom.killSwitch).toEqual({ distinctUsers: { max: 5, windowMs: 600_000 } });
+  });
+
+  it('names the field of a bad value', () => {
+    expect(() => build({ kill_switch: { denial_ratio: { ratio: 1.5, min_requests: 10, window: '1m' } } })).toThrow(/kill_switch/u);
+    expect(() => build({ rate_limits: { per_agent: { limit: 0, window: '1m' } } })).toThrow(/rate_limits/u);
   });
 });

@@ -28,6 +28,21 @@ function contract(name: string, make: () => SharedState | Promise<SharedState>) 
       await state.close();
     });
 
+    it('counts hits in a sliding window and distinct members per window', async () => {
+      const state = await make();
+      const windowMs = 10_000;
+      const t0 = 1_700_000_000_000 - (1_700_000_000_000 % windowMs); // start of a window
+      expect(await state.hit('k', windowMs, t0)).toBe(1);
+      expect(await state.hit('k', windowMs, t0 + 1)).toBe(2);
+      expect(await state.hit('other', windowMs, t0 + 1)).toBe(1);
+      // Half-way through the next window: 1 now + 2 from the previous window weighted by 0.5.
+      expect(await state.hit('k', windowMs, t0 + windowMs + windowMs / 2)).toBe(2);
+      expect(await state.addDistinct('u', 'alice', windowMs, t0)).toBe(1);
+      expect(await state.addDistinct('u', 'alice', windowMs, t0 + 1)).toBe(1);
+      expect(await state.addDistinct('u', 'bob', windowMs, t0 + 2)).toBe(2);
+      await state.close();
+    });
+
     it('keeps revocations and publishes every change as a resumable feed', async () => {
       const state = await make();
       const first = rule();
