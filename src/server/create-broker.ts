@@ -20,6 +20,8 @@ import { createKillSwitch } from '../kill-switch/kill-switch.js';
 import { validatorRouter } from '../introspection/introspection-routes.js';
 import { createBrokerTokenVerifier } from '../introspection/verify-broker-token.js';
 import { MemoryState } from '../state/memory-state.js';
+import { RedisState } from '../state/redis-state.js';
+import { redisAdapter } from '../provider/redis-adapter.js';
 import type { SharedState } from '../state/shared-state.js';
 import { TrustedIssuers } from '../subject-token/issuer-keys.js';
 import { createIncomingTokenVerifier } from '../subject-token/verify-incoming-token.js';
@@ -57,7 +59,10 @@ export function createBroker(deps: BrokerDeps): Broker {
     agents: [...deps.agents.agents.values()],
     keys: deps.keys,
     clockSkewSeconds: config.clockSkewSeconds,
-    ...(deps.adapter ? { adapter: deps.adapter } : {}),
+    // The replay cache of client assertions lives where the shared state does.
+    ...(deps.adapter
+      ? { adapter: deps.adapter }
+      : state instanceof RedisState ? { adapter: redisAdapter(state.redis, state.prefix) } : {}),
   });
 
   const issuers = new TrustedIssuers(config.trustedIssuers, { timeoutMs: config.upstreamTimeoutMs });

@@ -24,10 +24,10 @@ const MAX_EVENTS = 10_000;
 export class RedisState implements SharedState {
   readonly kind = 'redis' as const;
   readonly redis: Redis;
-  readonly #prefix: string;
+  readonly prefix: string;
 
   constructor(opts: RedisStateOptions) {
-    this.#prefix = opts.prefix ?? 'broker:';
+    this.prefix = opts.prefix ?? 'broker:';
     this.redis = new Redis(opts.url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -63,7 +63,7 @@ export class RedisState implements SharedState {
   }
 
   #key(name: string): string {
-    return `${this.#prefix}${name}`;
+    return `${this.prefix}${name}`;
   }
 
   async agentOverride(clientId: string): Promise<AgentStatusOverride | null> {

@@ -4,7 +4,8 @@
  * a broker that cannot reach Redis mints nothing and recovers without a restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeJwt } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { decodeJwt, SignJWT, type CryptoKey } from 'jose';
 import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
 import { createAdminKey } from '../../src/admin/admin-auth.js';
 import type { Agent } from '../../src/domain/agent.js';
@@ -12,17 +13,19 @@ import { isExchangeRecord } from '../../src/attribution/record.js';
 import { RedisState } from '../../src/state/redis-state.js';
 import { isRevokedBy, type Revocation } from '../../src/state/shared-state.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
-import { reserveBroker, trustedIssuer, type BrokerStartOptions, type RunningTestBroker } from '../support/broker-harness.js';
+import { keyAgent, reserveBroker, trustedIssuer, type BrokerStartOptions, type RunningTestBroker } from '../support/broker-harness.js';
 import { CRM, testCatalog } from '../support/catalog.js';
 import { AT_TYPE, basic, form, rawPost, TE_GRANT, type RawResponse } from '../support/token-request.js';
 import { cleanupPrefix, REDIS_URL, requireRedis, startPrivateRedis, uniquePrefix } from '../support/redis.js';
 
 const SECRET = 'revocation-test-agent-secret';
 let agent: Agent;
+let keyed: { agent: Agent; privateKey: CryptoKey };
 let admin: { key: string; hash: string };
 
 beforeAll(async () => {
   admin = await createAdminKey('oncall');
+  keyed = await keyAgent('key-agent', { crm: ['crm.accounts.read'] });
   agent = {
     clientId: 'runaway-agent', name: 'Runaway agent', owner: 'sec@example.com', status: 'active',
     authentication: { method: 'client_secret_basic', secretHash: await hashClientSecret(SECRET) },
@@ -39,7 +42,7 @@ async function startBrokers(count: number, opts: (i: number) => Partial<BrokerSt
   const brokers = await Promise.all(reserved.map((r, i) => r.start({
     trustedIssuers: [trustedIssuer(idp.issuer, reserved[0]!.issuer)],
     catalog: testCatalog(),
-    agents: [agent],
+    agents: [agent, keyed.agent],
     config: { adminKeys: [{ id: 'oncall', hash: admin.hash }] },
     ...opts(i),
   })));
@@ -162,6 +165,26 @@ describe.runIf(redisUp)('two brokers sharing one Redis', () => {
     expect(refused.body).toMatchObject({ error: 'unauthorized_client' });
     expect(b.sink.records.filter(isExchangeRecord).at(-1)).toMatchObject({ decision: 'denied', reason: 'agent_suspended' });
     await adminCall(a, 'POST', `/admin/agents/${agent.clientId}/reinstate`, { reason: 'done' });
+  });
+
+  it('shares the client-assertion replay cache: an assertion used at one replica is refused at the other', async () => {
+    const [a, b] = env.brokers as [RunningTestBroker, RunningTestBroker];
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'key-agent-key' })
+      .setIssuer('key-agent').setSubject('key-agent').setAudience([a.issuer, b.issuer])
+      .setJti(randomUUID()).setIssuedAt().setExpirationTime('60s')
+      .sign(keyed.privateKey);
+    const userToken = await env.idp.userToken('alice');
+    const send = (broker: RunningTestBroker) => rawPost(broker.tokenEndpoint, form({
+      grant_type: TE_GRANT, subject_token: userToken, subject_token_type: AT_TYPE, resource: CRM, scope: 'crm.accounts.read',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion,
+    }));
+    expect((await send(a)).status).toBe(200);
+    const replayed = await send(b);
+    expect(replayed.status).toBe(401);
+    expect(replayed.body).toMatchObject({ error: 'invalid_client' });
+    expect(replayed.body.access_token).toBeUndefined();
+    expect(b.sink.records.filter(isExchangeRecord).at(-1)).toMatchObject({ decision: 'denied', reason: 'client_authentication_failed' });
   });
 
   it('under continuous load, no token escapes the suspension: every grant is older than the rule, every later request refused', async () => {
