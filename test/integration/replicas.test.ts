@@ -1,0 +1,97 @@
+/**
+ * Two broker processes behind one issuer identifier, sharing one Redis: an agent suspended at one is
+ * refused at the other within a second; admin actions at either reach both.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdminKey } from '../../src/admin/admin-auth.js';
+import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
+import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
+import { sharedKeyJson, startBrokerProcess, type BrokerProcess } from '../support/broker-process.js';
+import { cleanupPrefix, REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.js';
+import { AT_TYPE, basic, form, rawPost, TE_GRANT } from '../support/token-request.js';
+
+const redisUp = await requireRedis('two broker processes sharing Redis');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => { resolve(port); });
+    });
+  });
+}
+
+describe.runIf(redisUp)('two broker processes sharing one Redis', () => {
+  const SECRET = 'replica-test-agent-secret';
+  const prefix = uniquePrefix();
+  let idp: UpstreamIdp;
+  let replicas: BrokerProcess[];
+  let admin: { key: string; hash: string };
+  let issuer: string;
+
+  beforeAll(async () => {
+    admin = await createAdminKey('oncall');
+    const [portA, portB] = [await freePort(), await freePort()];
+    issuer = `http://127.0.0.1:${portA}`;
+    idp = await startUpstreamIdp({ audience: issuer });
+    const secretHash = await hashClientSecret(SECRET);
+    const keyJson = await sharedKeyJson();
+    const clients = await mkdtemp(join(tmpdir(), 'clients-'));
+    await writeFile(join(clients, 'replica-agent.yaml'), [
+      'client_id: replica-agent', 'name: Replica agent', 'owner: sec@example.com', 'status: active',
+      'authentication:', '  method: client_secret_basic', `  secret_hash: "${secretHash}"`,
+      'tools:', '  crm: [crm.accounts.read]', 'max_ttl: 5m', '',
+    ].join('\n'));
+    const yaml = [
+      'mode: production', `issuer: ${issuer}`, 'host: 127.0.0.1',
+      `catalog_dir: ${resolve(import.meta.dirname, '..', '..', 'scopes')}`, `clients_dir: ${clients}`,
+      'keys_dir: $DIR/keys', 'attribution: { file: $DIR/attribution.jsonl }',
+      `redis: { url: "${REDIS_URL}", prefix: "${prefix}" }`,
+      'admin_keys:', `  - { id: oncall, hash: "${admin.hash}" }`,
+      'trusted_issuers:', `  - { issuer: "${idp.issuer}", audiences: ["${issuer}"], algorithms: [ES256] }`, '',
+    ].join('\n');
+    replicas = await Promise.all([portA, portB].map((port) => startBrokerProcess({ issuer, port, yaml, keyJson })));
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(replicas.map((r) => r.stop()));
+    await idp.close();
+    await cleanupPrefix(prefix);
+  });
+
+  const exchange = async (replica: BrokerProcess) => rawPost(`${replica.url}/token`, form({
+    grant_type: TE_GRANT, subject_token: await idp.userToken('alice'), subject_token_type: AT_TYPE,
+    resource: 'https://crm.example.internal/api', scope: 'crm.accounts.read',
+  }), { authorization: basic('replica-agent', SECRET) });
+
+  const adminCall = (replica: BrokerProcess, action: string) => fetch(`${replica.url}/admin/agents/replica-agent/${action}`, {
+    method: 'POST', headers: { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'replica test' }),
+  });
+
+  it('both replicas mint with the same issuer and key', async () => {
+    const [a, b] = replicas as [BrokerProcess, BrokerProcess];
+    const ra = await exchange(a);
+    const rb = await exchange(b);
+    expect(ra.status).toBe(200);
+    expect(rb.status).toBe(200);
+  });
+
+  it('suspended at one replica, refused at the other within a second; reinstated at the other, served by both', async () => {
+    const [a, b] = replicas as [BrokerProcess, BrokerProcess];
+    const t0 = Date.now();
+    expect((await adminCall(a, 'suspend')).status).toBe(200);
+    const refused = await exchange(b);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ error: 'unauthorized_client' });
+    expect(refused.body.access_token).toBeUndefined();
+    expect((await adminCall(b, 'reinstate')).status).toBe(200);
+    expect((await exchange(a)).status).toBe(200);
+    expect((await exchange(b)).status).toBe(200);
+  });
+});
