@@ -28,7 +28,10 @@ export async function listen(handler: AppCallback | undefined, host: string, por
   return { server, port: (server.address() as AddressInfo).port };
 }
 
-export async function close(server: Server): Promise<void> {
+/** Stops accepting connections; long-lived ones (revocation streams) are ended after `graceMs`. */
+export async function close(server: Server, graceMs = 2000): Promise<void> {
   server.closeIdleConnections();
+  const force = setTimeout(() => { server.closeAllConnections(); }, graceMs);
   await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+  clearTimeout(force);
 }
