@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { hashClientSecret } from '../provider/client-secret-hash.js';
 import { runCheck } from './check-command.js';
 import { createAdminKey } from '../admin/admin-auth.js';
+import { runAuditQuery, runAuditVerify } from './audit-command.js';
 import { callAdmin, describeFailure, type AdminTarget } from './admin-command.js';
 import { fetchDevToken } from './dev-token-command.js';
 
@@ -104,6 +105,49 @@ program
   .action(async (opts: { id: string }) => {
     const { key, hash } = await createAdminKey(opts.id);
     console.log(`key:  ${key}\nhash: ${hash}\n\nbroker.yaml:\nadmin_keys:\n  - id: ${opts.id}\n    hash: "${hash}"`);
+  });
+
+const audit = program.command('audit').description('verify and query attribution logs');
+audit
+  .command('verify')
+  .description('prove an attribution log untouched (hash chain + signed checkpoints); names the first bad line')
+  .argument('<file>', 'the JSON-lines log')
+  .option('--keys-dir <dir>', 'the broker keys folder (public parts are used)', 'keys')
+  .option('--jwks-file <file>', 'the broker JWKS (from /jwks) instead of the keys folder')
+  .option('--strict', 'fail when records after the last checkpoint are unproven')
+  .option('--expect-head <seq:hash>', 'a chain head recorded elsewhere: the log must reach it')
+  .action(async (file: string, opts: { keysDir: string; jwksFile?: string; strict?: boolean; expectHead?: string }) => {
+    process.exitCode = await runAuditVerify({
+      file,
+      ...(opts.jwksFile ? { jwksFile: opts.jwksFile } : { keysDir: opts.keysDir }),
+      ...(opts.strict ? { strict: true } : {}),
+      ...(opts.expectHead ? { expectHead: opts.expectHead } : {}),
+      out: (line) => { console.log(line); },
+    });
+  });
+audit
+  .command('query')
+  .description('print the records matching every filter given, in order, one JSON object per line')
+  .argument('<file>', 'the JSON-lines log')
+  .option('--agent <client-id>')
+  .option('--user <sub>', 'the user (or its pseudonym when user redaction is on)')
+  .option('--tool <id>')
+  .option('--decision <granted|denied>')
+  .option('--from <iso-time>', 'inclusive')
+  .option('--to <iso-time>', 'exclusive')
+  .action(async (file: string, opts: { agent?: string; user?: string; tool?: string; decision?: string; from?: string; to?: string }) => {
+    if (opts.decision !== undefined && opts.decision !== 'granted' && opts.decision !== 'denied') throw new InvalidArgumentError('--decision is granted or denied');
+    process.exitCode = await runAuditQuery({
+      file,
+      ...(opts.agent ? { agent: opts.agent } : {}),
+      ...(opts.user ? { user: opts.user } : {}),
+      ...(opts.tool ? { tool: opts.tool } : {}),
+      ...(opts.decision ? { decision: opts.decision } : {}),
+      ...(opts.from ? { from: opts.from } : {}),
+      ...(opts.to ? { to: opts.to } : {}),
+      out: (line) => { console.log(line); },
+      warn: (line) => { console.error(line); },
+    });
   });
 
 program.exitOverride((err) => {

@@ -28,7 +28,8 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
   const { config } = loaded;
   const development = config.mode === 'development';
   const keys = await loadSigningKeys(config.keysDir, { generateIfMissing: development });
-  const attribution = sink ?? new JsonlFileSink(config.attribution.file);
+  // Records are hash-chained; checkpoints are signed with the broker's active key.
+  const attribution = sink ?? new JsonlFileSink(config.attribution.file, { signer: keys.active });
   const servers: Server[] = [];
 
   let devIdentityProvider: RunningBroker['devIdentityProvider'];

@@ -1,0 +1,126 @@
+/**
+ * The hash chain over an attribution log (file format v1).
+ *
+ * Every line is one JSON object in canonical form (see canonical-json.ts) carrying three chain fields:
+ *   seq   1-based position in the chain (records and checkpoints share one sequence)
+ *   prev  `hash` of the line before, or GENESIS_HASH for seq 1
+ *   hash  base64url(SHA-256(canonicalJson(line without `hash`)))
+ * Editing, deleting, inserting or reordering any line breaks `hash`, `seq` or `prev` from that line on.
+ *
+ * Every N records or T seconds the sink appends a signed checkpoint line, chained like any record:
+ *   { v: 1, type: 'checkpoint', seq, prev, head, count, time, kid, sig, hash }
+ * `head` is the hash of the line it covers (= `prev`), `count` the number of lines it covers (= seq - 1),
+ * `time` the server clock, `kid` the broker signing key, `sig` a detached-payload compact JWS (ES256,
+ * RFC 7515 appendix F: `<protected header>..<signature>`) over the canonical JSON of the checkpoint
+ * without `sig` and `hash`. Rewriting the chain before a checkpoint requires the broker's private key.
+ */
+import { createHash } from 'node:crypto';
+import { CompactSign, compactVerify, createLocalJWKSet, base64url, type JWK } from 'jose';
+import type { SigningKey } from '../keys/signing-keys.js';
+import { canonicalJson } from './canonical-json.js';
+import type { AttributionRecord } from './record.js';
+
+/** `prev` of the first line of a chain: base64url of 32 zero bytes. */
+export const GENESIS_HASH = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+/** The position a chain has reached: the last line's seq and hash (seq 0 and GENESIS_HASH when empty). */
+export interface ChainHead {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+export const EMPTY_CHAIN: ChainHead = { seq: 0, hash: GENESIS_HASH };
+
+export interface ChainFields {
+  readonly seq: number;
+  readonly prev: string;
+  readonly hash: string;
+}
+
+export type ChainedRecord = AttributionRecord & ChainFields;
+
+export interface CheckpointBody {
+  readonly v: 1;
+  readonly type: 'checkpoint';
+  readonly seq: number;
+  readonly prev: string;
+  /** Hash of the last line this checkpoint covers (equal to `prev`). */
+  readonly head: string;
+  /** Number of lines covered (records and earlier checkpoints), equal to seq - 1. */
+  readonly count: number;
+  readonly time: string;
+  readonly kid: string;
+}
+
+export type CheckpointLine = CheckpointBody & { readonly sig: string; readonly hash: string };
+
+export type ChainedLine = ChainedRecord | CheckpointLine;
+
+/** base64url SHA-256 of the canonical JSON of `body` (which must not contain `hash`). */
+export function hashOf(body: object): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('base64url');
+}
+
+/** Pure: the record as the next line after `prev`. */
+export function chainRecord(record: AttributionRecord, prev: ChainHead): ChainedRecord {
+  const body = { ...record, seq: prev.seq + 1, prev: prev.hash };
+  return { ...body, hash: hashOf(body) };
+}
+
+/** The head a chained line leaves the chain at. */
+export function headOf(line: ChainFields): ChainHead {
+  return { seq: line.seq, hash: line.hash };
+}
+
+/** The checkpoint that follows `prev`, signed with `signer`. */
+export async function signCheckpoint(prev: ChainHead, signer: SigningKey, time: Date): Promise<CheckpointLine> {
+  const body: CheckpointBody = {
+    v: 1,
+    type: 'checkpoint',
+    seq: prev.seq + 1,
+    prev: prev.hash,
+    head: prev.hash,
+    count: prev.seq,
+    time: time.toISOString(),
+    kid: signer.kid,
+  };
+  const jws = await new CompactSign(new TextEncoder().encode(canonicalJson(body)))
+    .setProtectedHeader({ alg: 'ES256', kid: signer.kid })
+    .sign(signer.privateKey);
+  const [header, , signature] = jws.split('.');
+  const withSig = { ...body, sig: `${header ?? ''}..${signature ?? ''}` };
+  return { ...withSig, hash: hashOf(withSig) };
+}
+
+export type KeyLookup = ReturnType<typeof createLocalJWKSet>;
+
+const PUBLIC_JWK_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e', 'kid', 'alg', 'use'] as const;
+
+/** Only the public members of a JWK (a private JWK given by mistake is never used as such). */
+export function publicJwk(key: JWK): JWK {
+  const out: JWK = {};
+  for (const member of PUBLIC_JWK_MEMBERS) if (key[member] !== undefined) out[member] = key[member];
+  return out;
+}
+
+export function publicKeySet(keys: readonly JWK[]): KeyLookup {
+  return createLocalJWKSet({ keys: keys.map(publicJwk) });
+}
+
+/** Null when the checkpoint's signature is valid for its content under one of `keys`, else why not. */
+export async function checkCheckpointSignature(line: CheckpointLine, keys: KeyLookup): Promise<string | null> {
+  const { sig } = line;
+  const body: { -readonly [K in keyof CheckpointLine]?: CheckpointLine[K] } = { ...line };
+  delete body.sig;
+  delete body.hash;
+  const parts = sig.split('.');
+  if (parts.length !== 3 || parts[1] !== '') return 'sig is not a detached-payload compact JWS';
+  const payload = base64url.encode(canonicalJson(body));
+  try {
+    const { protectedHeader } = await compactVerify(`${parts[0] ?? ''}.${payload}.${parts[2] ?? ''}`, keys, { algorithms: ['ES256'] });
+    if (protectedHeader.kid !== line.kid) return `signature header kid ${String(protectedHeader.kid)} differs from kid ${line.kid}`;
+    return null;
+  } catch (error) {
+    return `bad signature (kid ${line.kid}): ${error instanceof Error ? error.message : String(error)}`;
+  }
+}

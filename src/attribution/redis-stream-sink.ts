@@ -1,0 +1,201 @@
+/**
+ * Attribution in a Redis Stream, for multi-replica deployments: one hash chain per replica, in the stream
+ * `<keyPrefix><replica>` (default prefix `attribution:`). Each entry has one field, `line`, holding exactly
+ * the canonical JSON line the file sink would write, so `streamLines`/`exportStreamToFile` produce the file
+ * format and `verifyLog` / `broker audit verify` check a stream export like any file.
+ *
+ * Group commit as in the file sink: records arriving while a batch is in flight form the next batch; each
+ * batch is appended by one Lua script that first compares the stream's last line with the head this sink
+ * expects (so two processes mistakenly sharing a replica name cannot fork the chain; the loser's batch is
+ * rejected and it re-reads the head) and then XADDs every line, atomically. `append` resolves after the
+ * script returns: durability is then Redis's (use `appendonly yes` with `appendfsync always`, or
+ * replicas; this sink does not call WAIT).
+ *
+ * Give the client `enableOfflineQueue: false` and a `commandTimeout`: while Redis is unreachable every
+ * append then rejects at once with AttributionUnavailableError (the broker mints nothing), and appends
+ * succeed again when ioredis has reconnected.
+ */
+import { open } from 'node:fs/promises';
+import type { Redis } from 'ioredis';
+import type { SigningKey } from '../keys/signing-keys.js';
+import { chainBatch, type ChainState } from './chain-batch.js';
+import { EMPTY_CHAIN, GENESIS_HASH, type ChainedLine } from './chain.js';
+import type { AttributionRecord } from './record.js';
+import { makeRedactor, type Redaction } from './redact.js';
+import { AttributionUnavailableError, type AttributionSink } from './sink.js';
+
+export interface RedisStreamSinkOptions extends Redaction {
+  readonly redis: Redis;
+  /** This replica's chain name (stable across restarts of the same replica, unique among replicas). */
+  readonly replica: string;
+  readonly keyPrefix?: string;
+  readonly signer?: SigningKey;
+  readonly checkpointEveryRecords?: number;
+  readonly checkpointEverySeconds?: number;
+  readonly now?: () => Date;
+}
+
+const APPEND_SCRIPT = `
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local head = '0 ${GENESIS_HASH}'
+if #last > 0 then
+  local fields = last[1][2]
+  local line = nil
+  for i = 1, #fields, 2 do
+    if fields[i] == 'line' then line = fields[i + 1] end
+  end
+  if not line then return redis.error_reply('ATTRIBUTION_CHAIN_DAMAGED last entry has no line field') end
+  local ok, obj = pcall(cjson.decode, line)
+  if not ok or type(obj.seq) ~= 'number' or type(obj.hash) ~= 'string' then
+    return redis.error_reply('ATTRIBUTION_CHAIN_DAMAGED last line is not a chained record')
+  end
+  head = string.format('%d %s', obj.seq, obj.hash)
+end
+if head ~= ARGV[1] then return redis.error_reply('ATTRIBUTION_CHAIN_CONFLICT head is ' .. head) end
+for i = 2, #ARGV do redis.call('XADD', KEYS[1], '*', 'line', ARGV[i]) end
+return #ARGV - 1
+`;
+
+interface Pending { readonly record: AttributionRecord; readonly resolve: () => void; readonly reject: (err: Error) => void }
+
+export class RedisStreamSink implements AttributionSink {
+  readonly key: string;
+  readonly #options: RedisStreamSinkOptions;
+  readonly #redact: (record: AttributionRecord) => AttributionRecord;
+  readonly #timer: NodeJS.Timeout | undefined;
+  #state: ChainState | undefined;
+  #queue: Pending[] = [];
+  #checkpointRequested = false;
+  #flushing: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: RedisStreamSinkOptions) {
+    this.#options = options;
+    this.key = `${options.keyPrefix ?? 'attribution:'}${options.replica}`;
+    this.#redact = makeRedactor(options);
+    const seconds = options.checkpointEverySeconds ?? 60;
+    if (options.signer && seconds > 0) {
+      this.#timer = setInterval(() => {
+        if ((this.#state?.sinceCheckpoint ?? 0) > 0) this.#requestCheckpoint();
+      }, seconds * 1000);
+      this.#timer.unref();
+    }
+  }
+
+  get head(): ChainState['head'] | undefined {
+    return this.#state?.head;
+  }
+
+  append(record: AttributionRecord): Promise<void> {
+    if (this.#closed) return Promise.reject(new AttributionUnavailableError('attribution sink is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ record, resolve, reject });
+      this.#kick();
+    });
+  }
+
+  #requestCheckpoint(): void {
+    this.#checkpointRequested = true;
+    this.#kick();
+  }
+
+  #kick(): void {
+    this.#flushing ??= this.#flush().finally(() => {
+      this.#flushing = undefined;
+      if (this.#queue.length > 0 || this.#checkpointRequested) this.#kick();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0 || this.#checkpointRequested) {
+      const batch = this.#queue;
+      this.#queue = [];
+      const forceCheckpoint = this.#checkpointRequested;
+      this.#checkpointRequested = false;
+      try {
+        this.#state ??= await this.#readHead();
+        const before = this.#state;
+        const { lines, state } = await chainBatch(batch.map((p) => p.record), before, {
+          ...(this.#options.signer ? { signer: this.#options.signer } : {}),
+          checkpointEveryRecords: this.#options.checkpointEveryRecords ?? 1000,
+          forceCheckpoint,
+          redact: this.#redact,
+          now: () => this.#options.now?.() ?? new Date(),
+        });
+        if (lines.length > 0) {
+          await this.#options.redis.eval(APPEND_SCRIPT, 1, this.key, `${before.head.seq} ${before.head.hash}`, ...lines);
+        }
+        this.#state = state;
+        for (const p of batch) p.resolve();
+      } catch (cause) {
+        const err = new AttributionUnavailableError(`cannot append attribution records to redis stream ${this.key}`, { cause });
+        for (const p of batch) p.reject(err);
+        this.#state = undefined;
+      }
+    }
+  }
+
+  async #readHead(): Promise<ChainState> {
+    const last = await this.#options.redis.xrevrange(this.key, '+', '-', 'COUNT', 1);
+    const entry = last[0];
+    if (!entry) return { head: EMPTY_CHAIN, sinceCheckpoint: 0 };
+    const line = parseLine(entry[1]);
+    return { head: { seq: line.seq, hash: line.hash }, sinceCheckpoint: line.type === 'checkpoint' ? 0 : 1 };
+  }
+
+  /** Writes a final checkpoint when records are uncovered, then stops (the Redis client stays the caller's). */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#options.signer && (this.#state?.sinceCheckpoint ?? 0) > 0) this.#requestCheckpoint();
+    while (this.#flushing) await this.#flushing;
+  }
+}
+
+function lineField(fields: readonly string[]): string {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'line') return fields[i + 1] ?? '';
+  throw new AttributionUnavailableError('attribution stream entry has no line field');
+}
+
+function parseLine(fields: readonly string[]): ChainedLine {
+  const parsed = JSON.parse(lineField(fields)) as Partial<ChainedLine>;
+  if (typeof parsed.seq !== 'number' || typeof parsed.hash !== 'string') {
+    throw new AttributionUnavailableError('the last attribution stream entry is not a chained record: the stream is damaged, verify it');
+  }
+  return parsed as ChainedLine;
+}
+
+/** The stream's lines in order, each with its newline: feed to `verifyLog`, or write out as a log file. */
+export async function* streamLines(redis: Redis, key: string, pageSize = 1000): AsyncGenerator<string> {
+  let start = '-';
+  for (;;) {
+    const page = await redis.xrange(key, start, '+', 'COUNT', pageSize);
+    for (const [, fields] of page) yield `${lineField(fields)}\n`;
+    const last = page.at(-1);
+    if (!last || page.length < pageSize) return;
+    start = `(${last[0]}`;
+  }
+}
+
+/** Archives a stream in the JSON-lines file format (the file is created; it must not exist). */
+export async function exportStreamToFile(redis: Redis, key: string, file: string): Promise<number> {
+  const handle = await open(file, 'wx', 0o600);
+  let count = 0;
+  try {
+    let buffer = '';
+    for await (const line of streamLines(redis, key)) {
+      buffer += line;
+      count += 1;
+      if (buffer.length > 1 << 20) {
+        await handle.write(buffer);
+        buffer = '';
+      }
+    }
+    await handle.write(buffer);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return count;
+}

@@ -1,0 +1,107 @@
+/**
+ * `broker audit verify <file>` and `broker audit query <file> [filters]` over a hash-chained JSON-lines
+ * attribution log. Exit codes: 0 success; 1 the log failed verification; 2 the log or keys could not be read
+ * or an option is invalid.
+ */
+import { createReadStream } from 'node:fs';
+import { access, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { JWK } from 'jose';
+import { publicJwk } from '../attribution/chain.js';
+import { queryLog, type QueryFilter } from '../attribution/query.js';
+import { verifyLog } from '../attribution/verify.js';
+
+export interface AuditVerifyOptions {
+  readonly file: string;
+  /** A JWKS document (`{"keys": [...]}`), e.g. saved from the broker's jwks_uri. */
+  readonly jwksFile?: string;
+  /** The broker keys directory (`signing-<kid>.json`); only the public parts are used. */
+  readonly keysDir?: string;
+  /** Fail when records follow the last checkpoint. */
+  readonly strict?: boolean;
+  /** A head recorded earlier (`<seq>:<hash>`): the log must still contain it. */
+  readonly expectHead?: string;
+  readonly out: (line: string) => void;
+}
+
+async function loadKeys(options: AuditVerifyOptions): Promise<JWK[]> {
+  const keys: JWK[] = [];
+  if (options.jwksFile !== undefined) {
+    const doc = JSON.parse(await readFile(options.jwksFile, 'utf8')) as { keys?: unknown };
+    if (!Array.isArray(doc.keys)) throw new Error(`${options.jwksFile}: not a JWKS document (no "keys" array)`);
+    keys.push(...(doc.keys as JWK[]));
+  }
+  if (options.keysDir !== undefined) {
+    const files = (await readdir(options.keysDir)).filter((f) => /^signing-[A-Za-z0-9_-]+\.json$/u.test(f)).sort();
+    for (const file of files) {
+      const stored = JSON.parse(await readFile(join(options.keysDir, file), 'utf8')) as { jwk?: JWK };
+      if (stored.jwk === undefined) throw new Error(`${join(options.keysDir, file)}: no "jwk" member`);
+      keys.push(publicJwk(stored.jwk));
+    }
+  }
+  return keys;
+}
+
+function parseHead(value: string): { seq: number; hash: string } {
+  const match = /^(\d+):([A-Za-z0-9_-]{43})$/u.exec(value);
+  if (!match?.[1] || !match[2]) throw new Error(`--expect-head: expected <seq>:<hash>, got ${value}`);
+  return { seq: Number(match[1]), hash: match[2] };
+}
+
+export async function runAuditVerify(options: AuditVerifyOptions): Promise<number> {
+  let keys: JWK[];
+  let expectHead: { seq: number; hash: string } | undefined;
+  try {
+    keys = await loadKeys(options);
+    expectHead = options.expectHead === undefined ? undefined : parseHead(options.expectHead);
+    await access(options.file);
+  } catch (error) {
+    options.out(`audit verify: ${error instanceof Error ? error.message : String(error)}`);
+    return 2;
+  }
+  const result = await verifyLog(createReadStream(options.file, { encoding: 'utf8', highWaterMark: 1 << 20 }), {
+    keys,
+    ...(options.strict === true ? { requireCheckpointedEnd: true } : {}),
+    ...(expectHead ? { expectHead } : {}),
+  });
+  if (!result.ok) {
+    options.out(`FAILED ${options.file} line ${result.line}${result.seq === undefined ? '' : ` (seq ${result.seq})`}: ${result.problem}`);
+    return 1;
+  }
+  options.out(
+    `ok ${options.file}: ${result.records} records, ${result.checkpoints} checkpoints, head ${result.head.seq}:${result.head.hash}`
+      + (result.lastCheckpoint ? `, last checkpoint seq ${result.lastCheckpoint.seq} at ${result.lastCheckpoint.time} by ${result.lastCheckpoint.kid}` : ''),
+  );
+  if (result.unproven > 0) {
+    options.out(`warning: the last ${result.unproven} records follow the last checkpoint and are not covered by a signature; they could have been cut or rewritten without the broker key`);
+  }
+  return 0;
+}
+
+export interface AuditQueryOptions extends QueryFilter {
+  readonly file: string;
+  /** One JSON record per line, in log order. */
+  readonly out: (line: string) => void;
+  /** Where errors and skipped lines are reported (default: `out`). */
+  readonly warn?: (line: string) => void;
+}
+
+export async function runAuditQuery(options: AuditQueryOptions): Promise<number> {
+  const { file, out, warn: warnTo, ...filter } = options;
+  const warn = warnTo ?? out;
+  const decision: string | undefined = filter.decision;
+  if (decision !== undefined && decision !== 'granted' && decision !== 'denied') {
+    warn(`audit query: --decision must be granted or denied, not ${decision}`);
+    return 2;
+  }
+  try {
+    await access(file);
+    for await (const record of queryLog(file, filter, { onBadLine: (line) => { warn(`audit query: skipped line ${line}: not JSON`); } })) {
+      out(JSON.stringify(record));
+    }
+    return 0;
+  } catch (error) {
+    warn(`audit query: ${error instanceof Error ? error.message : String(error)}`);
+    return 2;
+  }
+}

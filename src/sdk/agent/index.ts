@@ -1,0 +1,2 @@
+/** The agent SDK: `import { AgentClient } from 'agent-token-broker/agent'`. */
+export { AgentClient, ExchangeError, type AgentClientOptions, type ToolToken } from './agent-client.js';

@@ -1,0 +1,92 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JsonlFileSink } from '../../src/attribution/jsonl-file-sink.js';
+import { runAuditQuery, runAuditVerify } from '../../src/cli/audit-command.js';
+import { makeRecord, tempDir, testSigner } from './helpers.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let file: string;
+let keysDir: string;
+let jwksFile: string;
+let signer: Awaited<ReturnType<typeof testSigner>>;
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+  signer = await testSigner();
+  keysDir = join(dir, 'keys');
+  await mkdir(keysDir);
+  // The broker's key file layout: { jwk: <private JWK>, createdAt }.
+  await writeFile(join(keysDir, `signing-${signer.kid}.json`), JSON.stringify({ jwk: { ...signer.privateJwk, use: 'sig' }, createdAt: 0 }));
+  jwksFile = join(dir, 'jwks.json');
+  await writeFile(jwksFile, JSON.stringify({ keys: [signer.publicJwk] }));
+  file = join(dir, 'log.jsonl');
+  const sink = new JsonlFileSink(file, { signer, checkpointEveryRecords: 4, checkpointEverySeconds: 0 });
+  for (let i = 1; i <= 10; i++) await sink.append(makeRecord(i));
+  await sink.close();
+});
+afterEach(async () => cleanup());
+
+function capture(): { lines: string[]; out: (line: string) => void } {
+  const lines: string[] = [];
+  return { lines, out: (line) => lines.push(line) };
+}
+
+describe('runAuditVerify', () => {
+  it('exits 0 and summarises an untouched log, with keys from a keys directory or a JWKS file', async () => {
+    const a = capture();
+    expect(await runAuditVerify({ file, keysDir, out: a.out })).toBe(0);
+    expect(a.lines).toEqual([expect.stringMatching(/^ok .*: 10 records, 3 checkpoints, head 13:[A-Za-z0-9_-]{43}, last checkpoint seq 13/u)]);
+    const b = capture();
+    expect(await runAuditVerify({ file, jwksFile, out: b.out, strict: true })).toBe(0);
+  });
+
+  it('exits 1 and names the line when the log was edited', async () => {
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.replace('"rec-3"', '"rec-8"'));
+    const c = capture();
+    expect(await runAuditVerify({ file, keysDir, out: c.out })).toBe(1);
+    expect(c.lines).toEqual([expect.stringMatching(/^FAILED .* line 3 \(seq 3\): hash does not match/u)]);
+  });
+
+  it('warns about unproven records, and fails on them with strict', async () => {
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    await writeFile(file, `${lines.slice(0, 12).join('\n')}\n`); // final checkpoint cut
+    const c = capture();
+    expect(await runAuditVerify({ file, keysDir, out: c.out })).toBe(0);
+    expect(c.lines[1]).toMatch(/^warning: the last 2 records follow the last checkpoint/u);
+    const d = capture();
+    expect(await runAuditVerify({ file, keysDir, out: d.out, strict: true })).toBe(1);
+    expect(d.lines[0]).toMatch(/line 11: 2 record\(s\)/u);
+  });
+
+  it('exits 2 when the file or keys cannot be read', async () => {
+    const c = capture();
+    expect(await runAuditVerify({ file: join(dir, 'missing.jsonl'), keysDir, out: c.out })).toBe(2);
+    expect(c.lines[0]).toMatch(/^audit verify: .*ENOENT/u);
+    expect(await runAuditVerify({ file, jwksFile: file, out: capture().out })).toBe(2);
+    expect(await runAuditVerify({ file, keysDir, expectHead: 'nonsense', out: capture().out })).toBe(2);
+  });
+});
+
+describe('runAuditQuery', () => {
+  it('prints matching records as JSON lines, in order', async () => {
+    const c = capture();
+    expect(await runAuditQuery({ file, agent: 'billing-agent', out: c.out })).toBe(0);
+    const records = c.lines.map((l) => JSON.parse(l) as { id: string; agent: { client_id: string } });
+    expect(records.map((r) => r.id)).toEqual(['rec-1', 'rec-6']);
+    const d = capture();
+    expect(await runAuditQuery({ file, decision: 'denied', from: makeRecord(6).time, out: d.out })).toBe(0);
+    expect(d.lines.map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(['rec-10']);
+  });
+
+  it('exits 2 on a bad time bound or a missing file, reporting on warn', async () => {
+    const c = capture();
+    const w = capture();
+    expect(await runAuditQuery({ file, from: 'yesterday-ish', out: c.out, warn: w.out })).toBe(2);
+    expect(c.lines).toEqual([]);
+    expect(w.lines[0]).toMatch(/from: not a date/u);
+    expect(await runAuditQuery({ file: join(dir, 'nope'), out: capture().out })).toBe(2);
+  });
+});

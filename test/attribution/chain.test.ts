@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../src/attribution/canonical-json.js';
+import { EMPTY_CHAIN, GENESIS_HASH, chainRecord, headOf, hashOf, signCheckpoint } from '../../src/attribution/chain.js';
+import { verifyLog } from '../../src/attribution/verify.js';
+import { makeRecord, testSigner } from './helpers.js';
+
+describe('canonicalJson', () => {
+  it('sorts keys at every level, drops undefined members and writes no whitespace', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, 'x', null, undefined], c: true }, e: undefined })).toBe('{"a":{"c":true,"d":[1,"x",null,null]},"b":1}');
+  });
+  it('gives the same text whatever the key insertion order', () => {
+    expect(canonicalJson({ x: 1, y: { p: 2, q: 3 } })).toBe(canonicalJson({ y: { q: 3, p: 2 }, x: 1 }));
+  });
+  it('rejects values JSON cannot represent', () => {
+    expect(() => canonicalJson({ n: Number.NaN })).toThrow(TypeError);
+    expect(() => canonicalJson({ n: 1n })).toThrow(TypeError);
+  });
+});
+
+describe('chainRecord', () => {
+  it('starts at seq 1 from the genesis hash and links each record to the one before', () => {
+    const first = chainRecord(makeRecord(1), EMPTY_CHAIN);
+    const second = chainRecord(makeRecord(2), headOf(first));
+    expect(first.seq).toBe(1);
+    expect(first.prev).toBe(GENESIS_HASH);
+    expect(second.seq).toBe(2);
+    expect(second.prev).toBe(first.hash);
+    const { hash, ...body } = second;
+    expect(hashOf(body)).toBe(hash);
+    expect(hash).toMatch(/^[A-Za-z0-9_-]{43}$/u);
+  });
+  it('is pure: same input, same output, input untouched', () => {
+    const record = makeRecord(3);
+    const copy = structuredClone(record);
+    expect(chainRecord(record, { seq: 9, hash: 'h' })).toEqual(chainRecord(record, { seq: 9, hash: 'h' }));
+    expect(record).toEqual(copy);
+  });
+  it('changes the hash when any field or the predecessor changes', () => {
+    const base = chainRecord(makeRecord(4), EMPTY_CHAIN).hash;
+    expect(chainRecord({ ...makeRecord(4), reason: 'other' }, EMPTY_CHAIN).hash).not.toBe(base);
+    expect(chainRecord(makeRecord(4), { seq: 0, hash: 'x' }).hash).not.toBe(base);
+  });
+});
+
+describe('signCheckpoint', () => {
+  it('produces a chained checkpoint over the head that verifies under the public key only', async () => {
+    const signer = await testSigner();
+    const r = chainRecord(makeRecord(1), EMPTY_CHAIN);
+    const cp = await signCheckpoint(headOf(r), signer, new Date('2026-11-23T00:00:00Z'));
+    expect(cp).toMatchObject({ type: 'checkpoint', seq: 2, prev: r.hash, head: r.hash, count: 1, kid: signer.kid, time: '2026-11-23T00:00:00.000Z' });
+    expect(cp.sig).toMatch(/^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]+$/u);
+    const text = `${canonicalJson(r)}\n${canonicalJson(cp)}\n`;
+    await expect(verifyLog(text, { keys: [signer.publicJwk] })).resolves.toMatchObject({ ok: true, records: 1, checkpoints: 1, unproven: 0 });
+  });
+});

@@ -1,0 +1,62 @@
+/** The agent SDK against a real broker: caching, collapsing concurrent requests, typed errors, retries. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
+import { isExchangeRecord } from '../../src/attribution/record.js';
+import type { Agent } from '../../src/domain/agent.js';
+import { AgentClient, ExchangeError } from '../../src/sdk/agent/index.js';
+import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
+import { keyAgent, reserveBroker, trustedIssuer, type RunningTestBroker } from '../support/broker-harness.js';
+import { CRM, TICKETS, testCatalog } from '../support/catalog.js';
+import type { CryptoKey } from 'jose';
+
+const SECRET = 'agent-sdk-test-secret';
+let idp: UpstreamIdp;
+let broker: RunningTestBroker;
+let keyed: { agent: Agent; privateKey: CryptoKey; kid: string };
+
+beforeAll(async () => {
+  const reserved = await reserveBroker();
+  idp = await startUpstreamIdp({ audience: reserved.issuer });
+  keyed = await keyAgent('sdk-key-agent', { crm: ['crm.accounts.read'], tickets: ['tickets.read'] });
+  const secretAgent: Agent = { ...keyed.agent, clientId: 'sdk-secret-agent', authentication: { method: 'client_secret_basic', secretHash: await hashClientSecret(SECRET) } };
+  broker = await reserved.start({ trustedIssuers: [trustedIssuer(idp.issuer, reserved.issuer)], catalog: testCatalog(), agents: [keyed.agent, secretAgent] });
+});
+afterAll(async () => {
+  await broker.close();
+  await idp.close();
+});
+
+const exchanges = () => broker.sink.records.filter(isExchangeRecord).length;
+
+describe('agent SDK', () => {
+  it('exchanges with private_key_jwt, caches per (user token, tool, scope) and collapses concurrent calls', async () => {
+    const client = await AgentClient.create({ issuer: broker.issuer, clientId: 'sdk-key-agent', auth: { privateKey: keyed.privateKey, kid: keyed.kid }, allowInsecureLoopback: true });
+    const subjectToken = await idp.userToken('alice');
+    const before = exchanges();
+    const results = await Promise.all(Array.from({ length: 5 }, () => client.getToken({ subjectToken, tool: CRM, scope: 'crm.accounts.read' })));
+    expect(new Set(results.map((r) => r.accessToken)).size).toBe(1);
+    expect(exchanges() - before).toBe(1);
+    expect(results[0]).toMatchObject({ tokenType: 'bearer', scope: 'crm.accounts.read' });
+    await client.getToken({ subjectToken, tool: CRM, scope: ['crm.accounts.read'] });
+    expect(exchanges() - before).toBe(1);
+    await client.getToken({ subjectToken, tool: TICKETS, scope: 'tickets.read' });
+    expect(exchanges() - before).toBe(2);
+  });
+
+  it('throws an ExchangeError carrying the OAuth code, without retrying client errors', async () => {
+    const client = await AgentClient.create({ issuer: broker.issuer, clientId: 'sdk-secret-agent', auth: { clientSecret: SECRET }, allowInsecureLoopback: true, backoffMs: 1 });
+    const before = exchanges();
+    const err = await client.getToken({ subjectToken: await idp.userToken('alice'), tool: 'https://unknown.example/', scope: 'x' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExchangeError);
+    expect(err).toMatchObject({ code: 'invalid_target', status: 400 });
+    expect(exchanges() - before).toBe(1);
+  });
+
+  it('retries temporarily_unavailable with backoff and succeeds when the broker recovers', async () => {
+    const client = await AgentClient.create({ issuer: broker.issuer, clientId: 'sdk-secret-agent', auth: { clientSecret: SECRET }, allowInsecureLoopback: true, retries: 3, backoffMs: 60 });
+    broker.sink.failing = true;
+    setTimeout(() => { broker.sink.failing = false; }, 100);
+    const token = await client.getToken({ subjectToken: await idp.userToken('bob'), tool: CRM, scope: 'crm.accounts.read' });
+    expect(token.accessToken).toMatch(/^eyJ/u);
+  });
+});
