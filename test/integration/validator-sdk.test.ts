@@ -14,7 +14,7 @@ import { close, listen } from '../../src/server/listen.js';
 import type { Server } from 'node:http';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 import { reserveBroker, trustedIssuer, type RunningTestBroker } from '../support/broker-harness.js';
-import { CRM, TICKETS, testCatalog } from '../support/catalog.js';
+import { AFTER_HOURS, CRM, PAYROLL, TICKETS, testCatalog } from '../support/catalog.js';
 import { AT_TYPE, basic, form, rawPost, TE_GRANT } from '../support/token-request.js';
 
 const SECRET = 'validator-test-agent-secret';
@@ -141,6 +141,26 @@ describe('validation SDK at a tool server', () => {
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(decodeJwt(token).client_id).toBe('sdk-agent');
     await fetch(`${broker.issuer}/admin/agents/sdk-agent/reinstate`, { method: 'POST', headers: { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'done' }) });
+  });
+});
+
+describe('the audience-confusion matrix', () => {
+  it('a token minted for each tool is rejected by the validator of every other tool', async () => {
+    const tokens = { [CRM]: await mint('alice', CRM, 'crm.accounts.read'), [TICKETS]: await mint('alice', TICKETS, 'tickets.read') };
+    const validators = await Promise.all([CRM, TICKETS, PAYROLL, AFTER_HOURS].map(async (resource) => ({
+      resource,
+      validator: await TokenValidator.create({ issuer: broker.issuer, resource, revocation: false }),
+    })));
+    let checked = 0;
+    for (const [mintedFor, token] of Object.entries(tokens)) {
+      for (const { resource, validator } of validators) {
+        const outcome = await validator.validate(`Bearer ${token}`).then(() => 'accepted', (e: unknown) => (e as { code: string }).code);
+        expect(outcome, `token for ${mintedFor} at ${resource}`).toBe(resource === mintedFor ? 'accepted' : 'invalid_token');
+        checked += 1;
+      }
+    }
+    expect(checked).toBe(8);
+    for (const { validator } of validators) validator.close();
   });
 });
 

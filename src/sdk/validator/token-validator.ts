@@ -6,6 +6,7 @@
  * The service then applies its own permissions for the user in `sub`.
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { canonicalResource } from '../../domain/resource.js';
 import { RevocationFollower } from './revocation-follower.js';
 import { TokenValidationError } from './errors.js';
 
@@ -90,7 +91,8 @@ export class TokenValidator {
     try {
       ({ payload } = await jwtVerify(token, this.keys, {
         issuer: this.opts.issuer,
-        audience: this.opts.resource,
+        // The broker puts the tool's canonical resource identifier in `aud`; match any spelling of ours.
+        audience: canonicalResource(this.opts.resource) ?? this.opts.resource,
         typ: 'at+jwt',
         algorithms: [...(this.opts.algorithms ?? ['ES256'])],
         clockTolerance: this.opts.clockToleranceSeconds ?? 5,
