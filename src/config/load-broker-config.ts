@@ -138,7 +138,13 @@ const fileShape = {
   catalog_dir: nonEmptyString.optional(),
   clients_dir: nonEmptyString.optional(),
   keys_dir: nonEmptyString.optional(),
-  attribution: z.strictObject({ file: nonEmptyString }).optional(),
+  attribution: z.strictObject({
+    file: nonEmptyString.optional(),
+    sink: z.enum(['file', 'redis']).optional(),
+    replica: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/u, 'must be 1-64 characters of A-Z a-z 0-9 . _ -').optional(),
+    redact_users: z.enum(['none', 'hash']).optional(),
+    redaction_key_file: nonEmptyString.optional(),
+  }).optional(),
   delegation: z.strictObject({ max_depth: z.number().int().min(1).max(16) }).optional(),
   clock_skew: durationSeconds({ allowZero: true, max: 300 }).optional(),
   upstream_timeout: durationMillis({ min: 100, max: 60_000 }).optional(),
@@ -388,6 +394,12 @@ export function collectBrokerConfig(
   const attributionFile = envAttribution?.value ?? fromBase(fields.attribution?.file, path.join('data', 'attribution.jsonl'));
 
   const redisUrl = envValue(env, 'REDIS_URL') ?? fields.redis?.url;
+  if (fields.attribution?.sink === 'redis' && redisUrl === undefined) {
+    problems.add(source, 'attribution.sink', 'redis needs a `redis` connection (or REDIS_URL)');
+  }
+  if (fields.attribution?.redact_users === 'hash' && fields.attribution.redaction_key_file === undefined) {
+    problems.add(source, 'attribution.redaction_key_file', 'is required when redact_users is hash');
+  }
   const result = { mode, catalogDir, clientsDir };
   if (problems.size > before || mode === undefined || issuer === undefined) return result;
   if (catalogDir === undefined || clientsDir === undefined || keysDir === undefined || attributionFile === undefined) {
@@ -406,7 +418,13 @@ export function collectBrokerConfig(
     catalogDir,
     clientsDir,
     keysDir,
-    attribution: { file: attributionFile },
+    attribution: {
+      file: attributionFile,
+      ...(fields.attribution?.sink ? { sink: fields.attribution.sink } : {}),
+      ...(fields.attribution?.replica ? { replica: fields.attribution.replica } : {}),
+      ...(fields.attribution?.redact_users ? { redactUsers: fields.attribution.redact_users } : {}),
+      ...(fields.attribution?.redaction_key_file ? { redactionKeyFile: path.resolve(baseDir, fields.attribution.redaction_key_file) } : {}),
+    },
     limits: {
       maxBodyBytes: fields.limits?.max_body_bytes ?? DEFAULT_LIMITS.maxBodyBytes,
       maxTokenChars: fields.limits?.max_token_chars ?? DEFAULT_LIMITS.maxTokenChars,

@@ -46,7 +46,17 @@ export interface BrokerConfig {
   readonly catalogDir: string;
   readonly clientsDir: string;
   readonly keysDir: string;
-  readonly attribution: { readonly file: string };
+  readonly attribution: {
+    readonly file: string;
+    /** `file` (default) or `redis`: a Redis Stream per replica, for several replicas. */
+    readonly sink?: 'file' | 'redis';
+    /** This replica's chain name in the Redis sink (stable across restarts, unique among replicas); default `<hostname>-<port>`. */
+    readonly replica?: string;
+    /** Pseudonymise users (HMAC-SHA256 of iss + sub) before records are chained. */
+    readonly redactUsers?: 'none' | 'hash';
+    /** A file holding the HMAC key (at least 16 bytes) for `redactUsers: hash`. */
+    readonly redactionKeyFile?: string;
+  };
   readonly limits: RequestLimits;
   /** Only in development mode: run the development identity provider on this port. */
   readonly devIdentityProvider?: { readonly port: number };

@@ -9,7 +9,11 @@ import type { Catalog } from '../domain/catalog.js';
 import { JsonlFileSink } from '../attribution/jsonl-file-sink.js';
 import type { AttributionSink } from '../attribution/sink.js';
 import { createDevIdentityProvider } from '../dev/dev-identity-provider.js';
-import { loadSigningKeys } from '../keys/signing-keys.js';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { RedisStreamSink } from '../attribution/redis-stream-sink.js';
+import { loadSigningKeys, type SigningKey } from '../keys/signing-keys.js';
+import type { SharedState } from '../state/shared-state.js';
 import type { Logger } from '../log.js';
 import { MemoryState } from '../state/memory-state.js';
 import { RedisState } from '../state/redis-state.js';
@@ -24,12 +28,23 @@ export interface RunningBroker {
   stop(): Promise<void>;
 }
 
+/** Records are hash-chained; checkpoints are signed with the broker's active key. */
+async function createAttributionSink(config: BrokerConfig, signer: SigningKey, state: SharedState): Promise<AttributionSink> {
+  const { attribution } = config;
+  const redaction = attribution.redactUsers === 'hash' && attribution.redactionKeyFile
+    ? { redactUsers: 'hash' as const, redactionKey: (await readFile(attribution.redactionKeyFile)).toString('utf8').trim() }
+    : {};
+  if (attribution.sink === 'redis') {
+    if (!(state instanceof RedisState)) throw new Error('attribution.sink redis needs the redis connection');
+    return new RedisStreamSink({ redis: state.redis, replica: attribution.replica ?? `${hostname()}-${String(config.port)}`, signer, ...redaction });
+  }
+  return new JsonlFileSink(attribution.file, { signer, ...redaction });
+}
+
 export async function startBroker(loaded: { config: BrokerConfig; catalog: Catalog; agents: AgentRegistry }, log: Logger, sink?: AttributionSink): Promise<RunningBroker> {
   const { config } = loaded;
   const development = config.mode === 'development';
   const keys = await loadSigningKeys(config.keysDir, { generateIfMissing: development });
-  // Records are hash-chained; checkpoints are signed with the broker's active key.
-  const attribution = sink ?? new JsonlFileSink(config.attribution.file, { signer: keys.active });
   const servers: Server[] = [];
 
   let devIdentityProvider: RunningBroker['devIdentityProvider'];
@@ -44,6 +59,7 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
 
   // Redis when configured (several replicas), memory otherwise (one process).
   const state = config.redis ? await RedisState.connect({ url: config.redis.url, prefix: config.redis.prefix }) : new MemoryState();
+  const attribution = sink ?? await createAttributionSink(config, keys.active, state);
   if (!config.redis && config.mode === 'production') {
     log.warn('no redis configured: suspensions and revocations live in this process only; run a single replica');
   }

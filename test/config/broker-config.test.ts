@@ -320,13 +320,13 @@ describe('buildBrokerConfig safety rules', () => {
             delegation: { max_depth: 0 },
             limits: { max_body_bytes: 10, extra: 1 },
             log_level: 'loud',
-            attribution: {},
+            attribution: { sink: 'kafka' },
           }),
         ),
       ),
     ).toEqual([
       'broker.yaml: port: must be at least 1',
-      'broker.yaml: attribution.file: is required',
+      'broker.yaml: attribution.sink: must be one of file, redis',
       'broker.yaml: delegation.max_depth: must be at least 1',
       'broker.yaml: clock_skew: must be at most 5m (got 10m)',
       'broker.yaml: upstream_timeout: must be a whole number of seconds or a duration like "500ms", "2s" or "1m"',
@@ -360,5 +360,20 @@ describe('rate limits and the kill switch', () => {
   it('names the field of a bad value', () => {
     expect(() => build({ kill_switch: { denial_ratio: { ratio: 1.5, min_requests: 10, window: '1m' } } })).toThrow(/kill_switch/u);
     expect(() => build({ rate_limits: { per_agent: { limit: 0, window: '1m' } } })).toThrow(/rate_limits/u);
+  });
+});
+
+describe('attribution options', () => {
+  const base = { mode: 'production', issuer: 'https://broker.example.com', trusted_issuers: [{ issuer: 'https://login.example.com', audiences: ['https://broker.example.com'] }] };
+  const build = (extra: Record<string, unknown>) => buildBrokerConfig({ ...base, ...extra }, { source: 'broker.yaml', baseDir: '/etc/broker', env: {} });
+
+  it('accepts a Redis sink with a replica name and user pseudonymisation with a key file', () => {
+    const config = build({ redis: { url: 'redis://redis:6379' }, attribution: { sink: 'redis', replica: 'broker-1', redact_users: 'hash', redaction_key_file: 'secrets/audit.key' } });
+    expect(config.attribution).toMatchObject({ sink: 'redis', replica: 'broker-1', redactUsers: 'hash', redactionKeyFile: '/etc/broker/secrets/audit.key' });
+  });
+
+  it('names the field when a Redis sink has no Redis, or hashing has no key', () => {
+    expect(() => build({ attribution: { sink: 'redis' } })).toThrow(/attribution\.sink: redis needs a `redis` connection/u);
+    expect(() => build({ attribution: { redact_users: 'hash' } })).toThrow(/attribution\.redaction_key_file: is required/u);
   });
 });

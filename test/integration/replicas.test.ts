@@ -12,6 +12,11 @@ import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 import { sharedKeyJson, startBrokerProcess, type BrokerProcess } from '../support/broker-process.js';
 import { cleanupPrefix, REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.js';
+import { Redis } from 'ioredis';
+import { hostname } from 'node:os';
+import { streamLines } from '../../src/attribution/redis-stream-sink.js';
+import { verifyLog } from '../../src/attribution/verify.js';
+import { userPseudonym } from '../../src/attribution/redact.js';
 import { AT_TYPE, basic, form, rawPost, TE_GRANT } from '../support/token-request.js';
 
 const redisUp = await requireRedis('two broker processes sharing Redis');
@@ -26,6 +31,17 @@ async function freePort(): Promise<number> {
   });
 }
 
+async function cleanupAttribution(ports: readonly number[]): Promise<void> {
+  // Chains are keyed by replica name (<hostname>-<port>): remove exactly this test's.
+  const redis = new Redis(REDIS_URL);
+  try {
+    const keys = ports.map((port) => `attribution:${hostname()}-${String(port)}`);
+    if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 describe.runIf(redisUp)('two broker processes sharing one Redis', () => {
   const SECRET = 'replica-test-agent-secret';
   const prefix = uniquePrefix();
@@ -33,14 +49,20 @@ describe.runIf(redisUp)('two broker processes sharing one Redis', () => {
   let replicas: BrokerProcess[];
   let admin: { key: string; hash: string };
   let issuer: string;
+  let keyJson: string;
+  const REDACTION_KEY = 'replica-test-redaction-key-0123456789';
+  const ports: number[] = [];
 
   beforeAll(async () => {
     admin = await createAdminKey('oncall');
     const [portA, portB] = [await freePort(), await freePort()];
+    ports.push(portA, portB);
     issuer = `http://127.0.0.1:${portA}`;
     idp = await startUpstreamIdp({ audience: issuer });
     const secretHash = await hashClientSecret(SECRET);
-    const keyJson = await sharedKeyJson();
+    keyJson = await sharedKeyJson();
+    const keyFile = join(await mkdtemp(join(tmpdir(), 'redaction-')), 'audit.key');
+    await writeFile(keyFile, REDACTION_KEY, { mode: 0o600 });
     const clients = await mkdtemp(join(tmpdir(), 'clients-'));
     await writeFile(join(clients, 'replica-agent.yaml'), [
       'client_id: replica-agent', 'name: Replica agent', 'owner: sec@example.com', 'status: active',
@@ -50,7 +72,8 @@ describe.runIf(redisUp)('two broker processes sharing one Redis', () => {
     const yaml = [
       'mode: production', `issuer: ${issuer}`, 'host: 127.0.0.1',
       `catalog_dir: ${resolve(import.meta.dirname, '..', '..', 'scopes')}`, `clients_dir: ${clients}`,
-      'keys_dir: $DIR/keys', 'attribution: { file: $DIR/attribution.jsonl }',
+      'keys_dir: $DIR/keys',
+      `attribution: { file: $DIR/attribution.jsonl, sink: redis, redact_users: hash, redaction_key_file: ${keyFile} }`,
       `redis: { url: "${REDIS_URL}", prefix: "${prefix}" }`,
       'admin_keys:', `  - { id: oncall, hash: "${admin.hash}" }`,
       'trusted_issuers:', `  - { issuer: "${idp.issuer}", audiences: ["${issuer}"], algorithms: [ES256] }`, '',
@@ -60,6 +83,7 @@ describe.runIf(redisUp)('two broker processes sharing one Redis', () => {
 
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.stop()));
+    await cleanupAttribution(ports);
     await idp.close();
     await cleanupPrefix(prefix);
   });
@@ -94,4 +118,26 @@ describe.runIf(redisUp)('two broker processes sharing one Redis', () => {
     expect((await exchange(a)).status).toBe(200);
     expect((await exchange(b)).status).toBe(200);
   });
+  it('each replica keeps its own verifiable attribution chain in Redis, with users pseudonymised', async () => {
+    await Promise.all(replicas.map((r) => r.stop()));   // stopping writes each chain's final checkpoint
+    const redis = new Redis(REDIS_URL);
+    try {
+      const { kid, ...jwk } = (JSON.parse(keyJson) as { jwk: Record<string, string> }).jwk;
+      const publicJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid, alg: 'ES256' };
+      for (const port of ports) {
+        const key = `attribution:${hostname()}-${String(port)}`;
+        const lines: string[] = [];
+        for await (const line of streamLines(redis, key)) lines.push(line);
+        expect(lines.length).toBeGreaterThan(1);
+        const result = await verifyLog(lines.join(''), { keys: [publicJwk], requireCheckpointedEnd: true });
+        expect(result).toMatchObject({ ok: true });
+        const text = lines.join('');
+        expect(text).not.toContain('"sub":"alice"');
+        expect(text).toContain(userPseudonym(REDACTION_KEY, idp.issuer, 'alice'));
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+
 });
