@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import type { QueryFilter } from '../attribution/query.js';
 import { StateUnavailableError } from '../state/shared-state.js';
 import { AdminActionError, type AdminActions, type AgentAction } from './admin-actions.js';
 
@@ -36,7 +37,14 @@ function reasonOf(body: Record<string, unknown>): string {
 const AGENT_ACTIONS: ReadonlySet<string> = new Set(['suspend', 'reinstate', 'revoke']);
 const TOKEN_KINDS: ReadonlySet<string> = new Set(['user', 'tool', 'token']);
 
-export function adminRouter(opts: { actions: AdminActions; authenticate: (authorization: string | undefined) => Promise<string | undefined> }): Router {
+export interface AuditSource {
+  /** Records matching the filter, in order. */
+  query(filter: QueryFilter): AsyncIterable<unknown>;
+}
+
+const FILTER_KEYS = ['agent', 'user', 'tool', 'decision', 'type', 'from', 'to'] as const;
+
+export function adminRouter(opts: { actions: AdminActions; authenticate: (authorization: string | undefined) => Promise<string | undefined>; audit?: AuditSource }): Router {
   const router = new Router({ prefix: '/admin' });
 
   router.use(async (ctx, next) => {
@@ -83,6 +91,35 @@ export function adminRouter(opts: { actions: AdminActions; authenticate: (author
     const revocation = await opts.actions.revoke(kind as 'user' | 'tool' | 'token', value, context(ctx, reasonOf(body)));
     ctx.status = 201;
     ctx.body = { revocation };
+  });
+
+  // "Everything agent X did for user Y between T1 and T2": newline-delimited JSON, in order.
+  router.get('/audit', async (ctx) => {
+    if (!opts.audit) throw new AdminActionError(501, 'not_implemented', 'querying is available for the file attribution sink');
+    const filter: Record<string, string> = {};
+    for (const key of FILTER_KEYS) {
+      const value = ctx.query[key];
+      if (typeof value === 'string' && value !== '') filter[key] = value;
+    }
+    if (filter.decision !== undefined && filter.decision !== 'granted' && filter.decision !== 'denied') {
+      throw new AdminActionError(400, 'invalid_request', 'decision is granted or denied');
+    }
+    const limitParam = typeof ctx.query.limit === 'string' ? Number(ctx.query.limit) : 1000;
+    const limit = Number.isInteger(limitParam) && limitParam > 0 ? Math.min(limitParam, 100_000) : 1000;
+    const lines: string[] = [];
+    try {
+      for await (const record of opts.audit.query(filter as QueryFilter)) {
+        lines.push(JSON.stringify(record));
+        if (lines.length >= limit) break;
+      }
+    } catch (err) {
+      if (err instanceof RangeError) throw new AdminActionError(400, 'invalid_request', 'from/to must be ISO 8601 times');
+      // No log yet: nothing has been recorded, so nothing matches.
+      if (!(err instanceof Error && 'code' in err && err.code === 'ENOENT')) throw err;
+    }
+    ctx.type = 'application/x-ndjson';
+    ctx.set('X-Result-Count', String(lines.length));
+    ctx.body = lines.length > 0 ? `${lines.join('\n')}\n` : '';
   });
 
   router.get('/revocations', async (ctx) => {
