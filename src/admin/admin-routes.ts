@@ -108,7 +108,7 @@ export function adminRouter(opts: { actions: AdminActions; authenticate: (author
     const limit = Number.isInteger(limitParam) && limitParam > 0 ? Math.min(limitParam, 100_000) : 1000;
     const lines: string[] = [];
     try {
-      for await (const record of opts.audit.query(filter as QueryFilter)) {
+      for await (const record of opts.audit.query(filter)) {
         lines.push(JSON.stringify(record));
         if (lines.length >= limit) break;
       }
