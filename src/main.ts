@@ -27,10 +27,16 @@ async function main(): Promise<void> {
     tools: [...loaded.catalog.tools.keys()],
     agents: [...loaded.agents.agents.keys()],
     dev_identity_provider: running.devIdentityProvider?.issuer,
+    sample_tool: running.sampleTool?.url,
     signing_key_generated: running.keysGenerated,
   }, 'broker listening');
   if (loaded.config.mode === 'development') {
-    process.stdout.write(firstExchangeInstructions({ issuer: running.issuer, catalog: loaded.catalog }));
+    process.stdout.write(firstExchangeInstructions({
+      issuer: running.issuer,
+      catalog: loaded.catalog,
+      ...(running.sampleTool ? { sampleTool: running.sampleTool } : {}),
+      ...(running.adminKeyFile ? { adminKeyFile: running.adminKeyFile } : {}),
+    }));
   }
 
   let stopping = false;

@@ -53,6 +53,7 @@ export async function createDevIdentityProvider(opts: DevIdentityProviderOptions
     }],
     jwks: { keys: [signingJwk] },
     responseTypes: ['none'],
+    ttl: { AccessToken: ttl },
     // Only ES256 keys exist; oidc-provider's client default (RS256) would not validate.
     clientDefaults: { id_token_signed_response_alg: 'ES256' },
     scopes: [...allScopes.split(' ')],

@@ -1,11 +1,12 @@
-/** What the embedded default prints at start: the exact commands for a first exchange. */
+/** What the embedded default prints at start: the exact commands for a first exchange, and what to try next. */
+import { relative } from 'node:path';
 import type { Catalog } from '../domain/catalog.js';
 
-export function firstExchangeInstructions(opts: { issuer: string; catalog: Catalog }): string {
+export function firstExchangeInstructions(opts: { issuer: string; catalog: Catalog; sampleTool?: { url: string }; adminKeyFile?: string }): string {
   const crm = opts.catalog.tools.get('crm');
   const resource = crm?.resource ?? [...opts.catalog.tools.values()][0]?.resource ?? '<tool resource>';
   const scope = crm ? 'crm.accounts.read crm.accounts.write' : '<scopes>';
-  return [
+  const lines = [
     '',
     'DEVELOPMENT MODE: loopback only, sample catalog and agent, development identity provider (never for production).',
     '',
@@ -20,8 +21,23 @@ export function firstExchangeInstructions(opts: { issuer: string; catalog: Catal
     "    -d subject_token_type=urn:ietf:params:oauth:token-type:access_token \\",
     `    -d resource=${resource} \\`,
     `    -d scope="${scope}"`,
-    '',
-    `  Discovery: ${opts.issuer}/.well-known/oauth-authorization-server   Keys: ${opts.issuer}/jwks`,
-    '',
-  ].join('\n');
+  ];
+  if (opts.sampleTool) {
+    lines.push(
+      '',
+      '  # 3. use it at the sample CRM tool (it checks the token, then its own permissions: alice may see A, not B)',
+      '  TOOL_TOKEN=<the access_token from step 2>',
+      `  curl -s -H "Authorization: Bearer $TOOL_TOKEN" ${opts.sampleTool.url}/accounts/A`,
+      `  curl -s -H "Authorization: Bearer $TOOL_TOKEN" ${opts.sampleTool.url}/accounts/B`,
+    );
+  }
+  if (opts.adminKeyFile) {
+    lines.push(
+      '',
+      '  # 4. pull the kill switch: the agent is refused at once and its live token stops working',
+      `  BROKER_URL=${opts.issuer} BROKER_ADMIN_KEY=$(cat ${relative(process.cwd(), opts.adminKeyFile)}) npm run --silent broker -- suspend agent demo-agent --reason "trying the kill switch"`,
+    );
+  }
+  lines.push('', `  Discovery: ${opts.issuer}/.well-known/oauth-authorization-server   Keys: ${opts.issuer}/jwks`, '');
+  return lines.join('\n');
 }

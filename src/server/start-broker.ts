@@ -9,7 +9,11 @@ import type { Catalog } from '../domain/catalog.js';
 import { JsonlFileSink } from '../attribution/jsonl-file-sink.js';
 import type { AttributionSink } from '../attribution/sink.js';
 import { createDevIdentityProvider } from '../dev/dev-identity-provider.js';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createAdminKey } from '../admin/admin-auth.js';
+import { sampleCrmApp } from '../dev/sample-crm-server.js';
+import { TokenValidator } from '../sdk/validator/index.js';
 import { hostname } from 'node:os';
 import { RedisStreamSink } from '../attribution/redis-stream-sink.js';
 import { loadSigningKeys, type SigningKey } from '../keys/signing-keys.js';
@@ -25,7 +29,26 @@ export interface RunningBroker {
   readonly port: number;
   readonly devIdentityProvider?: { readonly issuer: string; readonly port: number };
   readonly keysGenerated: boolean;
+  /** Development only: the sample CRM tool server protected by the validation SDK. */
+  readonly sampleTool?: { readonly url: string; readonly resource: string };
+  /** Development only: where the development admin key was written. */
+  readonly adminKeyFile?: string;
   stop(): Promise<void>;
+}
+
+/** Development keys: a fresh admin key written to `<keysDir>/dev-admin.key` (0600) and an in-memory validator key. */
+async function developmentKeys(keysDir: string) {
+  const admin = await createAdminKey('dev-admin');
+  const validator = await createAdminKey('dev-sample-crm');
+  const adminKeyFile = join(keysDir, 'dev-admin.key');
+  await mkdir(keysDir, { recursive: true, mode: 0o700 });
+  await writeFile(adminKeyFile, `${admin.key}\n`, { mode: 0o600 });
+  return {
+    admin: { id: 'dev-admin', hash: admin.hash },
+    validator: { id: 'dev-sample-crm', hash: validator.hash },
+    validatorKey: validator.key,
+    adminKeyFile,
+  };
 }
 
 /** Records are hash-chained; checkpoints are signed with the broker's active key. */
@@ -42,8 +65,12 @@ async function createAttributionSink(config: BrokerConfig, signer: SigningKey, s
 }
 
 export async function startBroker(loaded: { config: BrokerConfig; catalog: Catalog; agents: AgentRegistry }, log: Logger, sink?: AttributionSink): Promise<RunningBroker> {
-  const { config } = loaded;
-  const development = config.mode === 'development';
+  const development = loaded.config.mode === 'development';
+  // Development: an admin key (in keys/dev-admin.key) to try the kill switch, and a validator key for the sample tool.
+  const dev = development && loaded.config.devIdentityProvider ? await developmentKeys(loaded.config.keysDir) : undefined;
+  const config: BrokerConfig = dev
+    ? { ...loaded.config, adminKeys: [...loaded.config.adminKeys, dev.admin], validatorKeys: [...loaded.config.validatorKeys, dev.validator] }
+    : loaded.config;
   const keys = await loadSigningKeys(config.keysDir, { generateIfMissing: development });
   const servers: Server[] = [];
 
@@ -63,17 +90,31 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
   if (!config.redis && config.mode === 'production') {
     log.warn('no redis configured: suspensions and revocations live in this process only; run a single replica');
   }
-  const broker = createBroker({ ...loaded, keys, sink: attribution, log, state });
+  const broker = createBroker({ ...loaded, config, keys, sink: attribution, log, state });
   const { server, port } = await listen(broker.app.callback(), config.host, config.port);
   servers.push(server);
+
+  let sampleTool: RunningBroker['sampleTool'];
+  let validator: TokenValidator | undefined;
+  const crm = loaded.catalog.tools.get('crm');
+  if (dev && devIdentityProvider && crm) {
+    validator = await TokenValidator.create({ issuer: config.issuer, resource: crm.resource, revocation: { key: dev.validatorKey } });
+    const toolPort = devIdentityProvider.port + 1;
+    const tool = await listen(sampleCrmApp(validator, { resource: crm.resource, issuer: config.issuer }).callback(), config.host, toolPort);
+    servers.push(tool.server);
+    sampleTool = { url: `http://localhost:${String(tool.port)}`, resource: crm.resource };
+  }
 
   return {
     issuer: config.issuer,
     port,
     ...(devIdentityProvider ? { devIdentityProvider } : {}),
     keysGenerated: keys.generated,
+    ...(sampleTool ? { sampleTool } : {}),
+    ...(dev ? { adminKeyFile: dev.adminKeyFile } : {}),
     async stop() {
-      await Promise.all(servers.map(close));
+      validator?.close();
+      await Promise.all(servers.map((srv) => close(srv)));
       await attribution.close();
       await state.close();
     },
