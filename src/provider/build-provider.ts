@@ -10,7 +10,7 @@ import { isolatedMemoryAdapter } from './memory-adapter.js';
 import { Provider, type Configuration, type ErrorOut, type KoaContextWithOIDC } from './oidc-provider.js';
 import { VerifiedSecretCache } from './verified-secret-cache.js';
 
-export const ROUTES = { token: '/token', jwks: '/jwks' } as const;
+export const ROUTES = { token: '/token', jwks: '/jwks', revocation: '/revoke' } as const;
 
 export interface ProviderOptions {
   readonly issuer: string;
@@ -34,7 +34,7 @@ export function buildProvider(opts: ProviderOptions): Provider {
     adapter: opts.adapter ?? isolatedMemoryAdapter(`broker:${opts.issuer}`),
     clients: opts.agents.map(clientMetadata),
     jwks: { keys: opts.keys.all.map((k) => ({ ...k.privateJwk })) },
-    routes: { token: ROUTES.token, jwks: ROUTES.jwks },
+    routes: { token: ROUTES.token, jwks: ROUTES.jwks, revocation: ROUTES.revocation },
     responseTypes: ['none'],
     // Only ES256 keys exist; oidc-provider's client default (RS256) would not validate.
     clientDefaults: { id_token_signed_response_alg: 'ES256' },
@@ -50,7 +50,8 @@ export function buildProvider(opts: ProviderOptions): Provider {
       resourceIndicators: { enabled: false },
       userinfo: { enabled: false },
       introspection: { enabled: false },
-      revocation: { enabled: false },
+      // Client authentication for RFC 7009; the broker revokes its own JWTs (src/revocation/).
+      revocation: { enabled: true },
       registration: { enabled: false },
       clientCredentials: { enabled: false },
     },

@@ -19,6 +19,7 @@ import { adminRouter } from '../admin/admin-routes.js';
 import { queryLog, type QueryFilter } from '../attribution/query.js';
 import { createKillSwitch } from '../kill-switch/kill-switch.js';
 import { validatorRouter } from '../introspection/introspection-routes.js';
+import { revocationEndpoint } from '../revocation/revocation-endpoint.js';
 import { createBrokerTokenVerifier } from '../introspection/verify-broker-token.js';
 import { MemoryState } from '../state/memory-state.js';
 import { RedisState } from '../state/redis-state.js';
@@ -110,6 +111,8 @@ export function createBroker(deps: BrokerDeps): Broker {
     record: (record) => deps.sink.append(record),
     now,
   });
+  const verifyBrokerToken = createBrokerTokenVerifier(config.issuer, deps.keys, config.clockSkewSeconds);
+  provider.use(revocationEndpoint({ path: ROUTES.revocation, verify: verifyBrokerToken, actions, log, now }));
   const observe = config.killSwitch ? createKillSwitch({ config: config.killSwitch, state, actions, log, now }) : undefined;
   provider.use(tokenEndpointEnvelope({ tokenPath: ROUTES.token, maxBodyBytes: config.limits.maxBodyBytes, sink: deps.sink, log, now, ...(observe ? { observe } : {}) }));
 
@@ -135,7 +138,7 @@ export function createBroker(deps: BrokerDeps): Broker {
   provider.use(admin.routes());
   const validators = validatorRouter({
     state,
-    verify: createBrokerTokenVerifier(config.issuer, deps.keys, config.clockSkewSeconds),
+    verify: verifyBrokerToken,
     authenticate: createAdminAuthenticator([...config.validatorKeys, ...config.adminKeys]),
     now,
   });

@@ -97,6 +97,42 @@ describe('introspection (RFC 7662)', () => {
   });
 });
 
+describe('revocation by the agent (RFC 7009)', () => {
+  const revokeAt = (token: string, authorization?: string) => fetch(`${broker.issuer}/revoke`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization ? { authorization } : {}) },
+    body: form({ token }),
+  });
+
+  it('revokes the agent\'s own token at once, attributed to the agent', async () => {
+    const token = await mint();
+    const res = await revokeAt(token, basic('crm-agent', SECRET));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('');
+    expect((await introspect(token)).body).toEqual({ active: false });
+    expect(broker.sink.records.at(-1)).toMatchObject({ type: 'admin_action', action: 'revoke.token', by: 'agent:crm-agent', target: { kind: 'token', value: decodeJwt(token).jti } });
+  });
+
+  it('answers 200 for unknown or foreign tokens without revoking anything, and 401 without client authentication', async () => {
+    const token = await mint();
+    const before = broker.sink.records.length;
+    expect((await revokeAt('not-a-token', basic('crm-agent', SECRET))).status).toBe(200);
+    expect((await revokeAt(await idp.userToken('alice'), basic('crm-agent', SECRET))).status).toBe(200);
+    expect(broker.sink.records.length).toBe(before);
+    const anonymous = await revokeAt(token);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ error: 'invalid_client' });
+    expect((await revokeAt(token, basic('crm-agent', 'wrong-secret'))).status).toBe(401);
+    expect((await introspect(token)).body).toMatchObject({ active: true });
+  });
+
+  it('is in the metadata', async () => {
+    const meta = await (await fetch(`${broker.issuer}/.well-known/oauth-authorization-server`)).json() as Record<string, unknown>;
+    expect(meta.revocation_endpoint).toBe(`${broker.issuer}/revoke`);
+    expect(meta.introspection_endpoint).toBe(`${broker.issuer}/introspect`);
+  });
+});
+
 describe('the revocation feed', () => {
   it('pull: a snapshot without a cursor, then only newer events', async () => {
     const headers = { authorization: `Bearer ${validator.key}` };

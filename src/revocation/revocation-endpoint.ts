@@ -1,0 +1,62 @@
+/**
+ * RFC 7009 revocation of broker tokens by the agent that holds them. oidc-provider authenticates the agent
+ * at its revocation endpoint and then refuses structured (JWT) tokens, which it cannot look up; the broker
+ * takes over at exactly that point: a valid, unexpired broker token issued to this agent gets a `token`
+ * revocation rule (attributed, `by: agent:<client_id>`), effective at once and pushed to validators.
+ * Per RFC 7009 §2.2 the answer is 200 whether or not the token was known, valid or the agent's own.
+ */
+import type { Context, Next } from 'koa';
+import type { JWTPayload } from 'jose';
+import type { AdminActions } from '../admin/admin-actions.js';
+import type { Logger } from '../log.js';
+import { overrideForMissingClientAuth, providerDenialReason } from '../token-endpoint/provider-denial.js';
+
+export interface RevocationEndpointDeps {
+  readonly path: string;
+  readonly verify: (token: string, nowMs: number) => Promise<JWTPayload | undefined>;
+  readonly actions: AdminActions;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+interface OidcContext { oidc?: { client?: { clientId: string }; params?: Record<string, unknown> } }
+
+export function revocationEndpoint(deps: RevocationEndpointDeps) {
+  return async function revokeBrokerToken(ctx: Context, next: Next): Promise<void> {
+    await next();
+    if (ctx.path !== deps.path) return;
+    ctx.set('Cache-Control', 'no-store');
+    const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
+    const missingAuth = typeof body?.error === 'string'
+      ? overrideForMissingClientAuth(providerDenialReason({ error: body.error, ...(typeof body.error_description === 'string' ? { description: body.error_description } : {}) }))
+      : undefined;
+    if (missingAuth) {
+      ctx.status = missingAuth.status;
+      ctx.body = missingAuth.body;
+      ctx.set('WWW-Authenticate', 'Basic realm="revoke"');
+      return;
+    }
+    const { oidc } = ctx as unknown as OidcContext;
+    // Only this refusal means "client authenticated, token is a JWT"; every other answer stands as it is.
+    if (ctx.status !== 400 || body?.error !== 'unsupported_token_type' || !oidc?.client) return;
+    const token = oidc.params?.token;
+    const payload = typeof token === 'string' ? await deps.verify(token, deps.now()) : undefined;
+    if (payload && payload.client_id === oidc.client.clientId && typeof payload.jti === 'string') {
+      try {
+        await deps.actions.revoke('token', payload.jti, {
+          by: `agent:${oidc.client.clientId}`,
+          reason: 'revoked by the agent (RFC 7009)',
+          requestId: ctx.get('x-request-id') || payload.jti,
+          callerAddress: ctx.ip,
+        });
+      } catch (err) {
+        deps.log.error({ err, agent: oidc.client.clientId }, 'token revocation failed');
+        ctx.status = 503;
+        ctx.body = { error: 'temporarily_unavailable', error_description: 'the revocation could not be recorded; try again' };
+        return;
+      }
+    }
+    ctx.status = 200;
+    ctx.body = '';
+  };
+}
