@@ -1,0 +1,86 @@
+/**
+ * What the bench orchestrator (run.ts) and its child processes tell each other. Every child receives its
+ * configuration as JSON in the BENCH_CONFIG environment variable; servers print one `READY {json}` line on
+ * stdout once they listen, and exit cleanly on SIGTERM (so `--cpu-prof` profiles get written).
+ */
+import type { Server } from 'node:http';
+import { close } from '../src/server/listen.js';
+
+export const BENCH_AUDIENCE = 'https://broker.bench.test';
+export const BENCH_CLIENT_ID = 'bench-agent';
+export const BENCH_SECRET = 'bench-agent-secret-not-for-production';
+export const BENCH_RESOURCE = 'https://crm.example.test/api';
+export const BENCH_SCOPE = 'crm.accounts.read';
+export const TE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const AT_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+export interface ServerReady {
+  readonly url: string;
+}
+
+export interface BrokerServerConfig {
+  readonly upstreamIssuer: string;
+  readonly sink: 'memory' | 'jsonl';
+}
+
+export interface LoadConfig {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  /** A fixed form body, or a template in which `{{TOKEN}}` is replaced by the next token of `tokenPoolFile`. */
+  readonly body: string;
+  readonly tokenPoolFile?: string;
+  readonly connections: number;
+  readonly warmupSeconds: number;
+  readonly durationSeconds: number;
+  /** Open-loop fixed rate (req/s over all connections, see paced.ts) instead of autocannon as fast as possible. */
+  readonly overallRate?: number;
+  /** A successful response body must contain this string (checked once before the run). */
+  readonly expect: string;
+}
+
+export interface LoadResult {
+  readonly reqPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly total: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly durationSeconds: number;
+  /** How many distinct pool tokens were sent, and whether the pool wrapped around (fresh-token scenarios). */
+  readonly tokensUsed?: number;
+  readonly poolWrapped?: boolean;
+}
+
+export interface UnitConfig {
+  readonly warmupSeconds: number;
+  readonly durationSeconds: number;
+}
+
+export interface UnitResult {
+  readonly opsPerSec: number;
+  readonly ops: number;
+  readonly durationSeconds: number;
+}
+
+export function readConfig(): unknown {
+  const raw = process.env.BENCH_CONFIG;
+  if (raw === undefined) throw new Error('BENCH_CONFIG is not set');
+  return JSON.parse(raw) as unknown;
+}
+
+/** Prints the READY line and exits cleanly on SIGTERM/SIGINT after closing the server and running `cleanup`. */
+export function announce(server: Server, port: number, cleanup: () => Promise<void> = () => Promise.resolve()): void {
+  const stop = (): void => {
+    void (async () => {
+      server.closeAllConnections();
+      await close(server);
+      await cleanup();
+      process.exit(0);
+    })();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  const ready: ServerReady = { url: `http://127.0.0.1:${port}` };
+  process.stdout.write(`READY ${JSON.stringify(ready)}\n`);
+}

@@ -1,0 +1,407 @@
+/**
+ * `npm run bench`: starts every server under test in its own child process (pinned to CPU 0 with taskset
+ * where possible), drives it from an autocannon child process (pinned to CPU 1), and prints one table with
+ * the broker's figures and the in-run baselines, plus the ratios. Results are also written as JSON to
+ * bench/results/<ISO date>.json. See bench/README.md.
+ *
+ *   npm run bench                       all scenarios, 2 s warm-up + 10 s measured each
+ *   npm run bench -- --quick            3 s measured, 1 s warm-up (smoke run)
+ *   npm run bench -- --duration 20 --scenarios broker-same,oidc-cc
+ *   npm run bench -- --cpu-prof --scenarios broker-same   writes broker .cpuprofile files to bench/results/profiles/
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startTestIssuer, type TestIssuer } from '../test/support/test-issuer.js';
+import {
+  AT_TYPE, BENCH_AUDIENCE, BENCH_CLIENT_ID, BENCH_RESOURCE, BENCH_SCOPE, BENCH_SECRET, TE_GRANT,
+  type BrokerServerConfig, type LoadConfig, type LoadResult, type ServerReady, type UnitConfig, type UnitResult,
+} from './protocol.js';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const repoDir = resolve(benchDir, '..');
+
+// ---------- options ----------
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string', default: '50' },
+    scenarios: { type: 'string' },
+    pool: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
+    'no-pin': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+const SCENARIOS = ['broker-same', 'broker-half-rate', 'broker-fresh', 'broker-durable', 'broker-durable-fresh', 'oidc-cc', 'koa', 'koa-half-rate', 'unit'] as const;
+type ScenarioId = (typeof SCENARIOS)[number];
+const isScenario = (s: string): s is ScenarioId => (SCENARIOS as readonly string[]).includes(s);
+
+if (opts.help) {
+  console.log(`usage: npm run bench -- [--quick] [--duration S] [--warmup S] [--connections N] [--pool N] [--rounds N] [--scenarios ${SCENARIOS.join(',')}] [--no-pin] [--cpu-prof]`);
+  process.exit(0);
+}
+
+function positive(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${raw}`);
+  return n;
+}
+const durationSeconds = positive('duration', opts.duration, opts.quick ? 3 : 10);
+const warmupSeconds = positive('warmup', opts.warmup, opts.quick ? 1 : 2);
+const connections = Math.round(positive('connections', opts.connections, 50));
+const selected: ScenarioId[] = [];
+for (const s of (opts.scenarios ?? SCENARIOS.join(',')).split(',').map((x) => x.trim()).filter((x) => x.length > 0)) {
+  if (!isScenario(s)) throw new Error(`unknown scenario '${s}' (known: ${SCENARIOS.join(', ')})`);
+  if (!selected.includes(s)) selected.push(s);
+}
+selected.sort((a, b) => SCENARIOS.indexOf(a) - SCENARIOS.indexOf(b));
+const isHalfRate = (id: ScenarioId): boolean => id.endsWith('-half-rate');
+if (selected.some(isHalfRate) && !selected.includes('broker-same')) throw new Error('the -half-rate scenarios need broker-same (their rate is half of broker-same\'s throughput in the same round)');
+const rounds = Math.round(positive('rounds', opts.rounds, 1));
+const needsFresh = selected.some((s) => s.endsWith('-fresh'));
+const poolSize = Math.round(positive('pool', opts.pool, opts.quick ? 10_000 : 30_000));
+
+const tasksetOk = spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status === 0;
+const pinned = !opts['no-pin'] && tasksetOk && availableParallelism() >= 2;
+const profileDir = join(benchDir, 'results', 'profiles');
+// The orchestrator (and the bench IdP it serves) stays off the servers' core too: CPU 1, with the load generator.
+if (pinned) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+
+// ---------- child processes ----------
+function command(script: string, cpu: number, nodeArgs: readonly string[]): { cmd: string; args: string[] } {
+  const args = [...nodeArgs, '--import', 'tsx', join(benchDir, script)];
+  return pinned ? { cmd: 'taskset', args: ['-c', String(cpu), process.execPath, ...args] } : { cmd: process.execPath, args };
+}
+
+function spawnChild(script: string, config: unknown, cpu: number, nodeArgs: readonly string[] = []): ChildProcess {
+  const { cmd, args } = command(script, cpu, nodeArgs);
+  return spawn(cmd, args, {
+    cwd: repoDir,
+    env: { ...process.env, BENCH_CONFIG: JSON.stringify(config), NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+interface RunningServer { readonly url: string; readonly pid: number | undefined; stop(): Promise<void> }
+
+const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
+async function cpuSeconds(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return undefined;
+  }
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((res) => child.once('exit', (code) => { res(code); }));
+}
+
+async function startServer(script: string, config: unknown, nodeArgs: readonly string[] = []): Promise<RunningServer> {
+  const child = spawnChild(script, config, 0, nodeArgs);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const ready = await new Promise<ServerReady>((res, rej) => {
+    let out = '';
+    const timer = setTimeout(() => { rej(new Error(`${script} did not start in 30 s: ${stderr}`)); }, 30_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.startsWith('READY '));
+      if (line) { clearTimeout(timer); res(JSON.parse(line.slice(6)) as ServerReady); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); rej(new Error(`${script} exited (${code ?? 'signal'}) before it was ready: ${stderr}`)); });
+  });
+  return {
+    url: ready.url,
+    pid: child.pid,
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited(child);
+      clearTimeout(timer);
+      if (stderr.trim().length > 0) process.stderr.write(`[${script} stderr] ${stderr.trim().slice(0, 2000)}\n`);
+    },
+  };
+}
+
+async function runJsonChild<T>(script: string, config: unknown): Promise<T> {
+  const child = spawnChild(script, config, 1);
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  const code = await exited(child);
+  const last = out.trim().split('\n').at(-1);
+  if (code !== 0 || last === undefined || last.length === 0) throw new Error(`${script} failed (exit ${code ?? 'signal'}): ${err.trim().slice(0, 2000)}`);
+  return JSON.parse(last) as T;
+}
+
+// ---------- requests ----------
+const basic = `Basic ${Buffer.from(`${encodeURIComponent(BENCH_CLIENT_ID)}:${encodeURIComponent(BENCH_SECRET)}`).toString('base64')}`;
+const formHeaders = { 'content-type': 'application/x-www-form-urlencoded', authorization: basic };
+const exchangeBody = (token: string): string => new URLSearchParams({
+  grant_type: TE_GRANT, subject_token: token, subject_token_type: AT_TYPE, resource: BENCH_RESOURCE, scope: BENCH_SCOPE,
+}).toString();
+
+function userClaims(issuer: TestIssuer, sub: string): Record<string, unknown> {
+  const now = Math.floor(Date.now() / 1000);
+  return { iss: issuer.issuer, sub, aud: BENCH_AUDIENCE, scope: 'crm.read crm.write tickets.read', iat: now, exp: now + 3 * 3600, jti: crypto.randomUUID() };
+}
+
+// ---------- results ----------
+interface Row {
+  readonly id: ScenarioId;
+  readonly what: string;
+  readonly perSec: number;
+  readonly p50Ms?: number;
+  readonly p99Ms?: number;
+  readonly load?: LoadResult;
+  readonly unit?: UnitResult;
+  readonly error?: string;
+  /** The server process's CPU use during warm-up + measured run, % of one core (from /proc). */
+  readonly serverCpuPct?: number;
+  /** req/s (ops/s) of every round; the row's figures are those of the median round. */
+  readonly rounds?: readonly number[];
+}
+
+const DESCRIPTIONS: Record<ScenarioId, string> = {
+  'broker-same': 'broker exchange, same user token, memory sink',
+  'broker-half-rate': 'broker-same at a fixed 50 % of its saturation rate',
+  'broker-fresh': 'broker exchange, fresh user token/request, memory sink',
+  'broker-durable': 'broker exchange, same user token, JSONL fsync sink',
+  'broker-durable-fresh': 'broker exchange, fresh user token, JSONL fsync sink',
+  'oidc-cc': 'oidc-provider client_credentials, ES256 JWT AT',
+  koa: 'bare koa + @koa/router form POST, 600 B JSON',
+  'koa-half-rate': 'bare koa at broker-half-rate\'s rate (latency floor)',
+  unit: 'in-process jose ES256 verify + sign (ops/s)',
+};
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const log = (msg: string): void => { process.stderr.write(`${msg}\n`); };
+  log(`bench: ${selected.join(', ')} | ${connections} connections, ${warmupSeconds} s warm-up + ${durationSeconds} s measured | ${pinned ? 'PINNED: servers on CPU 0, load generator and orchestrator on CPU 1 (taskset)' : 'NOT pinned'}`);
+
+  const issuer = await startTestIssuer();
+  const tmp = await mkdtemp(join(tmpdir(), 'broker-bench-run-'));
+  const rows: Row[] = [];
+  const loadAverageBefore = loadavg();
+  try {
+    const sameToken = await issuer.sign(userClaims(issuer, 'alice'));
+    let poolFile: string | undefined;
+    if (needsFresh) {
+      log(`signing a pool of ${poolSize} distinct user tokens...`);
+      const tokens: string[] = [];
+      for (let i = 0; i < poolSize; i += 1) tokens.push(await issuer.sign(userClaims(issuer, `user-${i}`)));
+      poolFile = join(tmp, 'tokens.txt');
+      await writeFile(poolFile, `${tokens.join('\n')}\n`);
+    }
+    const loadBase = { connections, warmupSeconds, durationSeconds };
+    const brokerNodeArgs = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    if (opts['cpu-prof']) await mkdir(profileDir, { recursive: true });
+
+    const perRound = new Map<ScenarioId, Row[]>();
+    const attemptsOf = (id: ScenarioId): Row[] => perRound.get(id) ?? [];
+    for (let round = 1; round <= rounds; round += 1) {
+      for (const id of selected) {
+        log(`- ${rounds > 1 ? `round ${round}/${rounds} ` : ''}${id}: ${DESCRIPTIONS[id]} (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+        const attempts = perRound.get(id) ?? [];
+        perRound.set(id, attempts);
+        try {
+          if (id === 'unit') {
+            const cfg: UnitConfig = { warmupSeconds, durationSeconds };
+            // The unit runs on the servers' core: it is the ceiling of one server core.
+            const unit = await runJsonChildOnServerCore(cfg);
+            attempts.push({ id, what: DESCRIPTIONS[id], perSec: unit.opsPerSec, unit });
+            continue;
+          }
+          const saturation = isHalfRate(id) ? attemptsOf('broker-same').at(-1) : undefined;
+          if (isHalfRate(id) && (saturation === undefined || saturation.error !== undefined)) throw new Error('broker-same failed in this round: no saturation rate to halve');
+          const rate = saturation ? { overallRate: Math.max(1, Math.round(saturation.perSec / 2)) } : {};
+          let server: RunningServer;
+          let load: Omit<LoadConfig, 'url' | 'connections' | 'warmupSeconds' | 'durationSeconds'>;
+          if (id.startsWith('broker')) {
+            const cfg: BrokerServerConfig = { upstreamIssuer: issuer.issuer, sink: id.includes('durable') ? 'jsonl' : 'memory' };
+            server = await startServer('servers/broker.ts', cfg, brokerNodeArgs);
+            const fresh = id.endsWith('-fresh');
+            load = {
+              ...rate,
+              headers: formHeaders,
+              body: exchangeBody(fresh ? '{{TOKEN}}' : sameToken).replace(encodeURIComponent('{{TOKEN}}'), '{{TOKEN}}'),
+              ...(fresh && poolFile ? { tokenPoolFile: poolFile } : {}),
+              expect: 'access_token',
+            };
+          } else if (id === 'oidc-cc') {
+            server = await startServer('servers/oidc-client-credentials.ts', {});
+            load = { headers: formHeaders, body: new URLSearchParams({ grant_type: 'client_credentials', resource: BENCH_RESOURCE, scope: BENCH_SCOPE }).toString(), expect: 'access_token' };
+          } else {
+            server = await startServer('servers/koa-bare.ts', {});
+            load = { ...rate, headers: formHeaders, body: exchangeBody(sameToken), expect: 'access_token' };
+          }
+          try {
+            const cpu0 = await cpuSeconds(server.pid);
+            const wall0 = performance.now();
+            const result = await runJsonChild<LoadResult>('load.ts', { ...loadBase, ...load, url: `${server.url}/token` } satisfies LoadConfig);
+            const cpu1 = await cpuSeconds(server.pid);
+            const serverCpuPct = cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) / ((performance.now() - wall0) / 1000)) * 100 : undefined;
+            attempts.push({ id, what: DESCRIPTIONS[id], perSec: result.reqPerSec, p50Ms: result.p50Ms, p99Ms: result.p99Ms, load: result, ...(serverCpuPct !== undefined ? { serverCpuPct } : {}) });
+          } finally {
+            await server.stop();
+          }
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          log(`  FAILED: ${message}`);
+          attempts.push({ id, what: DESCRIPTIONS[id], perSec: Number.NaN, error: message });
+        }
+      }
+    }
+    for (const id of selected) rows.push(median(perRound.get(id) ?? []));
+  } finally {
+    await issuer.close();
+    await rm(tmp, { recursive: true, force: true });
+  }
+
+  const summary = report(rows, started);
+  const resultsDir = join(benchDir, 'results');
+  await mkdir(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${started.toISOString().replace(/[:]/g, '-')}.json`);
+  await writeFile(file, `${JSON.stringify({
+    date: started.toISOString(),
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version, platform: `${process.platform}-${process.arch}` },
+    loadAverage: { before: loadAverageBefore, after: loadavg() },
+    options: { rounds, connections, warmupSeconds, durationSeconds, poolSize: needsFresh ? poolSize : 0, pinned, scenarios: selected },
+    rows,
+    summary,
+  }, null, 2)}\n`);
+  console.log(`\nresults written to ${file}`);
+  if (rows.some((r) => r.error !== undefined)) process.exitCode = 1;
+}
+
+/** The round with the median throughput (failed rounds only count when every round failed). */
+function median(rows: readonly Row[]): Row {
+  const ok = rows.filter((r) => r.error === undefined).sort((a, b) => a.perSec - b.perSec);
+  const pick = ok[Math.floor((ok.length - 1) / 2)] ?? rows[0];
+  if (pick === undefined) throw new Error('no rounds ran');
+  return { ...pick, rounds: rows.map((r) => r.perSec) };
+}
+
+function runJsonChildOnServerCore(cfg: UnitConfig): Promise<UnitResult> {
+  const child = spawnChild('unit.ts', cfg, 0);
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  return exited(child).then((code) => {
+    const last = out.trim().split('\n').at(-1);
+    if (code !== 0 || last === undefined || last.length === 0) throw new Error(`unit.ts failed (exit ${code ?? 'signal'}): ${err.trim().slice(0, 2000)}`);
+    return JSON.parse(last) as UnitResult;
+  });
+}
+
+// ---------- the table ----------
+function fmt(n: number | undefined, digits = 0): string {
+  return n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function spread(values: readonly number[] | undefined): string {
+  const ok = (values ?? []).filter((v) => !Number.isNaN(v));
+  return ok.length === 0 ? '-' : `${fmt(Math.min(...ok))}–${fmt(Math.max(...ok))}`;
+}
+
+function report(rows: readonly Row[], started: Date): Record<string, number | string | boolean> {
+  const by = (id: ScenarioId): Row | undefined => rows.find((r) => r.id === id && r.error === undefined);
+  const same = by('broker-same');
+  const header = ['scenario', 'what', 'req/s', 'p50 ms', 'p99 ms', '× broker-same', 'server CPU', 'non-2xx/err', ...(rounds > 1 ? ['rounds min–max'] : [])];
+  const lines = rows.map((r) => [
+    r.id,
+    r.what,
+    r.error !== undefined ? 'FAILED' : fmt(r.perSec) + (r.unit ? ' ops/s' : ''),
+    fmt(r.p50Ms, 1),
+    fmt(r.p99Ms, 1),
+    same && r.error === undefined ? `${fmt(r.perSec / same.perSec, 2)}×` : '-',
+    r.serverCpuPct !== undefined ? `${fmt(r.serverCpuPct)} %` : '-',
+    r.load ? `${r.load.non2xx}/${r.load.errors + r.load.timeouts}${r.load.poolWrapped ? ' (pool wrapped)' : ''}` : '-',
+    ...(rounds > 1 ? [spread(r.rounds)] : []),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const row = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i >= 2 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(' | ')} |`;
+  console.log('');
+  console.log(`Benchmark ${started.toISOString()} | ${cpus()[0]?.model ?? 'cpu?'} ×${cpus().length} | node ${process.version}`);
+  console.log(`${connections} connections, ${warmupSeconds} s warm-up + ${durationSeconds} s measured per scenario${rounds > 1 ? `, ${rounds} interleaved rounds (median shown)` : ''} | load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')} | ${pinned ? 'pinned: server CPU 0, load generator + orchestrator CPU 1 (taskset)' : 'NOT pinned (taskset unavailable, fewer than 2 CPUs, or --no-pin)'}`);
+  console.log('');
+  console.log(row(header));
+  console.log(`|${widths.map((w, i) => (i >= 2 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`);
+  for (const l of lines) console.log(row(l));
+
+  const summary: Record<string, number | string | boolean> = { pinned };
+  // With several rounds, a ratio is the median of the per-round ratios (both scenarios measured minutes apart
+  // at most), which cancels slow drifts in the machine's load better than a ratio of medians.
+  const pairedRatios = (x: Row, y: Row): number[] => {
+    const xs = x.rounds ?? [x.perSec];
+    const ys = y.rounds ?? [y.perSec];
+    return xs.map((v, i) => v / (ys[i] ?? Number.NaN)).filter((v) => Number.isFinite(v)).sort((m, n) => m - n);
+  };
+  const ratioOf = (a: ScenarioId, b: ScenarioId): { r: number; range: string } | undefined => {
+    const x = by(a);
+    const y = by(b);
+    if (!x || !y) return undefined;
+    const rs = pairedRatios(x, y);
+    const mid = rs.length === 0 ? x.perSec / y.perSec : (rs.length % 2 === 1 ? rs[(rs.length - 1) / 2] ?? Number.NaN : ((rs[rs.length / 2 - 1] ?? 0) + (rs[rs.length / 2] ?? 0)) / 2);
+    return { r: mid, range: rs.length > 1 ? ` (per round ${rs.map((v) => fmt(v, 2)).join(', ')})` : '' };
+  };
+  const ratio = (a: ScenarioId, b: ScenarioId, label: string, key: string): void => {
+    const q = ratioOf(a, b);
+    if (!q) return;
+    summary[key] = q.r;
+    console.log(`${label}: ${fmt(q.r, 2)}×${q.range}`);
+  };
+  const cost = (a: ScenarioId, b: ScenarioId, label: string, key: string): void => {
+    const q = ratioOf(a, b);
+    if (!q) return;
+    const c = (1 - q.r) * 100;
+    summary[key] = c;
+    console.log(`${label}: ${fmt(c, 1)} % of throughput (target ≤ 10 %)${q.range.replace('per round', 'durable/memory throughput per round')}`);
+  };
+  console.log('');
+  ratio('broker-same', 'oidc-cc', 'broker (same token) vs oidc-provider client_credentials', 'brokerSameVsClientCredentials');
+  ratio('broker-fresh', 'oidc-cc', 'broker (fresh tokens) vs oidc-provider client_credentials', 'brokerFreshVsClientCredentials');
+  ratio('broker-fresh', 'broker-same', 'fresh-token vs same-token throughput', 'freshVsSame');
+  ratio('broker-same', 'koa', 'broker (same token) vs bare koa route', 'brokerSameVsKoa');
+  ratio('broker-same', 'unit', 'broker (same token) vs in-process verify+sign unit', 'brokerSameVsUnit');
+  cost('broker-durable', 'broker-same', 'durable attribution cost, same token', 'attributionCostSamePct');
+  cost('broker-durable-fresh', 'broker-fresh', 'durable attribution cost, fresh tokens', 'attributionCostFreshPct');
+  if (same) {
+    const cc = by('oidc-cc');
+    const met = same.perSec >= 2000 && (cc === undefined || same.perSec >= cc.perSec);
+    summary.throughputTargetMet = met;
+    console.log(`target "exchange ≥ 2,000/s on one core and ≥ 1.0× client_credentials": ${met ? 'MET' : 'NOT MET'} (${fmt(same.perSec)}/s${cc ? `, cc ${fmt(cc.perSec)}/s` : ''})`);
+  }
+  const half = by('broker-half-rate');
+  if (half?.p99Ms !== undefined) {
+    summary.halfRateP99Met = half.p99Ms <= 10;
+    const floor = by('koa-half-rate');
+    console.log(`target "p99 ≤ 10 ms at 50 % of saturation": ${half.p99Ms <= 10 ? 'MET' : 'NOT MET'} (p99 ${fmt(half.p99Ms, 1)} ms at ${fmt(half.perSec)} req/s${floor ? `; bare koa at the same rate: p99 ${fmt(floor.p99Ms, 1)} ms` : ''})`);
+  }
+  if (same?.p99Ms !== undefined) {
+    summary.saturationP99Met = same.p99Ms <= 50;
+    console.log(`target "p99 ≤ 50 ms at saturation": ${same.p99Ms <= 50 ? 'MET' : 'NOT MET'} (p99 ${fmt(same.p99Ms, 1)} ms, ${connections} connections)`);
+  }
+  return summary;
+}
+
+await main();

@@ -1,0 +1,70 @@
+/**
+ * The broker under test: the real createBroker() assembly, one client_secret_basic agent, the bench issuer
+ * trusted for user tokens with audience BENCH_AUDIENCE, and either the in-memory or the durable JSONL
+ * attribution sink (in a temporary directory removed on exit).
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Agent, AgentRegistry } from '../../src/domain/agent.js';
+import { JsonlFileSink } from '../../src/attribution/jsonl-file-sink.js';
+import { MemorySink } from '../../src/attribution/memory-sink.js';
+import type { AttributionSink } from '../../src/attribution/sink.js';
+import { loadSigningKeys } from '../../src/keys/signing-keys.js';
+import { createLogger } from '../../src/log.js';
+import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
+import { createBroker } from '../../src/server/create-broker.js';
+import { listen, serve } from '../../src/server/listen.js';
+import { baseConfig, trustedIssuer } from '../../test/support/broker-harness.js';
+import { testCatalog } from '../../test/support/catalog.js';
+import { announce, BENCH_AUDIENCE, BENCH_CLIENT_ID, BENCH_SECRET, readConfig, type BrokerServerConfig } from '../protocol.js';
+
+/** The memory sink keeps every record; the bench drops them so memory stays flat over long runs. */
+class DiscardingMemorySink extends MemorySink {
+  override append(record: Parameters<MemorySink['append']>[0]): Promise<void> {
+    const done = super.append(record);
+    this.records.length = 0;
+    return done;
+  }
+}
+
+const cfg = readConfig() as BrokerServerConfig;
+const dir = await mkdtemp(join(tmpdir(), 'broker-bench-'));
+const keys = await loadSigningKeys(join(dir, 'keys'), { generateIfMissing: true });
+const jsonlPath = join(dir, 'attribution', 'attribution.jsonl');
+const sink: AttributionSink = cfg.sink === 'jsonl' ? new JsonlFileSink(jsonlPath) : new DiscardingMemorySink();
+
+const agent: Agent = {
+  clientId: BENCH_CLIENT_ID,
+  name: 'Bench agent',
+  owner: 'bench@example.com',
+  status: 'active',
+  authentication: { method: 'client_secret_basic', secretHash: await hashClientSecret(BENCH_SECRET) },
+  tools: new Map([['crm', ['crm.accounts.read', 'crm.accounts.write']], ['tickets', ['tickets.read']]]),
+  maxTtlSeconds: 600,
+  actorToken: { allowed: false, subjects: [] },
+  devOnly: false,
+  source: 'bench',
+};
+const agents: AgentRegistry = { agents: new Map([[agent.clientId, agent]]) };
+
+const { server, port } = await listen(undefined, '127.0.0.1', 0);
+const issuer = `http://127.0.0.1:${port}`;
+const broker = createBroker({
+  config: baseConfig(issuer, { trustedIssuers: [trustedIssuer(cfg.upstreamIssuer, BENCH_AUDIENCE, { algorithms: ['ES256'] })], keysDir: join(dir, 'keys') }),
+  catalog: testCatalog(),
+  agents,
+  keys,
+  sink,
+  log: createLogger('silent'),
+});
+serve(server, broker.app.callback());
+announce(server, port, async () => {
+  await sink.close();
+  if (cfg.sink === 'jsonl') {
+    // Evidence that the durable sink really wrote: one line per exchange (probe + warm-up + measured run).
+    const lines = (await readFile(jsonlPath, 'utf8').catch(() => '')).split('\n').length - 1;
+    process.stderr.write(`durable attribution records written: ${lines}\n`);
+  }
+  await rm(dir, { recursive: true, force: true });
+});
