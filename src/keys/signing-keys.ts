@@ -6,6 +6,7 @@
 import { mkdir, readdir, readFile, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose';
+import { createCompactSigner, type CompactSigner } from '../minting/compact-signer.js';
 
 export const SIGNING_ALG = 'ES256';
 
@@ -16,6 +17,8 @@ export interface SigningKey {
   /** Private JWK, as oidc-provider's `jwks` configuration wants it (it publishes only the public part). */
   readonly privateJwk: JWK;
   readonly createdAt: number;
+  /** Signs broker access tokens (`typ: at+jwt`) synchronously with this key. */
+  readonly accessTokenSigner: CompactSigner;
 }
 
 export interface SigningKeys {
@@ -43,7 +46,14 @@ async function toSigningKey(stored: StoredKey, source: string): Promise<SigningK
   }
   const privateKey = await importJWK(jwk, SIGNING_ALG);
   if (privateKey instanceof Uint8Array) throw new Error(`${source}: symmetric keys cannot sign broker tokens`);
-  return { kid: jwk.kid, alg: SIGNING_ALG, privateKey, privateJwk: jwk, createdAt: stored.createdAt };
+  return {
+    kid: jwk.kid,
+    alg: SIGNING_ALG,
+    privateKey,
+    privateJwk: jwk,
+    createdAt: stored.createdAt,
+    accessTokenSigner: createCompactSigner(jwk, 'at+jwt'),
+  };
 }
 
 export async function loadSigningKeys(keysDir: string, opts: { generateIfMissing: boolean }): Promise<SigningKeys & { generated: boolean }> {

@@ -1,9 +1,9 @@
 /**
  * Mints the per-tool, per-user access token (RFC 9068 profile, `typ: at+jwt`) for a granted exchange:
- * `sub` the user, `act` the agent chain, `aud` the one tool's registered resource, the narrowed `scope`.
+ * `sub` the user, `act` the agent chain, `aud` the one tool's registered resource, the narrowed `scope`,
+ * and, for a sender-constrained (DPoP) token, `cnf.jkt` the thumbprint of the agent's proof key.
  */
 import { randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
 import type { Agent } from '../domain/agent.js';
 import type { Grant } from '../domain/exchange.js';
 import type { SigningKey } from '../keys/signing-keys.js';
@@ -15,21 +15,25 @@ export interface MintedToken {
   readonly exp: number;
 }
 
-export async function mintAccessToken(grant: Grant, agent: Agent, issuer: string, key: SigningKey): Promise<MintedToken> {
+export interface MintOptions {
+  /** RFC 9449 §6: binds the token to the DPoP key with this JWK SHA-256 thumbprint. */
+  readonly dpopJkt?: string;
+}
+
+export function mintAccessToken(grant: Grant, agent: Agent, issuer: string, key: SigningKey, opts: MintOptions = {}): MintedToken {
   const jti = randomBytes(16).toString('base64url');
-  const token = await new SignJWT({
+  const token = key.accessTokenSigner.sign({
+    iss: issuer,
+    sub: grant.subject.sub,
+    aud: grant.tool.resource,
     client_id: agent.clientId,
     scope: grant.scopes.granted.join(' '),
     act: grant.act,
     tool: grant.tool.id,
-  })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
-    .setIssuer(issuer)
-    .setSubject(grant.subject.sub)
-    .setAudience(grant.tool.resource)
-    .setIssuedAt(grant.iat)
-    .setExpirationTime(grant.exp)
-    .setJti(jti)
-    .sign(key.privateKey);
+    ...(opts.dpopJkt !== undefined ? { cnf: { jkt: opts.dpopJkt } } : {}),
+    iat: grant.iat,
+    exp: grant.exp,
+    jti,
+  });
   return { token, jti, iat: grant.iat, exp: grant.exp };
 }

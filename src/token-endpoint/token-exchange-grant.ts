@@ -127,7 +127,7 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     const decision = decide({ request, agent, tool: pre.tool, subject, ...(actor ? { actor } : {}), policy: deps.policy, nowMs });
     if (isDenial(decision)) return refuse(decision);
 
-    const minted = await mintAccessToken(decision, agent, deps.issuer, deps.signingKey());
+    const minted = mintAccessToken(decision, agent, deps.issuer, deps.signingKey());
     // Checked again after minting: a suspension that landed while this request was in flight wins, and
     // any token minted before it took effect is covered by the suspension's revocation (iat <= its time).
     const suspendedMeanwhile = await agentOverrideDenial(deps.state, clientId);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { exportJWK, generateKeyPair, calculateJwkThumbprint, type JWK } from 'jose';
 import type { ExchangeRecord } from '../../src/attribution/record.js';
 import type { SigningKey } from '../../src/keys/signing-keys.js';
+import { createCompactSigner } from '../../src/minting/compact-signer.js';
 
 export async function testSigner(kid?: string): Promise<SigningKey & { publicJwk: JWK }> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
@@ -16,6 +17,7 @@ export async function testSigner(kid?: string): Promise<SigningKey & { publicJwk
     privateKey,
     privateJwk: { ...privateJwk, kid: id, alg: 'ES256' },
     createdAt: 0,
+    accessTokenSigner: createCompactSigner({ ...privateJwk, kid: id }, 'at+jwt'),
     publicJwk: { ...publicJwk, kid: id, alg: 'ES256', use: 'sig' },
   };
 }
