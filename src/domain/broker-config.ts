@@ -43,6 +43,8 @@ export interface BrokerConfig {
   readonly clockSkewSeconds: number;
   /** How long to wait for an issuer's discovery document or JWKS before failing closed. */
   readonly upstreamTimeoutMs: number;
+  /** Verified subject/actor tokens remembered until their `exp` or a key-set refetch; 0 disables. Default 10,000. */
+  readonly verifiedTokenCacheEntries?: number;
   readonly catalogDir: string;
   readonly clientsDir: string;
   readonly keysDir: string;

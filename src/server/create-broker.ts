@@ -74,7 +74,10 @@ export function createBroker(deps: BrokerDeps): Broker {
       issuer: config.issuer,
       catalog: () => deps.catalog,
       agents: () => deps.agents,
-      verifier: createIncomingTokenVerifier(issuers, { clockSkewSeconds: config.clockSkewSeconds }),
+      verifier: createIncomingTokenVerifier(issuers, {
+        clockSkewSeconds: config.clockSkewSeconds,
+        ...(config.verifiedTokenCacheEntries !== undefined ? { verifiedTokenCacheEntries: config.verifiedTokenCacheEntries } : {}),
+      }),
       policy: { brokerIssuer: config.issuer, maxDelegationDepth: config.maxDelegationDepth },
       limits: config.limits,
       signingKey: () => deps.keys.active,

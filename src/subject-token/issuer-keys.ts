@@ -4,7 +4,7 @@
  * `kid` causing at most one refetch per cooldown, no redirects followed, and every fetch bounded in time.
  * Nothing is ever fetched from a token header (jku/x5u/jwk are ignored).
  */
-import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, jwksCache, type ExportedJWKSCache, type JWKSCacheInput, type RemoteJWKSet } from 'jose';
 import * as oidc from 'openid-client';
 import type { TrustedIssuer } from '../domain/broker-config.js';
 
@@ -43,8 +43,10 @@ async function discoverJwksUri(issuer: string, timeoutMs: number): Promise<URL> 
 
 /** A key resolver for one trusted issuer, created lazily and kept for the life of the process. */
 export class IssuerKeys {
-  #resolver: JWTVerifyGetKey | undefined;
-  #pending: Promise<JWTVerifyGetKey> | undefined;
+  #resolver: RemoteJWKSet | undefined;
+  #pending: Promise<RemoteJWKSet> | undefined;
+  /** jose writes `uat` here on every successful JWKS fetch: it marks which key set verified a token. */
+  readonly #fetched: JWKSCacheInput = {};
   #failedAt: number | undefined;
   readonly #now: () => number;
 
@@ -55,8 +57,18 @@ export class IssuerKeys {
     this.#now = options.now ?? Date.now;
   }
 
+  /**
+   * Identifies the key set currently in use, or `undefined` when there is none or it is older than the
+   * cache's maximum age. A verification remembered under one generation is trusted only while the
+   * generation is unchanged: any refetch (rotation, a removed key) or staleness invalidates it.
+   */
+  generation(): number | undefined {
+    if (!this.#resolver?.fresh) return undefined;
+    return (this.#fetched as Partial<ExportedJWKSCache>).uat;
+  }
+
   /** The jose key resolver, discovering the JWKS location first if needed. */
-  async resolver(): Promise<JWTVerifyGetKey> {
+  async resolver(): Promise<RemoteJWKSet> {
     if (this.#resolver) return this.#resolver;
     const retryAfter = this.options.retryAfterMs ?? 5_000;
     if (this.#failedAt !== undefined && this.#now() - this.#failedAt < retryAfter) {
@@ -68,13 +80,14 @@ export class IssuerKeys {
     return this.#pending;
   }
 
-  async #create(): Promise<JWTVerifyGetKey> {
+  async #create(): Promise<RemoteJWKSet> {
     try {
       const url = this.issuer.jwksUri ? new URL(this.issuer.jwksUri) : await withTimeout(discoverJwksUri(this.issuer.issuer, this.options.timeoutMs), this.options.timeoutMs);
       this.#resolver = createRemoteJWKSet(url, {
         timeoutDuration: this.options.timeoutMs,
         cooldownDuration: this.options.cooldownMs ?? 30_000,
         cacheMaxAge: this.options.cacheMaxAgeMs ?? 10 * 60_000,
+        [jwksCache]: this.#fetched,
       });
       this.#failedAt = undefined;
       return this.#resolver;

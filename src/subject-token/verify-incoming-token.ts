@@ -9,7 +9,8 @@ import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type
 import type { TrustedIssuer } from '../domain/broker-config.js';
 import type { ActorClaims, SubjectClaims } from '../domain/exchange.js';
 import { deny, type Denial, type DenialReason } from '../exchange/reasons.js';
-import { IssuerUnavailableError, type TrustedIssuers } from './issuer-keys.js';
+import { IssuerUnavailableError, type IssuerKeys, type TrustedIssuers } from './issuer-keys.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 export function tokenFingerprint(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
@@ -50,15 +51,47 @@ export function scopesFromClaim(value: unknown): string[] {
   return [];
 }
 
-interface Verified { readonly payload: JWTPayload; readonly issuer: TrustedIssuer }
+interface Verified {
+  readonly payload: JWTPayload;
+  readonly issuer: TrustedIssuer;
+  readonly keys: IssuerKeys;
+  /** The issuer's key-set generation noted before verifying (undefined: none yet, or stale). */
+  readonly verifiedUnder: number | undefined;
+}
+
+export interface IncomingTokenVerifierOptions {
+  readonly clockSkewSeconds: number;
+  /** Verified tokens remembered (see verified-token-cache.ts); 0 verifies every token in full. */
+  readonly verifiedTokenCacheEntries?: number;
+}
+
+export const DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES = 10_000;
 
 export interface IncomingTokenVerifier {
   verifySubject(token: string, nowMs: number): Promise<SubjectClaims | Denial>;
   verifyActor(token: string, nowMs: number): Promise<ActorClaims | Denial>;
 }
 
-export function createIncomingTokenVerifier(issuers: TrustedIssuers, opts: { clockSkewSeconds: number }): IncomingTokenVerifier {
-  async function verify(token: string, role: Role, nowMs: number): Promise<Verified | Denial> {
+export function createIncomingTokenVerifier(issuers: TrustedIssuers, opts: IncomingTokenVerifierOptions): IncomingTokenVerifier {
+  const cache = new VerifiedTokenCache<Verified>({
+    maxEntries: opts.verifiedTokenCacheEntries ?? DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES,
+    clockSkewSeconds: opts.clockSkewSeconds,
+  });
+
+  /** A full verification, or a remembered one while its key set and time claims still hold. */
+  async function verify(token: string, role: Role, nowMs: number, fingerprint: string): Promise<Verified | Denial> {
+    const key = `${role}:${fingerprint}`;
+    const remembered = cache.get(key, nowMs, (v) => v.keys.generation());
+    if (remembered) return remembered;
+    const result = await verifyFully(token, role, nowMs);
+    // Remembered only if no key-set refetch happened while it was being verified.
+    if (!('decision' in result) && result.verifiedUnder !== undefined && result.keys.generation() === result.verifiedUnder) {
+      cache.set(key, { value: result, payload: result.payload, generation: result.verifiedUnder, maxTokenAgeSeconds: result.issuer.maxTokenAgeSeconds });
+    }
+    return result;
+  }
+
+  async function verifyFully(token: string, role: Role, nowMs: number): Promise<Verified | Denial> {
     const reasons = REASONS[role];
     const what = role === 'subject' ? 'subject_token' : 'actor_token';
     let unverifiedIss: unknown;
@@ -74,6 +107,7 @@ export function createIncomingTokenVerifier(issuers: TrustedIssuers, opts: { clo
       return deny(reasons.untrusted, `${what} is not from a trusted issuer`);
     }
     const { issuer } = keys;
+    const verifiedUnder = keys.generation();
     if (typeof typ !== 'string' || !issuer.tokenTypes.some((t) => normaliseTyp(t) === normaliseTyp(typ))) {
       return deny(reasons.type, `${what} has an unacceptable type (typ header)`);
     }
@@ -98,12 +132,13 @@ export function createIncomingTokenVerifier(issuers: TrustedIssuers, opts: { clo
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) {
       return deny(reasons.nosub, `${what} has no subject`);
     }
-    return { payload, issuer };
+    return { payload, issuer, keys, verifiedUnder };
   }
 
   return {
     async verifySubject(token, nowMs) {
-      const result = await verify(token, 'subject', nowMs);
+      const fingerprint = tokenFingerprint(token);
+      const result = await verify(token, 'subject', nowMs, fingerprint);
       if ('decision' in result) return result;
       const { payload, issuer } = result;
       return {
@@ -114,14 +149,15 @@ export function createIncomingTokenVerifier(issuers: TrustedIssuers, opts: { clo
         scopes: scopesFromClaim(payload[issuer.scopeClaim]),
         ...(payload.act !== undefined ? { act: payload.act } : {}),
         ...(payload.may_act !== undefined ? { mayAct: payload.may_act } : {}),
-        fingerprint: tokenFingerprint(token),
+        fingerprint,
       };
     },
     async verifyActor(token, nowMs) {
-      const result = await verify(token, 'actor', nowMs);
+      const fingerprint = tokenFingerprint(token);
+      const result = await verify(token, 'actor', nowMs, fingerprint);
       if ('decision' in result) return result;
       const { payload, issuer } = result;
-      return { iss: issuer.issuer, sub: payload.sub as string, exp: payload.exp as number, fingerprint: tokenFingerprint(token) };
+      return { iss: issuer.issuer, sub: payload.sub as string, exp: payload.exp as number, fingerprint };
     },
   };
 }
