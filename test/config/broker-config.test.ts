@@ -309,6 +309,19 @@ describe('buildBrokerConfig safety rules', () => {
     ]);
   });
 
+  it('sizes the verified-token cache (0 disables it; absent leaves the default)', () => {
+    expect(build(production({ verified_token_cache: { max_entries: 0 } }))).toMatchObject({ verifiedTokenCacheEntries: 0 });
+    expect(build(production({ verified_token_cache: { max_entries: 50_000 } }))).toMatchObject({ verifiedTokenCacheEntries: 50_000 });
+    expect(build(production({}))).not.toHaveProperty('verifiedTokenCacheEntries');
+    expect(problemsOf(() => build(production({ verified_token_cache: { max_entries: -1 } })))).toEqual([
+      'broker.yaml: verified_token_cache.max_entries: must be at least 0',
+    ]);
+    expect(problemsOf(() => build(production({ verified_token_cache: { size: 5 } })))).toEqual([
+      'broker.yaml: verified_token_cache.max_entries: is required',
+      'broker.yaml: verified_token_cache.size: unknown key (allowed: max_entries)',
+    ]);
+  });
+
   it('validates the remaining settings', () => {
     expect(
       problemsOf(() =>
