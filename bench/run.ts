@@ -7,7 +7,7 @@
  *   npm run bench                       all scenarios, 2 s warm-up + 10 s measured each
  *   npm run bench -- --quick            3 s measured, 1 s warm-up (smoke run)
  *   npm run bench -- --duration 20 --scenarios broker-same,oidc-cc
- *   npm run bench -- --cpu-prof --scenarios broker-same   writes broker .cpuprofile files to bench/results/profiles/
+ *   npm run bench -- --cpu-prof --scenarios broker-same   writes .cpuprofile files of the broker and oidc-provider servers to bench/results/profiles/
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -247,7 +247,7 @@ async function main(): Promise<void> {
               expect: 'access_token',
             };
           } else if (id === 'oidc-cc') {
-            server = await startServer('servers/oidc-client-credentials.ts', {});
+            server = await startServer('servers/oidc-client-credentials.ts', {}, brokerNodeArgs);
             load = { headers: formHeaders, body: new URLSearchParams({ grant_type: 'client_credentials', resource: BENCH_RESOURCE, scope: BENCH_SCOPE }).toString(), expect: 'access_token' };
           } else {
             server = await startServer('servers/koa-bare.ts', {});

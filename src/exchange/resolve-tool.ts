@@ -9,6 +9,10 @@ import { canonicalResource } from '../domain/resource.js';
 import { deny, isDenial, type Denial } from './reasons.js';
 
 function toolForResource(resource: string, catalog: Catalog): Tool | Denial {
+  // Agents usually send the registered (canonical) spelling: an exact hit needs no URL parsing, and is
+  // the same answer canonicalisation would give because canonical forms are fixed points of it.
+  const exact = catalog.byResource.get(resource);
+  if (exact !== undefined) return exact;
   const canonical = canonicalResource(resource);
   if (canonical === undefined) {
     return deny('resource_invalid', 'resource must be an absolute URI without fragment or credentials');

@@ -3,10 +3,10 @@
  * `sub` the user, `act` the agent chain, `aud` the one tool's registered resource, the narrowed `scope`,
  * and, for a sender-constrained (DPoP) token, `cnf.jkt` the thumbprint of the agent's proof key.
  */
-import { randomBytes } from 'node:crypto';
 import type { Agent } from '../domain/agent.js';
 import type { Grant } from '../domain/exchange.js';
 import type { SigningKey } from '../keys/signing-keys.js';
+import { newTokenId } from './token-id.js';
 
 export interface MintedToken {
   readonly token: string;
@@ -21,7 +21,7 @@ export interface MintOptions {
 }
 
 export function mintAccessToken(grant: Grant, agent: Agent, issuer: string, key: SigningKey, opts: MintOptions = {}): MintedToken {
-  const jti = randomBytes(16).toString('base64url');
+  const jti = newTokenId();
   const token = key.accessTokenSigner.sign({
     iss: issuer,
     sub: grant.subject.sub,

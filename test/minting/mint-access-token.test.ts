@@ -84,3 +84,13 @@ describe('mintAccessToken on the synchronous compact signer', () => {
     expect(() => createCompactSigner({ ...key.privateJwk, kid: undefined }, 'at+jwt')).toThrow(/with a kid/u);
   });
 });
+
+describe('newTokenId', () => {
+  it('gives 128-bit base64url ids that do not repeat across pool refills', async () => {
+    const { newTokenId } = await import('../../src/minting/token-id.js');
+    const ids = Array.from({ length: 1000 }, () => newTokenId()); // ~4 refills of the 4 KiB pool
+    expect(new Set(ids).size).toBe(1000);
+    for (const id of ids) expect(Buffer.from(id, 'base64url')).toHaveLength(16);
+    expect(ids.filter((id) => id === 'AAAAAAAAAAAAAAAAAAAAAA')).toEqual([]);
+  });
+});
