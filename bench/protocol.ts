@@ -18,9 +18,37 @@ export interface ServerReady {
   readonly url: string;
 }
 
+export const BENCH_ADMIN_ID = 'bench-admin';
+export const BENCH_VALIDATOR_ID = 'bench-validator';
+
 export interface BrokerServerConfig {
   readonly upstreamIssuer: string;
   readonly sink: 'memory' | 'jsonl';
+  /** Where suspensions, revocations, rate-limit counters and the client-assertion replay cache live. */
+  readonly state?: { readonly kind: 'memory' } | { readonly kind: 'redis'; readonly url: string; readonly prefix: string };
+  /** scrypt hashes of the admin and validator keys the orchestrator holds (validator scenario). */
+  readonly adminKeyHash?: string;
+  readonly validatorKeyHash?: string;
+}
+
+export interface ValidatorBenchConfig {
+  readonly brokerIssuer: string;
+  readonly resource: string;
+  readonly validatorKey: string;
+  /** Broker tokens, one per line; the first one has been revoked (the run checks it is refused). */
+  readonly tokensFile: string;
+  readonly warmupSeconds: number;
+  readonly durationSeconds: number;
+}
+
+export interface ValidatorBenchResult {
+  /** TokenValidator.validate with the revocation feed followed (signature, claims, actor policy, revocation). */
+  readonly validatorPerSec: number;
+  /** jose.jwtVerify of the same tokens against the same public keys (local key set), nothing else. */
+  readonly josePerSec: number;
+  readonly tokens: number;
+  /** The revoked token was refused as revoked (evidence the revocation check ran). */
+  readonly revokedRefused: boolean;
 }
 
 export interface LoadConfig {

@@ -13,11 +13,13 @@ import type { AttributionSink } from '../../src/attribution/sink.js';
 import { loadSigningKeys } from '../../src/keys/signing-keys.js';
 import { createLogger } from '../../src/log.js';
 import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
+import { DEFAULT_KILL_SWITCH } from '../../src/config/load-broker-config.js';
+import { RedisState } from '../../src/state/redis-state.js';
 import { createBroker } from '../../src/server/create-broker.js';
 import { listen, serve } from '../../src/server/listen.js';
 import { baseConfig, trustedIssuer } from '../../test/support/broker-harness.js';
 import { testCatalog } from '../../test/support/catalog.js';
-import { announce, BENCH_AUDIENCE, BENCH_CLIENT_ID, BENCH_SECRET, readConfig, type BrokerServerConfig } from '../protocol.js';
+import { announce, BENCH_ADMIN_ID, BENCH_AUDIENCE, BENCH_CLIENT_ID, BENCH_SECRET, BENCH_VALIDATOR_ID, readConfig, type BrokerServerConfig } from '../protocol.js';
 
 /** The memory sink keeps every record; the bench drops them so memory stays flat over long runs. */
 class DiscardingMemorySink extends MemorySink {
@@ -50,8 +52,20 @@ const agents: AgentRegistry = { agents: new Map([[agent.clientId, agent]]) };
 
 const { server, port } = await listen(undefined, '127.0.0.1', 0);
 const issuer = `http://127.0.0.1:${port}`;
+const state = cfg.state?.kind === 'redis' ? await RedisState.connect({ url: cfg.state.url, prefix: cfg.state.prefix }) : undefined;
+// Rate limits and the kill switch are on, as in production, so their counters are paid for on every
+// exchange; the limits are set far above what one agent reaches here, so nothing is refused.
+const NEVER = { limit: 1_000_000_000, windowMs: 60_000 };
 const broker = createBroker({
-  config: baseConfig(issuer, { trustedIssuers: [trustedIssuer(cfg.upstreamIssuer, BENCH_AUDIENCE, { algorithms: ['ES256'] })], keysDir: join(dir, 'keys') }),
+  config: baseConfig(issuer, {
+    trustedIssuers: [trustedIssuer(cfg.upstreamIssuer, BENCH_AUDIENCE, { algorithms: ['ES256'] })],
+    keysDir: join(dir, 'keys'),
+    rateLimits: { perAgent: NEVER, perAgentTool: NEVER },
+    killSwitch: DEFAULT_KILL_SWITCH,
+    adminKeys: cfg.adminKeyHash ? [{ id: BENCH_ADMIN_ID, hash: cfg.adminKeyHash }] : [],
+    validatorKeys: cfg.validatorKeyHash ? [{ id: BENCH_VALIDATOR_ID, hash: cfg.validatorKeyHash }] : [],
+  }),
+  ...(state ? { state } : {}),
   catalog: testCatalog(),
   agents,
   keys,
@@ -61,6 +75,7 @@ const broker = createBroker({
 serve(server, broker.app.callback());
 announce(server, port, async () => {
   await sink.close();
+  await state?.close();
   if (cfg.sink === 'jsonl') {
     // Evidence that the durable sink really wrote: one line per exchange (probe + warm-up + measured run).
     const lines = (await readFile(jsonlPath, 'utf8').catch(() => '')).split('\n').length - 1;
