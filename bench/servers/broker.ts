@@ -4,6 +4,7 @@
  * attribution sink (in a temporary directory removed on exit).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Agent, AgentRegistry } from '../../src/domain/agent.js';
@@ -31,6 +32,11 @@ class DiscardingMemorySink extends MemorySink {
 }
 
 const cfg = readConfig() as BrokerServerConfig;
+// Where latency tails come from: event-loop stalls and GC pauses, printed on exit.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+const gcPauses: number[] = [];
+new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push(e.duration); }).observe({ entryTypes: ['gc'] });
 const dir = await mkdtemp(join(tmpdir(), 'broker-bench-'));
 const keys = await loadSigningKeys(join(dir, 'keys'), { generateIfMissing: true });
 const jsonlPath = join(dir, 'attribution', 'attribution.jsonl');
@@ -74,6 +80,11 @@ const broker = createBroker({
 });
 serve(server, broker.app.callback());
 announce(server, port, async () => {
+  loopDelay.disable();
+  const ms = (ns: number) => (ns / 1e6).toFixed(1);
+  gcPauses.sort((a, b) => a - b);
+  const gcTotal = gcPauses.reduce((a, b) => a + b, 0);
+  process.stderr.write(`event-loop delay p50 ${ms(loopDelay.percentile(50))} ms, p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms | GC pauses ${gcPauses.length}, total ${gcTotal.toFixed(0)} ms, p99 ${(gcPauses[Math.floor(gcPauses.length * 0.99)] ?? 0).toFixed(1)} ms, max ${(gcPauses.at(-1) ?? 0).toFixed(1)} ms\n`);
   await sink.close();
   await state?.close();
   if (cfg.sink === 'jsonl') {
