@@ -20,4 +20,5 @@ USER node
 EXPOSE 9400
 HEALTHCHECK --interval=10s --timeout=2s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.BROKER_PORT || 9400) + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "dist/main.js"]
+# A larger young generation: the token endpoint allocates briskly and short-lived; fewer scavenges, shorter tails.
+ENTRYPOINT ["node", "--max-semi-space-size=64", "dist/main.js"]

@@ -42,6 +42,7 @@ const { values: opts } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
     soak: { type: 'string' },
+    'semi-space': { type: 'string', default: '64' },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -52,7 +53,7 @@ type ScenarioId = (typeof SCENARIOS)[number];
 const isScenario = (s: string): s is ScenarioId => (SCENARIOS as readonly string[]).includes(s);
 
 if (opts.help) {
-  console.log(`usage: npm run bench -- [--quick] [--duration S] [--warmup S] [--connections N] [--pool N] [--rounds N] [--scenarios ${SCENARIOS.join(',')}] [--no-pin] [--cpu-prof]`);
+  console.log(`usage: npm run bench -- [--quick] [--duration S] [--warmup S] [--connections N] [--pool N] [--rounds N] [--scenarios ${SCENARIOS.join(',')}] [--no-pin] [--cpu-prof] [--semi-space MiB (default 64, 0 = node default)]`);
   console.log('       npm run bench -- --soak S       broker-same (durable sink) at half of its saturation rate for S seconds; memory at start and end');
   process.exit(0);
 }
@@ -82,6 +83,11 @@ const tasksetOk = spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' })
 const pinned = !opts['no-pin'] && tasksetOk && availableParallelism() >= 2;
 const profileDir = join(benchDir, 'results', 'profiles');
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+// Every server under test runs with the young-generation size the Docker image uses (Dockerfile ENTRYPOINT):
+// fewer scavenges and less premature promotion under a high allocation rate. `--semi-space 0` = Node's default.
+const semiSpaceMiB = Number(opts['semi-space']);
+if (!Number.isInteger(semiSpaceMiB) || semiSpaceMiB < 0) throw new Error(`--semi-space must be a whole number of MiB, got ${String(opts['semi-space'])}`);
+const serverNodeArgs: readonly string[] = semiSpaceMiB > 0 ? [`--max-semi-space-size=${semiSpaceMiB}`] : [];
 // The orchestrator (and the bench IdP it serves) stays off the servers' core too: CPU 1, with the load generator.
 if (pinned) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 
@@ -122,7 +128,7 @@ function exited(child: ChildProcess): Promise<number | null> {
 }
 
 async function startServer(script: string, config: unknown, nodeArgs: readonly string[] = [], cpu = 0): Promise<RunningServer> {
-  const child = spawnChild(script, config, cpu, nodeArgs);
+  const child = spawnChild(script, config, cpu, [...serverNodeArgs, ...nodeArgs]);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
   const ready = await new Promise<ServerReady>((res, rej) => {
@@ -444,7 +450,7 @@ async function main(): Promise<void> {
     date: started.toISOString(),
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version, platform: `${process.platform}-${process.arch}` },
     loadAverage: { before: loadAverageBefore, after: loadavg() },
-    options: { rounds, connections, warmupSeconds, durationSeconds, poolSize: needsFresh ? poolSize : 0, pinned, scenarios: selected },
+    options: { rounds, connections, warmupSeconds, durationSeconds, poolSize: needsFresh ? poolSize : 0, pinned, scenarios: selected, serverNodeArgs },
     rows,
     summary,
   }, null, 2)}\n`);
@@ -502,7 +508,7 @@ function report(rows: readonly Row[], started: Date): Record<string, number | st
   const row = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i >= 2 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(' | ')} |`;
   console.log('');
   console.log(`Benchmark ${started.toISOString()} | ${cpus()[0]?.model ?? 'cpu?'} ×${cpus().length} | node ${process.version}`);
-  console.log(`${connections} connections, ${warmupSeconds} s warm-up + ${durationSeconds} s measured per scenario${rounds > 1 ? `, ${rounds} interleaved rounds (median shown)` : ''} | load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')} | ${pinned ? 'pinned: server CPU 0, load generator + orchestrator CPU 1 (taskset)' : 'NOT pinned (taskset unavailable, fewer than 2 CPUs, or --no-pin)'}`);
+  console.log(`${connections} connections, ${warmupSeconds} s warm-up + ${durationSeconds} s measured per scenario${rounds > 1 ? `, ${rounds} interleaved rounds (median shown)` : ''} | servers: ${serverNodeArgs.length > 0 ? serverNodeArgs.join(' ') : 'node defaults'} | load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')} | ${pinned ? 'pinned: server CPU 0, load generator + orchestrator CPU 1 (taskset)' : 'NOT pinned (taskset unavailable, fewer than 2 CPUs, or --no-pin)'}`);
   console.log('');
   console.log(row(header));
   console.log(`|${widths.map((w, i) => (i >= 2 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`);
