@@ -134,10 +134,11 @@ export function createBroker(deps: BrokerDeps): Broker {
   router.get('/readyz', async (ctx) => {
     try {
       await state.ping();
+      await agentStatus.confirm();
       ctx.body = { status: 'ready', state: state.kind };
     } catch {
       ctx.status = 503;
-      ctx.body = { status: 'unavailable', state: state.kind, reason: 'shared state unreachable: no tokens are minted' };
+      ctx.body = { status: 'unavailable', state: state.kind, reason: 'shared state unreachable or agent-status mirror stale: no tokens are minted' };
     }
   });
   provider.use(router.routes());

@@ -76,8 +76,12 @@ export class AgentStatusMirror implements AgentStatusView {
   }
 
   async recent(clientId: string): Promise<AgentStatusOverride | null> {
-    if (this.ageMs > this.#windowMs) await this.#syncedSince(performance.now() - this.#windowMs);
+    await this.confirm();
     return this.#overrides.get(clientId) ?? null;
+  }
+
+  async confirm(): Promise<void> {
+    if (this.ageMs > this.#windowMs) await this.#syncedSince(performance.now() - this.#windowMs);
   }
 
   async latest(clientId: string): Promise<AgentStatusOverride | null> {

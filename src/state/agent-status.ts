@@ -10,6 +10,8 @@ import type { AgentStatusOverride, SharedState } from './shared-state.js';
 export interface AgentStatusView {
   recent(clientId: string): Promise<AgentStatusOverride | null>;
   latest(clientId: string): Promise<AgentStatusOverride | null>;
+  /** Resolves when `recent()` can answer (for readiness); rejects like it otherwise. */
+  confirm(): Promise<void>;
   close(): void;
 }
 
@@ -18,6 +20,7 @@ export function directAgentStatus(state: SharedState): AgentStatusView {
   return {
     recent: (clientId) => state.agentOverride(clientId),
     latest: (clientId) => state.agentOverride(clientId),
+    confirm: () => Promise.resolve(),
     close: () => undefined,
   };
 }

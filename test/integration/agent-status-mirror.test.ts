@@ -105,10 +105,13 @@ describe.runIf(redisUp)('agent statuses through the mirror', () => {
       expect(b.sink.records.slice(count)).toEqual([expect.objectContaining({ decision: 'denied', reason: 'state_unavailable' })]);
       await new Promise((r) => setTimeout(r, 1100)); // past the window: the memory view is stale too
       expect((await exchange(b)).status).toBe(503);
+      expect((await fetch(`${b.issuer}/readyz`)).status).toBe(503);
+      expect((await fetch(`${a.issuer}/readyz`)).status).toBe(200);
       expect((await exchange(a)).status).toBe(200);
     } finally {
       stateB.feedDown = false;
     }
     expect((await exchange(b)).status).toBe(200);
+    expect((await fetch(`${b.issuer}/readyz`)).status).toBe(200);
   });
 });
