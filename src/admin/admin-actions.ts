@@ -59,7 +59,9 @@ export function createAdminActions(deps: AdminActionsDeps) {
         return {};
       }
       await deps.state.setAgentOverride(clientId, { status: action === 'revoke' ? 'revoked' : 'suspended', reason: ctx.reason, by: ctx.by, at });
-      const rule = revocation('agent', clientId, nowMs, ctx);
+      // The rule covers tokens issued up to now, after the suspension is committed: a replica whose
+      // after-mint check read the feed before the commit minted before now, so its token is covered.
+      const rule = { ...revocation('agent', clientId, nowMs, ctx), issuedBefore: Math.floor(Math.max(nowMs, deps.now()) / 1000) };
       await deps.state.addRevocation(rule);
       return { revocation: rule };
     },

@@ -19,6 +19,7 @@ import {
   uniqueList,
 } from './validate.js';
 import { displayPath, readYamlFile } from './yaml-files.js';
+import { redisSchema, redisSettingsFrom } from './redis-config.js';
 
 export const EMBEDDED_DEFAULT_SOURCE = 'embedded development default';
 /** The `file` of problems about environment variables. */
@@ -159,7 +160,7 @@ const fileShape = {
   log_level: z.enum(LOG_LEVELS).optional(),
   trusted_issuers: z.array(trustedIssuerSchema).optional(),
   dev_identity_provider: z.strictObject({ port: portSchema }).optional(),
-  redis: z.strictObject({ url: nonEmptyString, prefix: nonEmptyString.optional() }).optional(),
+  redis: redisSchema.optional(),
   admin_keys: z.array(keyEntrySchema).optional(),
   validator_keys: z.array(keyEntrySchema).optional(),
   rate_limits: z.union([z.literal('off'), z.strictObject({
@@ -394,8 +395,10 @@ export function collectBrokerConfig(
   const keysDir = dirFor(envKeysDir, 'keys_dir', fields.keys_dir, 'keys');
   const attributionFile = envAttribution?.value ?? fromBase(fields.attribution?.file, path.join('data', 'attribution.jsonl'));
 
-  const redisUrl = envValue(env, 'REDIS_URL') ?? fields.redis?.url;
-  if (fields.attribution?.sink === 'redis' && redisUrl === undefined) {
+  const envRedisUrl = envValue(env, 'REDIS_URL');
+  const redisBroken = rawHas('redis') && fields.redis === undefined;
+  const redis = redisBroken ? undefined : redisSettingsFrom(fields.redis, { source, baseDir, env, problems, ...(envRedisUrl === undefined ? {} : { envUrl: envRedisUrl }) });
+  if (fields.attribution?.sink === 'redis' && redis === undefined && !redisBroken && !rawHas('redis')) {
     problems.add(source, 'attribution.sink', 'redis needs a `redis` connection (or REDIS_URL)');
   }
   if (fields.attribution?.redact_users === 'hash' && fields.attribution.redaction_key_file === undefined) {
@@ -433,7 +436,7 @@ export function collectBrokerConfig(
       maxScopes: fields.limits?.max_scopes ?? DEFAULT_LIMITS.maxScopes,
     },
     ...(devIdpPort ? { devIdentityProvider: { port: devIdpPort.value } } : {}),
-    ...(redisUrl ? { redis: { url: redisUrl, prefix: fields.redis?.prefix ?? 'broker:' } } : {}),
+    ...(redis ? { redis } : {}),
     adminKeys: fields.admin_keys ?? [],
     validatorKeys: fields.validator_keys ?? [],
     ...rateLimitsFrom(fields.rate_limits),

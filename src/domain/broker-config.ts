@@ -30,6 +30,38 @@ export interface RequestLimits {
 
 export type BrokerMode = 'development' | 'production';
 
+/** A secret named by reference: the environment variable or the file that holds it, never the value. */
+export type SecretReference = { readonly env: string } | { readonly file: string };
+
+export interface RedisNodeAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Exactly one way to reach Redis. */
+export type RedisEndpointSettings =
+  | { readonly url: string }
+  | { readonly sentinel: { readonly sentinels: readonly RedisNodeAddress[]; readonly name: string; readonly password?: SecretReference } }
+  | { readonly cluster: { readonly nodes: readonly RedisNodeAddress[] } };
+
+export type RedisSettings = RedisEndpointSettings & {
+  /** Prepended to every key; never contains a hash tag. */
+  readonly prefix: string;
+  readonly username?: string;
+  readonly password?: SecretReference;
+  /** TLS to the data nodes: a CA bundle file and a server name to verify, both optional. */
+  readonly tls?: { readonly caFile?: string; readonly servername?: string };
+  /** Database number (not with a cluster). */
+  readonly db?: number;
+  /** Bound on any single Redis command. */
+  readonly commandTimeoutMs: number;
+  /**
+   * How stale this replica's mirror of agent statuses may be before it stops trusting it and refuses to
+   * mint (503); also bounds how long a suspension at another replica takes to reach the mirror.
+   */
+  readonly propagationWindowMs: number;
+};
+
 export interface BrokerConfig {
   readonly mode: BrokerMode;
   /** The broker's issuer identifier: base URL, identical to `iss` in every minted token. */
@@ -63,7 +95,7 @@ export interface BrokerConfig {
   /** Only in development mode: run the development identity provider on this port. */
   readonly devIdentityProvider?: { readonly port: number };
   /** Shared state for several replicas; absent = in memory (one process only). */
-  readonly redis?: { readonly url: string; readonly prefix: string };
+  readonly redis?: RedisSettings;
   /** Admin API credentials: an id (recorded as who acted) and the scrypt hash of the key. */
   readonly adminKeys: readonly { readonly id: string; readonly hash: string }[];
   /** Credentials for downstream services: introspection and the revocation feed. Same form as admin keys. */

@@ -2,11 +2,12 @@
  * oidc-provider storage in Redis, so that every replica shares the replay cache of `private_key_jwt`
  * client assertions: an assertion accepted by one replica is refused by all the others. Entries expire when
  * oidc-provider says. Failures propagate, and oidc-provider then refuses the request (fail closed).
+ * Cluster-safe: every command touches one key (`<prefix>oidc:<model>:<id>`), so entries spread over slots.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../state/connect-redis.js';
 import type { AdapterPayload } from './oidc-provider.js';
 
-export function redisAdapter(redis: Redis, prefix: string): new (name: string) => RedisAdapter {
+export function redisAdapter(redis: RedisClient, prefix: string): new (name: string) => RedisAdapter {
   return class extends RedisAdapter {
     constructor(name: string) {
       super(redis, `${prefix}oidc:${name}:`);
@@ -15,7 +16,7 @@ export function redisAdapter(redis: Redis, prefix: string): new (name: string) =
 }
 
 export class RedisAdapter {
-  constructor(private readonly redis: Redis, private readonly keyPrefix: string) {}
+  constructor(private readonly redis: RedisClient, private readonly keyPrefix: string) {}
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const key = this.keyPrefix + id;

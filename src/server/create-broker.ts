@@ -25,6 +25,9 @@ import { MemoryState } from '../state/memory-state.js';
 import { RedisState } from '../state/redis-state.js';
 import { redisAdapter } from '../provider/redis-adapter.js';
 import type { SharedState } from '../state/shared-state.js';
+import { directAgentStatus } from '../state/agent-status.js';
+import { AgentStatusMirror } from '../state/agent-status-mirror.js';
+import { DEFAULT_PROPAGATION_WINDOW_MS } from '../config/redis-config.js';
 import { TrustedIssuers } from '../subject-token/issuer-keys.js';
 import { createIncomingTokenVerifier } from '../subject-token/verify-incoming-token.js';
 import { exchangeState } from '../token-endpoint/exchange-state.js';
@@ -48,6 +51,8 @@ export interface Broker {
   readonly app: Provider;
   readonly issuer: string;
   readonly state: SharedState;
+  /** Stops background work (the agent-status mirror's polling); the state itself is the caller's. */
+  close(): void;
 }
 
 interface ErrorLike { error?: unknown; error_description?: unknown; error_detail?: unknown }
@@ -67,6 +72,11 @@ export function createBroker(deps: BrokerDeps): Broker {
       : state instanceof RedisState ? { adapter: redisAdapter(state.redis, state.prefix) } : {}),
   });
 
+  // With Redis, agent statuses are read from a local mirror fed by the event feed (agent-status-mirror.ts).
+  const agentStatus = state.kind === 'redis'
+    ? new AgentStatusMirror(state, { windowMs: config.redis?.propagationWindowMs ?? DEFAULT_PROPAGATION_WINDOW_MS })
+    : directAgentStatus(state);
+
   const issuers = new TrustedIssuers(config.trustedIssuers, { timeoutMs: config.upstreamTimeoutMs });
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
@@ -83,6 +93,7 @@ export function createBroker(deps: BrokerDeps): Broker {
       signingKey: () => deps.keys.active,
       now,
       state,
+      agentStatus,
       rateLimits: config.rateLimits,
     }),
     TOKEN_EXCHANGE_PARAMETERS,
@@ -126,10 +137,11 @@ export function createBroker(deps: BrokerDeps): Broker {
   router.get('/readyz', async (ctx) => {
     try {
       await state.ping();
+      await agentStatus.confirm();
       ctx.body = { status: 'ready', state: state.kind };
     } catch {
       ctx.status = 503;
-      ctx.body = { status: 'unavailable', state: state.kind, reason: 'shared state unreachable: no tokens are minted' };
+      ctx.body = { status: 'unavailable', state: state.kind, reason: 'shared state unreachable or agent-status mirror stale: no tokens are minted' };
     }
   });
   provider.use(router.routes());
@@ -152,5 +164,5 @@ export function createBroker(deps: BrokerDeps): Broker {
     await next();
   });
 
-  return { app: provider, issuer: config.issuer, state };
+  return { app: provider, issuer: config.issuer, state, close: () => { agentStatus.close(); } };
 }

@@ -15,6 +15,7 @@ import { createAdminKey } from '../admin/admin-auth.js';
 import { sampleCrmApp } from '../dev/sample-crm-server.js';
 import { TokenValidator } from '../sdk/validator/index.js';
 import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
 import { RedisStreamSink } from '../attribution/redis-stream-sink.js';
 import { loadSigningKeys, type SigningKey } from '../keys/signing-keys.js';
 import type { SharedState } from '../state/shared-state.js';
@@ -22,6 +23,7 @@ import type { Logger } from '../log.js';
 import { MemoryState } from '../state/memory-state.js';
 import { RedisState } from '../state/redis-state.js';
 import { createBroker } from './create-broker.js';
+import { redisStateOptions } from './redis-connection.js';
 import { close, listen } from './listen.js';
 
 export interface RunningBroker {
@@ -59,6 +61,7 @@ async function createAttributionSink(config: BrokerConfig, signer: SigningKey, s
     : {};
   if (attribution.sink === 'redis') {
     if (!(state instanceof RedisState)) throw new Error('attribution.sink redis needs the redis connection');
+    if (!(state.redis instanceof Redis)) throw new Error('attribution.sink redis does not support a Redis Cluster yet; use sink: file with redis.cluster');
     return new RedisStreamSink({ redis: state.redis, replica: attribution.replica ?? `${hostname()}-${String(config.port)}`, signer, ...redaction });
   }
   return new JsonlFileSink(attribution.file, { signer, ...redaction });
@@ -85,7 +88,7 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
   }
 
   // Redis when configured (several replicas), memory otherwise (one process).
-  const state = config.redis ? await RedisState.connect({ url: config.redis.url, prefix: config.redis.prefix }) : new MemoryState();
+  const state = config.redis ? await RedisState.connect(await redisStateOptions(config.redis)) : new MemoryState();
   const attribution = sink ?? await createAttributionSink(config, keys.active, state);
   if (!config.redis && config.mode === 'production') {
     log.warn('no redis configured: suspensions and revocations live in this process only; run a single replica');
@@ -115,6 +118,7 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
     async stop() {
       validator?.close();
       await Promise.all(servers.map((srv) => close(srv)));
+      broker.close();
       await attribution.close();
       await state.close();
     },

@@ -1,5 +1,5 @@
 /** SharedState for a single process (the embedded default). */
-import { slidingCount, type AgentStatusOverride, type Revocation, type SharedState, type StateEvent } from './shared-state.js';
+import { slidingCount, type AgentStatusOverride, type AgentStatusSnapshot, type Revocation, type SharedState, type StateEvent } from './shared-state.js';
 
 const MAX_EVENTS = 10_000;
 
@@ -20,6 +20,10 @@ export class MemoryState implements SharedState {
 
   agentOverride(clientId: string): Promise<AgentStatusOverride | null> {
     return Promise.resolve(this.#overrides.get(clientId) ?? null);
+  }
+
+  agentStatusSnapshot(): Promise<AgentStatusSnapshot> {
+    return Promise.resolve({ overrides: new Map(this.#overrides), cursor: this.#events.at(-1)?.cursor });
   }
 
   setAgentOverride(clientId: string, override: AgentStatusOverride | null): Promise<void> {

@@ -40,9 +40,18 @@ export interface StateEvent {
   readonly agent?: { readonly clientId: string; readonly override: AgentStatusOverride | null };
 }
 
+/** Every agent override at one instant, and the feed position they reflect (resume the feed after it). */
+export interface AgentStatusSnapshot {
+  readonly overrides: ReadonlyMap<string, AgentStatusOverride>;
+  /** The last event in the feed when the snapshot was taken; undefined if the feed is empty. */
+  readonly cursor: string | undefined;
+}
+
 export interface SharedState {
   readonly kind: 'memory' | 'redis';
   agentOverride(clientId: string): Promise<AgentStatusOverride | null>;
+  /** All overrides and the feed position, read atomically (a replica's mirror starts from this). */
+  agentStatusSnapshot(): Promise<AgentStatusSnapshot>;
   setAgentOverride(clientId: string, override: AgentStatusOverride | null): Promise<void>;
   addRevocation(revocation: Revocation): Promise<void>;
   listRevocations(): Promise<Revocation[]>;

@@ -17,7 +17,8 @@ import { deny, isDenial, type Denial } from '../exchange/reasons.js';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { mintAccessToken } from '../minting/mint-access-token.js';
 import type { TokenEndpointGrantContext } from '../provider/oidc-provider.js';
-import type { SharedState } from '../state/shared-state.js';
+import type { AgentStatusOverride, SharedState } from '../state/shared-state.js';
+import type { AgentStatusView } from '../state/agent-status.js';
 import { tokenFingerprint, type IncomingTokenVerifier } from '../subject-token/verify-incoming-token.js';
 import { denialError } from './denial-error.js';
 import { exchangeState } from './exchange-state.js';
@@ -38,19 +39,21 @@ export interface TokenExchangeDeps {
   readonly limits: RequestLimits;
   readonly signingKey: () => SigningKey;
   readonly now: () => number;
-  /** Agent suspensions and revocations shared by every replica. */
+  /** Rate-limit windows shared by every replica. */
   readonly state: SharedState;
+  /** Agent suspensions and revocations shared by every replica (a local mirror with Redis). */
+  readonly agentStatus: AgentStatusView;
   readonly rateLimits?: BrokerConfig['rateLimits'];
 }
 
 /**
- * A suspension or revocation set by a person or the kill switch, read from the shared state on every
- * request. If the state cannot be read, the broker mints nothing.
+ * A suspension or revocation set by a person or the kill switch, as the agent-status view reports it. If
+ * the view cannot vouch for its answer (Redis unreachable, mirror stale), the broker mints nothing.
  */
-async function agentOverrideDenial(state: SharedState, clientId: string): Promise<Denial | null> {
+async function agentOverrideDenial(read: () => Promise<AgentStatusOverride | null>): Promise<Denial | null> {
   let override;
   try {
-    override = await state.agentOverride(clientId);
+    override = await read();
   } catch {
     return deny('state_unavailable', 'agent status cannot be checked right now; try again later');
   }
@@ -94,7 +97,9 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     const agent = deps.agents().agents.get(clientId);
     if (!agent) return refuse(deny('agent_unknown', 'the client is not a registered agent'));
 
-    const suspended = await agentOverrideDenial(deps.state, clientId);
+    // From the replica's mirror (at most the propagation window old, else it fails closed). A refusal is
+    // confirmed against the feed first, so a reinstatement at another replica is honoured at once.
+    const suspended = await agentOverrideDenial(async () => (await deps.agentStatus.recent(clientId)) && deps.agentStatus.latest(clientId));
     if (suspended) return refuse(suspended);
 
     const pre = precheck(request, agent, deps.catalog());
@@ -128,9 +133,10 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     if (isDenial(decision)) return refuse(decision);
 
     const minted = mintAccessToken(decision, agent, deps.issuer, deps.signingKey());
-    // Checked again after minting: a suspension that landed while this request was in flight wins, and
-    // any token minted before it took effect is covered by the suspension's revocation (iat <= its time).
-    const suspendedMeanwhile = await agentOverrideDenial(deps.state, clientId);
+    // Checked again after minting, against a read of the feed that started after the mint: a suspension
+    // committed before this point wins, and one committed after it revokes this token by its rule
+    // (the rule's issuedBefore is taken after the suspension is committed, so it is >= this token's iat).
+    const suspendedMeanwhile = await agentOverrideDenial(() => deps.agentStatus.latest(clientId));
     if (suspendedMeanwhile) return refuse(suspendedMeanwhile);
     state.grant = decision;
     state.minted = { jti: minted.jti, iat: minted.iat, exp: minted.exp };

@@ -2,7 +2,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryState } from '../../src/state/memory-state.js';
 import { RedisState } from '../../src/state/redis-state.js';
-import { isRevokedBy, StateUnavailableError, type Revocation, type SharedState } from '../../src/state/shared-state.js';
+import { isRevokedBy, StateUnavailableError } from '../../src/state/shared-state.js';
+import { rule, sharedStateContract } from './shared-state-contract.js';
 import { cleanupPrefix, REDIS_URL, requireRedis, startPrivateRedis, uniquePrefix } from '../support/redis.js';
 
 const redisUp = await requireRedis('shared-state Redis tests');
@@ -11,61 +12,9 @@ afterAll(async () => {
   if (redisUp) for (const p of prefixes) await cleanupPrefix(p);
 });
 
-function rule(overrides: Partial<Revocation> = {}): Revocation {
-  return { id: `r-${Math.random().toString(36).slice(2)}`, kind: 'agent', value: 'agent-a', issuedBefore: 1000, reason: 'test', by: 'oncall', at: 1000, ...overrides };
-}
-
-function contract(name: string, make: () => SharedState | Promise<SharedState>) {
-  describe(`${name} shared state`, () => {
-    it('stores, reads and clears agent status overrides', async () => {
-      const state = await make();
-      expect(await state.agentOverride('agent-a')).toBeNull();
-      await state.setAgentOverride('agent-a', { status: 'suspended', reason: 'odd behaviour', by: 'oncall', at: 1 });
-      expect(await state.agentOverride('agent-a')).toEqual({ status: 'suspended', reason: 'odd behaviour', by: 'oncall', at: 1 });
-      expect(await state.agentOverride('agent-b')).toBeNull();
-      await state.setAgentOverride('agent-a', null);
-      expect(await state.agentOverride('agent-a')).toBeNull();
-      await state.close();
-    });
-
-    it('counts hits in a sliding window and distinct members per window', async () => {
-      const state = await make();
-      const windowMs = 10_000;
-      const t0 = 1_700_000_000_000 - (1_700_000_000_000 % windowMs); // start of a window
-      expect(await state.hit('k', windowMs, t0)).toBe(1);
-      expect(await state.hit('k', windowMs, t0 + 1)).toBe(2);
-      expect(await state.hit('other', windowMs, t0 + 1)).toBe(1);
-      // Half-way through the next window: 1 now + 2 from the previous window weighted by 0.5.
-      expect(await state.hit('k', windowMs, t0 + windowMs + windowMs / 2)).toBe(2);
-      expect(await state.addDistinct('u', 'alice', windowMs, t0)).toBe(1);
-      expect(await state.addDistinct('u', 'alice', windowMs, t0 + 1)).toBe(1);
-      expect(await state.addDistinct('u', 'bob', windowMs, t0 + 2)).toBe(2);
-      await state.close();
-    });
-
-    it('keeps revocations and publishes every change as a resumable feed', async () => {
-      const state = await make();
-      const first = rule();
-      const second = rule({ kind: 'user', value: 'alice' });
-      await state.addRevocation(first);
-      await state.setAgentOverride('agent-a', { status: 'revoked', reason: 'r', by: 'oncall', at: 2 });
-      await state.addRevocation(second);
-      expect((await state.listRevocations()).map((r) => r.id).sort()).toEqual([first.id, second.id].sort());
-      const all = await state.eventsSince(undefined);
-      expect(all.map((e) => e.type)).toEqual(['revocation', 'agent_status', 'revocation']);
-      expect(all[0]?.revocation).toEqual(first);
-      expect(all[1]?.agent).toEqual({ clientId: 'agent-a', override: { status: 'revoked', reason: 'r', by: 'oncall', at: 2 } });
-      const rest = await state.eventsSince(all[0]!.cursor);
-      expect(rest.map((e) => e.cursor)).toEqual([all[1]!.cursor, all[2]!.cursor]);
-      expect(await state.eventsSince(all[2]!.cursor)).toEqual([]);
-      await state.close();
-    });
-  });
-}
-
-contract('memory', () => new MemoryState());
+sharedStateContract('memory', () => new MemoryState());
 describe.runIf(redisUp)('redis', () => {
-  contract('redis', () => {
+  sharedStateContract('redis', () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
     return RedisState.connect({ url: REDIS_URL, prefix });

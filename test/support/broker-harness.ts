@@ -87,7 +87,7 @@ export async function reserveBroker(): Promise<ReservedBroker> {
         ...(opts.state ? { state: opts.state } : {}),
       });
       serve(server, broker.app.callback());
-      return { issuer, tokenEndpoint: `${issuer}/token`, sink, keys, agents, state: broker.state, close: () => close(server, 0) };
+      return { issuer, tokenEndpoint: `${issuer}/token`, sink, keys, agents, state: broker.state, close: async () => { broker.close(); await close(server, 0); } };
     },
   };
 }

@@ -1,0 +1,31 @@
+/**
+ * Where the shared state lives in Redis. Every key starts with the configured prefix, then a Redis Cluster
+ * hash tag (`{...}`) that decides its slot, so that every MULTI touches keys of one slot only:
+ *
+ *   <prefix>{state}:agent-status     HASH    client_id -> AgentStatusOverride (JSON)
+ *   <prefix>{state}:revocations      HASH    id -> Revocation (JSON)
+ *   <prefix>{state}:events           STREAM  the feed replicas and validators follow (capped)
+ *   <prefix>{rl:<key>}:<bucket>      STRING  one fixed rate-limit window (current and previous share the tag)
+ *   <prefix>{hll:<key>}:<bucket>     HLL     distinct members in one window
+ *   <prefix>oidc:<model>:<id>        STRING  oidc-provider's replay cache (single-key commands only)
+ *
+ * `{state}` keeps the agent overrides, the revocations and the feed in one slot: a status change and its
+ * feed event are written in one transaction, and a replica's mirror reads overrides and the feed position
+ * atomically. That data is small (a few thousand overrides and rules, a stream capped at 10 000 entries)
+ * and read mostly by a few polling replicas, so one slot is not a hot spot. Rate-limit and distinct-user
+ * windows are written on every exchange, so each limit key gets its own tag and the load spreads over the
+ * cluster. Prefixes must not contain `{` or `}` (the configuration refuses them): a tag in the prefix would
+ * put every key in one slot.
+ */
+
+export function stateKey(prefix: string, name: 'agent-status' | 'revocations' | 'events'): string {
+  return `${prefix}{state}:${name}`;
+}
+
+export function rateWindowKey(prefix: string, key: string, bucket: number): string {
+  return `${prefix}{rl:${key}}:${String(bucket)}`;
+}
+
+export function distinctWindowKey(prefix: string, key: string, bucket: number): string {
+  return `${prefix}{hll:${key}}:${String(bucket)}`;
+}
