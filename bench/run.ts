@@ -86,7 +86,7 @@ const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 // Every server under test runs with the young-generation size the Docker image uses (Dockerfile ENTRYPOINT):
 // fewer scavenges and less premature promotion under a high allocation rate. `--semi-space 0` = Node's default.
 const semiSpaceMiB = Number(opts['semi-space']);
-if (!Number.isInteger(semiSpaceMiB) || semiSpaceMiB < 0) throw new Error(`--semi-space must be a whole number of MiB, got ${String(opts['semi-space'])}`);
+if (!Number.isInteger(semiSpaceMiB) || semiSpaceMiB < 0) throw new Error(`--semi-space must be a whole number of MiB, got ${opts['semi-space']}`);
 const serverNodeArgs: readonly string[] = semiSpaceMiB > 0 ? [`--max-semi-space-size=${semiSpaceMiB}`] : [];
 // The orchestrator (and the bench IdP it serves) stays off the servers' core too: CPU 1, with the load generator.
 if (pinned) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
