@@ -24,6 +24,7 @@ import { dirname } from 'node:path';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { chainBatch } from './chain-batch.js';
 import { EMPTY_CHAIN, type ChainHead } from './chain.js';
+import { GroupCommit } from './group-commit.js';
 import type { AttributionRecord } from './record.js';
 import { makeRedactor, type Redaction } from './redact.js';
 import { AttributionUnavailableError, type AttributionSink } from './sink.js';
@@ -45,11 +46,11 @@ export interface JsonlFileSinkOptions extends Redaction {
   readonly checkpointEveryRecords?: number;
   /** Checkpoint this often when records arrived since the last one (default 60 s; 0 disables the timer). */
   readonly checkpointEverySeconds?: number;
+  /** Group-commit batching window in ms (default 0: a batch is whatever arrived during the previous write). */
+  readonly batchWindowMs?: number;
   readonly onRecovery?: (event: RecoveryEvent) => void;
   readonly now?: () => Date;
 }
-
-interface Pending { readonly record: AttributionRecord; readonly resolve: () => void; readonly reject: (err: Error) => void }
 
 interface OpenLog { readonly handle: FileHandle; head: ChainHead; sinceCheckpoint: number }
 
@@ -60,14 +61,13 @@ export class JsonlFileSink implements AttributionSink {
   readonly #redact: (record: AttributionRecord) => AttributionRecord;
   readonly #timer: NodeJS.Timeout | undefined;
   #log: OpenLog | undefined;
-  #queue: Pending[] = [];
-  #checkpointRequested = false;
-  #flushing: Promise<void> | undefined;
+  readonly #commit: GroupCommit<AttributionRecord>;
   #closed = false;
 
   constructor(readonly path: string, options: JsonlFileSinkOptions = {}) {
     this.#options = options;
     this.#redact = makeRedactor(options);
+    this.#commit = new GroupCommit((batch, forced) => this.#persist(batch, forced), { windowMs: options.batchWindowMs ?? 0 });
     const seconds = options.checkpointEverySeconds ?? 60;
     if (options.signer && seconds > 0) {
       this.#timer = setInterval(() => {
@@ -84,56 +84,39 @@ export class JsonlFileSink implements AttributionSink {
 
   append(record: AttributionRecord): Promise<void> {
     if (this.#closed) return Promise.reject(new AttributionUnavailableError('attribution sink is closed'));
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ record, resolve, reject });
-      this.#kick();
-    });
+    return this.#commit.submit(record);
   }
 
   #requestCheckpoint(): void {
-    this.#checkpointRequested = true;
-    this.#kick();
+    this.#commit.force();
   }
 
-  #kick(): void {
-    this.#flushing ??= this.#flush().finally(() => {
-      this.#flushing = undefined;
-      if (this.#queue.length > 0 || this.#checkpointRequested) this.#kick();
-    });
-  }
-
-  async #flush(): Promise<void> {
-    while (this.#queue.length > 0 || this.#checkpointRequested) {
-      const batch = this.#queue;
-      this.#queue = [];
-      const forceCheckpoint = this.#checkpointRequested;
-      this.#checkpointRequested = false;
-      try {
-        this.#log ??= await this.#open();
-        const log = this.#log;
-        const { lines, state } = await chainBatch(batch.map((p) => p.record), log, {
-          ...(this.#options.signer ? { signer: this.#options.signer } : {}),
-          checkpointEveryRecords: this.#options.checkpointEveryRecords ?? 1000,
-          forceCheckpoint,
-          redact: this.#redact,
-          now: () => this.#now(),
-        });
-        if (lines.length > 0) {
-          // writeFile loops until every byte is written (a single write(2) may be short).
-          await log.handle.writeFile(`${lines.join('\n')}\n`);
-          await log.handle.datasync();
-        }
-        log.head = state.head;
-        log.sinceCheckpoint = state.sinceCheckpoint;
-        for (const p of batch) p.resolve();
-      } catch (cause) {
-        const err = cause instanceof AttributionUnavailableError
-          ? cause
-          : new AttributionUnavailableError(`cannot write attribution records to ${this.path}`, { cause });
-        for (const p of batch) p.reject(err);
-        await this.#log?.handle.close().catch(() => undefined);
-        this.#log = undefined;
+  /** One batch: chain it after the durable head, write it, fdatasync; the head advances only after that. */
+  async #persist(batch: readonly AttributionRecord[], forceCheckpoint: boolean): Promise<void> {
+    try {
+      this.#log ??= await this.#open();
+      const log = this.#log;
+      const { lines, state } = await chainBatch(batch, log, {
+        ...(this.#options.signer ? { signer: this.#options.signer } : {}),
+        checkpointEveryRecords: this.#options.checkpointEveryRecords ?? 1000,
+        forceCheckpoint,
+        redact: this.#redact,
+        now: () => this.#now(),
+      });
+      if (lines.length > 0) {
+        // writeFile loops until every byte is written (a single write(2) may be short).
+        await log.handle.writeFile(`${lines.join('\n')}\n`);
+        await log.handle.datasync();
       }
+      log.head = state.head;
+      log.sinceCheckpoint = state.sinceCheckpoint;
+    } catch (cause) {
+      // Reopen on the next batch: re-reading the tail accounts for a partly written batch.
+      await this.#log?.handle.close().catch(() => undefined);
+      this.#log = undefined;
+      throw cause instanceof AttributionUnavailableError
+        ? cause
+        : new AttributionUnavailableError(`cannot write attribution records to ${this.path}`, { cause });
     }
   }
 
@@ -197,7 +180,7 @@ export class JsonlFileSink implements AttributionSink {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#options.signer && (this.#log?.sinceCheckpoint ?? 0) > 0) this.#requestCheckpoint();
-    while (this.#flushing) await this.#flushing;
+    await this.#commit.idle();
     await this.#log?.handle.close();
     this.#log = undefined;
   }

@@ -20,6 +20,7 @@ import type { Redis } from 'ioredis';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { chainBatch, type ChainState } from './chain-batch.js';
 import { EMPTY_CHAIN, GENESIS_HASH, type ChainedLine } from './chain.js';
+import { GroupCommit } from './group-commit.js';
 import type { AttributionRecord } from './record.js';
 import { makeRedactor, type Redaction } from './redact.js';
 import { AttributionUnavailableError, type AttributionSink } from './sink.js';
@@ -32,6 +33,8 @@ export interface RedisStreamSinkOptions extends Redaction {
   readonly signer?: SigningKey;
   readonly checkpointEveryRecords?: number;
   readonly checkpointEverySeconds?: number;
+  /** Group-commit batching window in ms (default 0: a batch is whatever arrived during the previous append). */
+  readonly batchWindowMs?: number;
   readonly now?: () => Date;
 }
 
@@ -56,23 +59,20 @@ for i = 2, #ARGV do redis.call('XADD', KEYS[1], '*', 'line', ARGV[i]) end
 return #ARGV - 1
 `;
 
-interface Pending { readonly record: AttributionRecord; readonly resolve: () => void; readonly reject: (err: Error) => void }
-
 export class RedisStreamSink implements AttributionSink {
   readonly key: string;
   readonly #options: RedisStreamSinkOptions;
   readonly #redact: (record: AttributionRecord) => AttributionRecord;
   readonly #timer: NodeJS.Timeout | undefined;
   #state: ChainState | undefined;
-  #queue: Pending[] = [];
-  #checkpointRequested = false;
-  #flushing: Promise<void> | undefined;
+  readonly #commit: GroupCommit<AttributionRecord>;
   #closed = false;
 
   constructor(options: RedisStreamSinkOptions) {
     this.#options = options;
     this.key = `${options.keyPrefix ?? 'attribution:'}${options.replica}`;
     this.#redact = makeRedactor(options);
+    this.#commit = new GroupCommit((batch, forced) => this.#persist(batch, forced), { windowMs: options.batchWindowMs ?? 0 });
     const seconds = options.checkpointEverySeconds ?? 60;
     if (options.signer && seconds > 0) {
       this.#timer = setInterval(() => {
@@ -88,50 +88,32 @@ export class RedisStreamSink implements AttributionSink {
 
   append(record: AttributionRecord): Promise<void> {
     if (this.#closed) return Promise.reject(new AttributionUnavailableError('attribution sink is closed'));
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ record, resolve, reject });
-      this.#kick();
-    });
+    return this.#commit.submit(record);
   }
 
   #requestCheckpoint(): void {
-    this.#checkpointRequested = true;
-    this.#kick();
+    this.#commit.force();
   }
 
-  #kick(): void {
-    this.#flushing ??= this.#flush().finally(() => {
-      this.#flushing = undefined;
-      if (this.#queue.length > 0 || this.#checkpointRequested) this.#kick();
-    });
-  }
-
-  async #flush(): Promise<void> {
-    while (this.#queue.length > 0 || this.#checkpointRequested) {
-      const batch = this.#queue;
-      this.#queue = [];
-      const forceCheckpoint = this.#checkpointRequested;
-      this.#checkpointRequested = false;
-      try {
-        this.#state ??= await this.#readHead();
-        const before = this.#state;
-        const { lines, state } = await chainBatch(batch.map((p) => p.record), before, {
-          ...(this.#options.signer ? { signer: this.#options.signer } : {}),
-          checkpointEveryRecords: this.#options.checkpointEveryRecords ?? 1000,
-          forceCheckpoint,
-          redact: this.#redact,
-          now: () => this.#options.now?.() ?? new Date(),
-        });
-        if (lines.length > 0) {
-          await this.#options.redis.eval(APPEND_SCRIPT, 1, this.key, `${before.head.seq} ${before.head.hash}`, ...lines);
-        }
-        this.#state = state;
-        for (const p of batch) p.resolve();
-      } catch (cause) {
-        const err = new AttributionUnavailableError(`cannot append attribution records to redis stream ${this.key}`, { cause });
-        for (const p of batch) p.reject(err);
-        this.#state = undefined;
+  /** One batch, appended by one script that checks the head; the local head advances only after it returned. */
+  async #persist(batch: readonly AttributionRecord[], forceCheckpoint: boolean): Promise<void> {
+    try {
+      this.#state ??= await this.#readHead();
+      const before = this.#state;
+      const { lines, state } = await chainBatch(batch, before, {
+        ...(this.#options.signer ? { signer: this.#options.signer } : {}),
+        checkpointEveryRecords: this.#options.checkpointEveryRecords ?? 1000,
+        forceCheckpoint,
+        redact: this.#redact,
+        now: () => this.#options.now?.() ?? new Date(),
+      });
+      if (lines.length > 0) {
+        await this.#options.redis.eval(APPEND_SCRIPT, 1, this.key, `${before.head.seq} ${before.head.hash}`, ...lines);
       }
+      this.#state = state;
+    } catch (cause) {
+      this.#state = undefined; // re-read the head from Redis before the next batch
+      throw new AttributionUnavailableError(`cannot append attribution records to redis stream ${this.key}`, { cause });
     }
   }
 
@@ -149,7 +131,7 @@ export class RedisStreamSink implements AttributionSink {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#options.signer && (this.#state?.sinceCheckpoint ?? 0) > 0) this.#requestCheckpoint();
-    while (this.#flushing) await this.#flushing;
+    await this.#commit.idle();
   }
 }
 
