@@ -131,7 +131,8 @@ export class JsonlFileSink implements AttributionSink {
   async #persist(batch: readonly AttributionRecord[], forceCheckpoint: boolean): Promise<void> {
     try {
       this.#log ??= await this.#open();
-      if (this.#rotationDue(this.#log)) this.#log = await this.#rotate(this.#log);
+      // Only a batch with records starts a new file (a lone checkpoint, e.g. at close, seals the full one).
+      if (batch.length > 0 && this.#rotationDue(this.#log)) this.#log = await this.#rotate(this.#log);
       const log = this.#log;
       const { lines, state } = await chainBatch(batch, log, {
         ...(this.#options.signer ? { signer: this.#options.signer } : {}),

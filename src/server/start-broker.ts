@@ -61,7 +61,7 @@ async function createAttributionSink(config: BrokerConfig, signer: SigningKey, s
     if (!(state instanceof RedisState)) throw new Error('attribution.sink redis needs the redis connection');
     return new RedisStreamSink({ redis: state.redis, replica: attribution.replica ?? `${hostname()}-${String(config.port)}`, signer, ...redaction });
   }
-  return new JsonlFileSink(attribution.file, { signer, ...redaction });
+  return new JsonlFileSink(attribution.file, { signer, ...redaction, ...(attribution.rotate ? { rotate: attribution.rotate } : {}) });
 }
 
 export async function startBroker(loaded: { config: BrokerConfig; catalog: Catalog; agents: AgentRegistry }, log: Logger, sink?: AttributionSink): Promise<RunningBroker> {
