@@ -1,6 +1,9 @@
 /**
  * Attribution in a Redis Stream, for multi-replica deployments: one hash chain per replica, in the stream
- * `<keyPrefix><replica>` (default prefix `attribution:`). Each entry has one field, `line`, holding exactly
+ * `<keyPrefix>{attribution:<replica>}:stream` (the broker passes its `redis.prefix`, default `broker:`).
+ * Cluster-safe: the append script touches exactly one key, passed in KEYS, and the name carries the hash
+ * tag `{attribution:<replica>}`, so any companion key of this chain added later lands in the same slot.
+ * Each entry has one field, `line`, holding exactly
  * the canonical JSON line the file sink would write, so `streamLines`/`exportStreamToFile` produce the file
  * format and `verifyLog` / `broker audit verify` check a stream export like any file.
  *
@@ -29,6 +32,7 @@ export interface RedisStreamSinkOptions extends Redaction {
   readonly redis: Redis;
   /** This replica's chain name (stable across restarts of the same replica, unique among replicas). */
   readonly replica: string;
+  /** Prepended to every key (default none), e.g. the broker's `redis.prefix`; must not contain `{` or `}`. */
   readonly keyPrefix?: string;
   readonly signer?: SigningKey;
   readonly checkpointEveryRecords?: number;
@@ -38,7 +42,19 @@ export interface RedisStreamSinkOptions extends Redaction {
   readonly now?: () => Date;
 }
 
-const APPEND_SCRIPT = `
+/** The Redis Cluster hash tag of a replica's chain: every key of the chain contains it. */
+export function chainHashTag(replica: string): string {
+  return `{attribution:${replica}}`;
+}
+
+/** The stream holding the replica's chain. */
+export function attributionStreamKey(replica: string, keyPrefix = ''): string {
+  if (/[{}]/u.test(replica) || /[{}]/u.test(keyPrefix)) throw new Error(`attribution replica name and key prefix must not contain { or }: ${keyPrefix}${replica}`);
+  return `${keyPrefix}${chainHashTag(replica)}:stream`;
+}
+
+/** Touches KEYS[1] only (the stream). ARGV[1]: the head the caller expects ("<seq> <hash>"); ARGV[2..]: lines. */
+export const APPEND_SCRIPT = `
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local head = '0 ${GENESIS_HASH}'
 if #last > 0 then
@@ -70,7 +86,7 @@ export class RedisStreamSink implements AttributionSink {
 
   constructor(options: RedisStreamSinkOptions) {
     this.#options = options;
-    this.key = `${options.keyPrefix ?? 'attribution:'}${options.replica}`;
+    this.key = attributionStreamKey(options.replica, options.keyPrefix);
     this.#redact = makeRedactor(options);
     this.#commit = new GroupCommit((batch, forced) => this.#persist(batch, forced), { windowMs: options.batchWindowMs ?? 0 });
     const seconds = options.checkpointEverySeconds ?? 60;

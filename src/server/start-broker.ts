@@ -59,7 +59,7 @@ async function createAttributionSink(config: BrokerConfig, signer: SigningKey, s
     : {};
   if (attribution.sink === 'redis') {
     if (!(state instanceof RedisState)) throw new Error('attribution.sink redis needs the redis connection');
-    return new RedisStreamSink({ redis: state.redis, replica: attribution.replica ?? `${hostname()}-${String(config.port)}`, signer, ...redaction });
+    return new RedisStreamSink({ redis: state.redis, keyPrefix: state.prefix, replica: attribution.replica ?? `${hostname()}-${String(config.port)}`, signer, ...redaction });
   }
   return new JsonlFileSink(attribution.file, { signer, ...redaction, ...(attribution.rotate ? { rotate: attribution.rotate } : {}) });
 }
