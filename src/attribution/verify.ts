@@ -22,7 +22,7 @@
 import { createReadStream } from 'node:fs';
 import type { JWK } from 'jose';
 import { canonicalJson } from './canonical-json.js';
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { GENESIS_HASH, checkCheckpointSignature, publicKeySet, type ChainHead, type CheckpointLine } from './chain.js';
 
 export interface VerifyOptions {
@@ -88,7 +88,7 @@ function bodyHash(text: string, hash: string): string {
   const at = text.indexOf(member);
   if (at < 0) return '';
   const body = text[at - 1] === ',' ? text.slice(0, at - 1) + text.slice(at + member.length) : text.slice(0, at) + text.slice(at + member.length + 1);
-  return createHash('sha256').update(body).digest('base64url');
+  return digest('sha256', body, 'base64url');
 }
 
 function isRecordObject(value: unknown): value is Record<string, unknown> {

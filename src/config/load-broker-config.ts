@@ -177,6 +177,7 @@ const fileShape = {
     redact_users: z.enum(['none', 'hash']).optional(),
     redaction_key_file: nonEmptyString.optional(),
     rotate: rotateSchema.optional(),
+    batch_window: durationMillis({ min: 1, max: 100 }).optional(),
   }).optional(),
   delegation: z.strictObject({ max_depth: z.number().int().min(1).max(16) }).optional(),
   clock_skew: durationSeconds({ allowZero: true, max: 300 }).optional(),
@@ -458,6 +459,7 @@ export function collectBrokerConfig(
       ...(fields.attribution?.redact_users ? { redactUsers: fields.attribution.redact_users } : {}),
       ...(fields.attribution?.redaction_key_file ? { redactionKeyFile: path.resolve(baseDir, fields.attribution.redaction_key_file) } : {}),
       ...rotationFrom(fields.attribution?.rotate),
+      ...(fields.attribution?.batch_window === undefined ? {} : { batchWindowMs: fields.attribution.batch_window }),
     },
     limits: {
       maxBodyBytes: fields.limits?.max_body_bytes ?? DEFAULT_LIMITS.maxBodyBytes,

@@ -54,14 +54,15 @@ async function developmentKeys(keysDir: string) {
 /** Records are hash-chained; checkpoints are signed with the broker's active key. */
 async function createAttributionSink(config: BrokerConfig, signer: SigningKey, state: SharedState): Promise<AttributionSink> {
   const { attribution } = config;
+  const batching = attribution.batchWindowMs === undefined ? {} : { batchWindowMs: attribution.batchWindowMs };
   const redaction = attribution.redactUsers === 'hash' && attribution.redactionKeyFile
     ? { redactUsers: 'hash' as const, redactionKey: (await readFile(attribution.redactionKeyFile)).toString('utf8').trim() }
     : {};
   if (attribution.sink === 'redis') {
     if (!(state instanceof RedisState)) throw new Error('attribution.sink redis needs the redis connection');
-    return new RedisStreamSink({ redis: state.redis, keyPrefix: state.prefix, replica: attribution.replica ?? `${hostname()}-${String(config.port)}`, signer, ...redaction });
+    return new RedisStreamSink({ redis: state.redis, keyPrefix: state.prefix, replica: attribution.replica ?? `${hostname()}-${String(config.port)}`, signer, ...redaction, ...batching });
   }
-  return new JsonlFileSink(attribution.file, { signer, ...redaction, ...(attribution.rotate ? { rotate: attribution.rotate } : {}) });
+  return new JsonlFileSink(attribution.file, { signer, ...redaction, ...batching, ...(attribution.rotate ? { rotate: attribution.rotate } : {}) });
 }
 
 export async function startBroker(loaded: { config: BrokerConfig; catalog: Catalog; agents: AgentRegistry }, log: Logger, sink?: AttributionSink): Promise<RunningBroker> {

@@ -407,4 +407,12 @@ describe('attribution options', () => {
       'broker.yaml: attribution.rotate: must be off, or a mapping with max_bytes and/or max_age (got a string)',
     ]);
   });
+
+  it('takes a group-commit batching window in ms, 1ms to 100ms, none by default', () => {
+    expect(build({}).attribution.batchWindowMs).toBeUndefined();
+    expect(build({ attribution: { batch_window: '2ms' } }).attribution.batchWindowMs).toBe(2);
+    expect(problemsOf(() => build({ attribution: { batch_window: '500ms' } }))).toEqual([
+      'broker.yaml: attribution.batch_window: must be at most 100ms (got 500ms)',
+    ]);
+  });
 });
