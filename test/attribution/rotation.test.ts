@@ -1,4 +1,4 @@
-import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChainedLine } from '../../src/attribution/chain.js';
@@ -252,6 +252,20 @@ describe('verifyLogFiles across rotation boundaries', () => {
     await writeFile(files[0]!, text.slice(0, -1));
     const lines = text.split('\n').length - 1;
     expect(await failure(files)).toMatchObject({ file: files[0], line: lines, problem: expect.stringContaining('torn final line') as string });
+  });
+
+  it('resolves a directory without rotated files to its one log, and refuses an ambiguous one', async () => {
+    const file = join(dir, 'attribution.jsonl');
+    const sink = new JsonlFileSink(file);
+    await sink.append(makeRecord(1));
+    await sink.close();
+    await writeFile(`${file}.torn-1700000000000`, 'kept aside');
+    expect(await resolveLogPaths([dir])).toEqual([file]);
+    await writeFile(join(dir, 'other.jsonl'), '');
+    await expect(resolveLogPaths([dir])).rejects.toThrow(`${dir}: expected one attribution log (*.jsonl), found attribution.jsonl, other.jsonl; name the files`);
+    const empty = join(dir, 'empty');
+    await mkdir(empty);
+    await expect(resolveLogPaths([empty])).rejects.toThrow(`${empty}: expected one attribution log (*.jsonl), found none; name the files`);
   });
 
   it('resolves a directory to its chain in order, and refuses a directory of two chains', async () => {
