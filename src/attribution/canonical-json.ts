@@ -6,6 +6,24 @@
  * Every line of a chained attribution log is written in this form, so a verifier can require
  * `canonicalJson(JSON.parse(line)) === line` and any changed byte shows.
  */
+/** `"key":` for member names seen before (record field names repeat in every record). Bounded. */
+const memberPrefixes = new Map<string, string>();
+const MAX_CACHED_NAMES = 4096;
+
+function memberPrefix(key: string): string {
+  let prefix = memberPrefixes.get(key);
+  if (prefix === undefined) {
+    prefix = `${JSON.stringify(key)}:`;
+    if (memberPrefixes.size < MAX_CACHED_NAMES) memberPrefixes.set(key, prefix);
+  }
+  return prefix;
+}
+
+/** The canonical text of one object member, `"key":<canonical value>`. */
+export function canonicalMember(key: string, value: unknown): string {
+  return memberPrefix(key) + (typeof value === 'string' ? JSON.stringify(value) : canonicalJson(value));
+}
+
 export function canonicalJson(value: unknown): string {
   if (value === null) return 'null';
   switch (typeof value) {
@@ -32,7 +50,8 @@ export function canonicalJson(value: unknown): string {
       for (const key of keys) {
         const member = record[key];
         if (member === undefined) continue;
-        out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(member)}`;
+        if (!first) out += ',';
+        out += canonicalMember(key, member);
         first = false;
       }
       return `${out}}`;

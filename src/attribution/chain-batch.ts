@@ -1,7 +1,7 @@
 /** Turns a batch of records into chained lines (with checkpoints where due), shared by every sink. */
 import type { SigningKey } from '../keys/signing-keys.js';
 import { canonicalJson } from './canonical-json.js';
-import { chainRecord, headOf, signCheckpoint, type ChainHead } from './chain.js';
+import { chainRecordLine, headOf, signCheckpoint, type ChainHead } from './chain.js';
 import type { AttributionRecord } from './record.js';
 
 export interface ChainState {
@@ -32,9 +32,9 @@ export async function chainBatch(records: readonly AttributionRecord[], state: C
     since = 0;
   };
   for (const record of records) {
-    const line = chainRecord(opts.redact(record), head);
-    lines.push(canonicalJson(line));
-    head = headOf(line);
+    const { line, seq, hash } = chainRecordLine(opts.redact(record), head);
+    lines.push(line);
+    head = { seq, hash };
     since += 1;
     if (since >= opts.checkpointEveryRecords) await checkpoint();
   }

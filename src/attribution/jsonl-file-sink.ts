@@ -16,14 +16,27 @@
  *    `<file>.unchained-<ms>`, reported, and a new chain starts in a fresh file.
  *  - Last complete line that is not valid JSON, or chain fields that are malformed: the log has been
  *    damaged or edited; the sink refuses to append (every append rejects) until someone looks.
+ *  - Empty or missing active file after a rotation: the chain continues from the last line of the newest
+ *    rotated file.
+ *
+ * Rotation (`rotate`): before a batch is written, an active file that has reached `maxBytes`, or whose first
+ * line is older than `maxAgeSeconds`, is sealed with a signed checkpoint (when records are uncovered),
+ * renamed to `<stem>-<UTC time>-<last seq>.jsonl` (log-files.ts), made read-only, and a new empty active
+ * file is created; the directory is fsynced after the rename and the creation. The chain simply continues:
+ * the new file's first line has `prev` = the last hash of the rotated file. A rotated file is never opened
+ * for writing again. A failed rotation fails that batch like a failed write; the next batch retries it.
+ *
  * Note: a batch whose write succeeded but whose fdatasync failed was rejected to its callers yet may be in
  * the file; its records then describe decisions whose tokens were withheld.
  */
-import { mkdir, open, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { access, chmod, mkdir, open, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { chainBatch } from './chain-batch.js';
 import { EMPTY_CHAIN, type ChainHead } from './chain.js';
+import { GroupCommit } from './group-commit.js';
+import { rotatedFiles, rotatedPath } from './log-files.js';
+import { readFirstTime, readTail } from './log-tail.js';
 import type { AttributionRecord } from './record.js';
 import { makeRedactor, type Redaction } from './redact.js';
 import { AttributionUnavailableError, type AttributionSink } from './sink.js';
@@ -45,29 +58,52 @@ export interface JsonlFileSinkOptions extends Redaction {
   readonly checkpointEveryRecords?: number;
   /** Checkpoint this often when records arrived since the last one (default 60 s; 0 disables the timer). */
   readonly checkpointEverySeconds?: number;
+  /** Group-commit batching window in ms (default 0: a batch is whatever arrived during the previous write). */
+  readonly batchWindowMs?: number;
+  /** Rotate the active file by size and/or age (default: never). */
+  readonly rotate?: RotationPolicy;
   readonly onRecovery?: (event: RecoveryEvent) => void;
+  readonly onRotation?: (event: RotationEvent) => void;
   readonly now?: () => Date;
 }
 
-interface Pending { readonly record: AttributionRecord; readonly resolve: () => void; readonly reject: (err: Error) => void }
+export interface RotationPolicy {
+  /** Rotate once the active file holds at least this many bytes. */
+  readonly maxBytes?: number;
+  /** Rotate once the active file's first line is at least this old. */
+  readonly maxAgeSeconds?: number;
+}
 
-interface OpenLog { readonly handle: FileHandle; head: ChainHead; sinceCheckpoint: number }
+export interface RotationEvent {
+  /** The rotated file (read-only from now on). */
+  readonly rotatedTo: string;
+  /** The chain position its last line holds; the active file continues from here. */
+  readonly head: ChainHead;
+  readonly bytes: number;
+}
 
-const TAIL_WINDOW = 64 * 1024;
+interface OpenLog {
+  readonly handle: FileHandle;
+  head: ChainHead;
+  sinceCheckpoint: number;
+  /** Bytes in the active file. */
+  size: number;
+  /** When its first line was written (ms), undefined while it is empty. */
+  firstLineMs: number | undefined;
+}
 
 export class JsonlFileSink implements AttributionSink {
   readonly #options: JsonlFileSinkOptions;
   readonly #redact: (record: AttributionRecord) => AttributionRecord;
   readonly #timer: NodeJS.Timeout | undefined;
   #log: OpenLog | undefined;
-  #queue: Pending[] = [];
-  #checkpointRequested = false;
-  #flushing: Promise<void> | undefined;
+  readonly #commit: GroupCommit<AttributionRecord>;
   #closed = false;
 
   constructor(readonly path: string, options: JsonlFileSinkOptions = {}) {
     this.#options = options;
     this.#redact = makeRedactor(options);
+    this.#commit = new GroupCommit((batch, forced) => this.#persist(batch, forced), { windowMs: options.batchWindowMs ?? 0 });
     const seconds = options.checkpointEverySeconds ?? 60;
     if (options.signer && seconds > 0) {
       this.#timer = setInterval(() => {
@@ -84,56 +120,39 @@ export class JsonlFileSink implements AttributionSink {
 
   append(record: AttributionRecord): Promise<void> {
     if (this.#closed) return Promise.reject(new AttributionUnavailableError('attribution sink is closed'));
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ record, resolve, reject });
-      this.#kick();
-    });
+    return this.#commit.submit(record);
   }
 
   #requestCheckpoint(): void {
-    this.#checkpointRequested = true;
-    this.#kick();
+    this.#commit.force();
   }
 
-  #kick(): void {
-    this.#flushing ??= this.#flush().finally(() => {
-      this.#flushing = undefined;
-      if (this.#queue.length > 0 || this.#checkpointRequested) this.#kick();
-    });
-  }
-
-  async #flush(): Promise<void> {
-    while (this.#queue.length > 0 || this.#checkpointRequested) {
-      const batch = this.#queue;
-      this.#queue = [];
-      const forceCheckpoint = this.#checkpointRequested;
-      this.#checkpointRequested = false;
-      try {
-        this.#log ??= await this.#open();
-        const log = this.#log;
-        const { lines, state } = await chainBatch(batch.map((p) => p.record), log, {
-          ...(this.#options.signer ? { signer: this.#options.signer } : {}),
-          checkpointEveryRecords: this.#options.checkpointEveryRecords ?? 1000,
-          forceCheckpoint,
-          redact: this.#redact,
-          now: () => this.#now(),
-        });
-        if (lines.length > 0) {
-          // writeFile loops until every byte is written (a single write(2) may be short).
-          await log.handle.writeFile(`${lines.join('\n')}\n`);
-          await log.handle.datasync();
-        }
-        log.head = state.head;
-        log.sinceCheckpoint = state.sinceCheckpoint;
-        for (const p of batch) p.resolve();
-      } catch (cause) {
-        const err = cause instanceof AttributionUnavailableError
-          ? cause
-          : new AttributionUnavailableError(`cannot write attribution records to ${this.path}`, { cause });
-        for (const p of batch) p.reject(err);
-        await this.#log?.handle.close().catch(() => undefined);
-        this.#log = undefined;
+  /** One batch: chain it after the durable head, write it, fdatasync; the head advances only after that. */
+  async #persist(batch: readonly AttributionRecord[], forceCheckpoint: boolean): Promise<void> {
+    try {
+      this.#log ??= await this.#open();
+      // Only a batch with records starts a new file (a lone checkpoint, e.g. at close, seals the full one).
+      if (batch.length > 0 && this.#rotationDue(this.#log)) this.#log = await this.#rotate(this.#log);
+      const log = this.#log;
+      const { lines, state } = await chainBatch(batch, log, {
+        ...(this.#options.signer ? { signer: this.#options.signer } : {}),
+        checkpointEveryRecords: this.#options.checkpointEveryRecords ?? 1000,
+        forceCheckpoint,
+        redact: this.#redact,
+        now: () => this.#now(),
+      });
+      if (lines.length > 0) {
+        await writeDurably(log, `${lines.join('\n')}\n`, this.#now());
       }
+      log.head = state.head;
+      log.sinceCheckpoint = state.sinceCheckpoint;
+    } catch (cause) {
+      // Reopen on the next batch: re-reading the tail accounts for a partly written batch.
+      await this.#log?.handle.close().catch(() => undefined);
+      this.#log = undefined;
+      throw cause instanceof AttributionUnavailableError
+        ? cause
+        : new AttributionUnavailableError(`cannot write attribution records to ${this.path}`, { cause });
     }
   }
 
@@ -177,14 +196,77 @@ export class JsonlFileSink implements AttributionSink {
         });
         handle = await open(this.path, 'a+', 0o600);
         await syncDirectory(dirname(this.path));
-        return { handle, head: EMPTY_CHAIN, sinceCheckpoint: 0 };
+        return { handle, ...(await this.#rotatedHead()), size: 0, firstLineMs: undefined };
       }
+      if (tail.cut === 0) return { handle, ...(await this.#rotatedHead()), size: 0, firstLineMs: undefined };
       // Records after the last checkpoint (or an unknown number of them) should be covered soon.
-      return { handle, head: tail.head, sinceCheckpoint: tail.lastIsCheckpoint || tail.head.seq === 0 ? 0 : 1 };
+      return {
+        handle,
+        head: tail.head,
+        sinceCheckpoint: tail.lastIsCheckpoint ? 0 : 1,
+        size: tail.cut,
+        firstLineMs: (await readFirstTime(handle)) ?? this.#now().getTime(),
+      };
     } catch (error) {
       await handle.close().catch(() => undefined);
       throw error;
     }
+  }
+
+  /** Where the chain stands at the end of the newest rotated file (the empty chain when there is none). */
+  async #rotatedHead(): Promise<{ head: ChainHead; sinceCheckpoint: number }> {
+    const newest = (await rotatedFiles(this.path)).at(-1);
+    if (newest === undefined) return { head: EMPTY_CHAIN, sinceCheckpoint: 0 };
+    const handle = await open(newest, 'r');
+    try {
+      const tail = await readTail(handle, newest);
+      if (tail.tornBytes > 0 || tail.unchained) {
+        throw new AttributionUnavailableError(`attribution log ${newest}: the newest rotated file does not end in a complete chained line; run \`broker audit verify\``);
+      }
+      return { head: tail.head, sinceCheckpoint: tail.lastIsCheckpoint ? 0 : 1 };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  #rotationDue(log: OpenLog): boolean {
+    const policy = this.#options.rotate;
+    if (policy === undefined || log.size === 0) return false;
+    if (policy.maxBytes !== undefined && log.size >= policy.maxBytes) return true;
+    return policy.maxAgeSeconds !== undefined && log.firstLineMs !== undefined
+      && this.#now().getTime() - log.firstLineMs >= policy.maxAgeSeconds * 1000;
+  }
+
+  /** Seals the active file (checkpoint), renames it read-only, and returns the new empty active file. */
+  async #rotate(log: OpenLog): Promise<OpenLog> {
+    if (this.#options.signer && log.sinceCheckpoint > 0) {
+      const sealed = await chainBatch([], log, {
+        signer: this.#options.signer,
+        checkpointEveryRecords: Number.POSITIVE_INFINITY,
+        forceCheckpoint: true,
+        redact: this.#redact,
+        now: () => this.#now(),
+      });
+      await writeDurably(log, `${sealed.lines.join('\n')}\n`, this.#now());
+      log.head = sealed.state.head;
+      log.sinceCheckpoint = sealed.state.sinceCheckpoint;
+    }
+    const target = rotatedPath(this.path, this.#now(), log.head.seq);
+    if (await access(target).then(() => true, () => false)) {
+      throw new AttributionUnavailableError(`cannot rotate attribution log ${this.path}: ${target} already exists`);
+    }
+    await log.handle.close();
+    await rename(this.path, target);
+    const handle = await open(this.path, 'a+', 0o600);
+    try {
+      await syncDirectory(dirname(this.path)); // both the rename and the new file
+      await chmod(target, 0o400);
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
+    this.#options.onRotation?.({ rotatedTo: target, head: log.head, bytes: log.size });
+    return { handle, head: log.head, sinceCheckpoint: log.sinceCheckpoint, size: 0, firstLineMs: undefined };
   }
 
   #report(event: RecoveryEvent): void {
@@ -197,10 +279,20 @@ export class JsonlFileSink implements AttributionSink {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#options.signer && (this.#log?.sinceCheckpoint ?? 0) > 0) this.#requestCheckpoint();
-    while (this.#flushing) await this.#flushing;
+    await this.#commit.idle();
     await this.#log?.handle.close();
     this.#log = undefined;
   }
+}
+
+/** Appends `text` and fdatasyncs; the caller's chain state advances only after this returns. */
+async function writeDurably(log: OpenLog, text: string, now: Date): Promise<void> {
+  const bytes = Buffer.from(text, 'utf8');
+  // writeFile loops until every byte is written (a single write(2) may be short).
+  await log.handle.writeFile(bytes);
+  await log.handle.datasync();
+  if (log.size === 0) log.firstLineMs = now.getTime();
+  log.size += bytes.length;
 }
 
 async function syncDirectory(dir: string): Promise<void> {
@@ -212,51 +304,3 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-interface Tail {
-  readonly head: ChainHead;
-  readonly lastIsCheckpoint: boolean;
-  readonly unchained: boolean;
-  /** Offset just after the last newline. */
-  readonly cut: number;
-  readonly tornBytes: number;
-}
-
-/** The chain head of an existing log, from its last complete line (reading backwards as far as needed). */
-async function readTail(handle: FileHandle, path: string): Promise<Tail> {
-  const { size } = await handle.stat();
-  if (size === 0) return { head: EMPTY_CHAIN, lastIsCheckpoint: false, unchained: false, cut: 0, tornBytes: 0 };
-  let window = Math.min(size, TAIL_WINDOW);
-  for (;;) {
-    const start = size - window;
-    const buf = Buffer.alloc(window);
-    await handle.read(buf, 0, window, start);
-    const lastNl = buf.lastIndexOf(0x0a);
-    const prevNl = lastNl < 0 ? -1 : buf.lastIndexOf(0x0a, lastNl - 1);
-    const complete = lastNl < 0 ? start === 0 : prevNl >= 0 || start === 0;
-    if (!complete) {
-      window = Math.min(size, window * 2);
-      continue;
-    }
-    const cut = lastNl < 0 ? 0 : start + lastNl + 1;
-    const tornBytes = size - cut;
-    if (lastNl < 0) return { head: EMPTY_CHAIN, lastIsCheckpoint: false, unchained: false, cut, tornBytes };
-    const text = buf.subarray(prevNl + 1, lastNl).toString('utf8');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new AttributionUnavailableError(`attribution log ${path}: its last complete line is not JSON; the log is damaged, run \`broker audit verify\``);
-    }
-    if (typeof parsed !== 'object' || parsed === null) {
-      throw new AttributionUnavailableError(`attribution log ${path}: its last complete line is not a JSON object; run \`broker audit verify\``);
-    }
-    const { seq, hash, type } = parsed as { seq?: unknown; hash?: unknown; type?: unknown };
-    if (seq === undefined && hash === undefined) {
-      return { head: EMPTY_CHAIN, lastIsCheckpoint: false, unchained: true, cut, tornBytes };
-    }
-    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || typeof hash !== 'string') {
-      throw new AttributionUnavailableError(`attribution log ${path}: its last line has malformed seq/hash; run \`broker audit verify\``);
-    }
-    return { head: { seq, hash }, lastIsCheckpoint: type === 'checkpoint', unchained: false, cut, tornBytes };
-  }
-}

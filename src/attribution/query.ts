@@ -1,11 +1,14 @@
 /**
- * Streams the decision records of a JSON-lines attribution log that match a filter, in log order.
+ * Streams the decision records of a JSON-lines attribution log (one file, or the files of a rotated
+ * chain in order) that match a filter, in log order.
  * Reads line by line (constant memory), testing cheap substrings before parsing a line; checkpoint lines are skipped. A line that is not JSON (a torn
  * final line after a crash) is skipped and passed to `onBadLine`; query does not prove integrity, run
  * `verifyLog` for that.
  */
 import { createReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import type { ChainedRecord } from './chain.js';
+import { closeAll, openChainFiles } from './log-files.js';
 
 /**
  * All given criteria must hold. `agent`, `user`, `iss`, `tool` and `decision` describe token exchanges, so
@@ -30,7 +33,8 @@ export interface QueryFilter {
 }
 
 export interface QueryOptions {
-  readonly onBadLine?: (line: number, text: string) => void;
+  /** A line that is not a JSON object: its 1-based number within `file`. */
+  readonly onBadLine?: (line: number, text: string, file: string) => void;
 }
 
 function toMillis(value: Date | string | undefined, name: string): number | undefined {
@@ -79,9 +83,11 @@ function prefilter(filter: QueryFilter): (text: string) => boolean {
   return (text) => needles.every((n) => text.includes(n));
 }
 
-async function* linesOf(file: string): AsyncGenerator<string> {
+async function* linesOf(file: string | FileHandle): AsyncGenerator<string> {
   let rest = '';
-  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+  const options = { encoding: 'utf8', highWaterMark: 1 << 20 } as const;
+  const stream = typeof file === 'string' ? createReadStream(file, options) : file.createReadStream(options);
+  for await (const chunk of stream) {
     const text = rest + (chunk as string);
     let from = 0;
     let nl = text.indexOf('\n');
@@ -95,22 +101,45 @@ async function* linesOf(file: string): AsyncGenerator<string> {
   if (rest !== '') yield rest;
 }
 
-export async function* queryLog(file: string, filter: QueryFilter, options: QueryOptions = {}): AsyncGenerator<ChainedRecord> {
+/** `files`: one log file, or the files of a rotated chain in order (see log-files.ts `chainFiles`). */
+export async function* queryLog(files: string | readonly string[], filter: QueryFilter, options: QueryOptions = {}): AsyncGenerator<ChainedRecord> {
   const matches = matcher(filter);
   const mayMatch = prefilter(filter);
+  for (const file of typeof files === 'string' ? [files] : files) yield* queryFile(file, file, matches, mayMatch, options);
+}
+
+/** The live chain whose active file is `activePath`: its rotated files in order, then the active file. */
+export async function* queryChain(activePath: string, filter: QueryFilter, options: QueryOptions = {}): AsyncGenerator<ChainedRecord> {
+  const matches = matcher(filter);
+  const mayMatch = prefilter(filter);
+  const files = await openChainFiles(activePath);
+  try {
+    for (const { path, handle } of files) yield* queryFile(handle, path, matches, mayMatch, options);
+  } finally {
+    await closeAll(files);
+  }
+}
+
+async function* queryFile(
+  source: string | FileHandle,
+  file: string,
+  matches: (record: ChainedRecord) => boolean,
+  mayMatch: (text: string) => boolean,
+  options: QueryOptions,
+): AsyncGenerator<ChainedRecord> {
   let lineNo = 0;
-  for await (const text of linesOf(file)) {
+  for await (const text of linesOf(source)) {
     lineNo += 1;
     if (text === '' || !mayMatch(text)) continue;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      options.onBadLine?.(lineNo, text);
+      options.onBadLine?.(lineNo, text, file);
       continue;
     }
     if (typeof parsed !== 'object' || parsed === null) {
-      options.onBadLine?.(lineNo, text);
+      options.onBadLine?.(lineNo, text, file);
       continue;
     }
     const record = parsed as ChainedRecord | { type: 'checkpoint' };

@@ -1,6 +1,9 @@
 /**
  * Attribution in a Redis Stream, for multi-replica deployments: one hash chain per replica, in the stream
- * `<keyPrefix><replica>` (default prefix `attribution:`). Each entry has one field, `line`, holding exactly
+ * `<keyPrefix>{attribution:<replica>}:stream` (the broker passes its `redis.prefix`, default `broker:`).
+ * Cluster-safe: the append script touches exactly one key, passed in KEYS, and the name carries the hash
+ * tag `{attribution:<replica>}`, so any companion key of this chain added later lands in the same slot.
+ * Each entry has one field, `line`, holding exactly
  * the canonical JSON line the file sink would write, so `streamLines`/`exportStreamToFile` produce the file
  * format and `verifyLog` / `broker audit verify` check a stream export like any file.
  *
@@ -16,26 +19,43 @@
  * succeed again when ioredis has reconnected.
  */
 import { open } from 'node:fs/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../state/connect-redis.js';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { chainBatch, type ChainState } from './chain-batch.js';
 import { EMPTY_CHAIN, GENESIS_HASH, type ChainedLine } from './chain.js';
+import { GroupCommit } from './group-commit.js';
 import type { AttributionRecord } from './record.js';
 import { makeRedactor, type Redaction } from './redact.js';
 import { AttributionUnavailableError, type AttributionSink } from './sink.js';
 
 export interface RedisStreamSinkOptions extends Redaction {
-  readonly redis: Redis;
+  /** A single node, Sentinel-managed or Cluster client: every command touches one hash-tagged key. */
+  readonly redis: RedisClient;
   /** This replica's chain name (stable across restarts of the same replica, unique among replicas). */
   readonly replica: string;
+  /** Prepended to every key (default none), e.g. the broker's `redis.prefix`; must not contain `{` or `}`. */
   readonly keyPrefix?: string;
   readonly signer?: SigningKey;
   readonly checkpointEveryRecords?: number;
   readonly checkpointEverySeconds?: number;
+  /** Group-commit batching window in ms (default 0: a batch is whatever arrived during the previous append). */
+  readonly batchWindowMs?: number;
   readonly now?: () => Date;
 }
 
-const APPEND_SCRIPT = `
+/** The Redis Cluster hash tag of a replica's chain: every key of the chain contains it. */
+export function chainHashTag(replica: string): string {
+  return `{attribution:${replica}}`;
+}
+
+/** The stream holding the replica's chain. */
+export function attributionStreamKey(replica: string, keyPrefix = ''): string {
+  if (/[{}]/u.test(replica) || /[{}]/u.test(keyPrefix)) throw new Error(`attribution replica name and key prefix must not contain { or }: ${keyPrefix}${replica}`);
+  return `${keyPrefix}${chainHashTag(replica)}:stream`;
+}
+
+/** Touches KEYS[1] only (the stream). ARGV[1]: the head the caller expects ("<seq> <hash>"); ARGV[2..]: lines. */
+export const APPEND_SCRIPT = `
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local head = '0 ${GENESIS_HASH}'
 if #last > 0 then
@@ -56,23 +76,20 @@ for i = 2, #ARGV do redis.call('XADD', KEYS[1], '*', 'line', ARGV[i]) end
 return #ARGV - 1
 `;
 
-interface Pending { readonly record: AttributionRecord; readonly resolve: () => void; readonly reject: (err: Error) => void }
-
 export class RedisStreamSink implements AttributionSink {
   readonly key: string;
   readonly #options: RedisStreamSinkOptions;
   readonly #redact: (record: AttributionRecord) => AttributionRecord;
   readonly #timer: NodeJS.Timeout | undefined;
   #state: ChainState | undefined;
-  #queue: Pending[] = [];
-  #checkpointRequested = false;
-  #flushing: Promise<void> | undefined;
+  readonly #commit: GroupCommit<AttributionRecord>;
   #closed = false;
 
   constructor(options: RedisStreamSinkOptions) {
     this.#options = options;
-    this.key = `${options.keyPrefix ?? 'attribution:'}${options.replica}`;
+    this.key = attributionStreamKey(options.replica, options.keyPrefix);
     this.#redact = makeRedactor(options);
+    this.#commit = new GroupCommit((batch, forced) => this.#persist(batch, forced), { windowMs: options.batchWindowMs ?? 0 });
     const seconds = options.checkpointEverySeconds ?? 60;
     if (options.signer && seconds > 0) {
       this.#timer = setInterval(() => {
@@ -88,50 +105,32 @@ export class RedisStreamSink implements AttributionSink {
 
   append(record: AttributionRecord): Promise<void> {
     if (this.#closed) return Promise.reject(new AttributionUnavailableError('attribution sink is closed'));
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ record, resolve, reject });
-      this.#kick();
-    });
+    return this.#commit.submit(record);
   }
 
   #requestCheckpoint(): void {
-    this.#checkpointRequested = true;
-    this.#kick();
+    this.#commit.force();
   }
 
-  #kick(): void {
-    this.#flushing ??= this.#flush().finally(() => {
-      this.#flushing = undefined;
-      if (this.#queue.length > 0 || this.#checkpointRequested) this.#kick();
-    });
-  }
-
-  async #flush(): Promise<void> {
-    while (this.#queue.length > 0 || this.#checkpointRequested) {
-      const batch = this.#queue;
-      this.#queue = [];
-      const forceCheckpoint = this.#checkpointRequested;
-      this.#checkpointRequested = false;
-      try {
-        this.#state ??= await this.#readHead();
-        const before = this.#state;
-        const { lines, state } = await chainBatch(batch.map((p) => p.record), before, {
-          ...(this.#options.signer ? { signer: this.#options.signer } : {}),
-          checkpointEveryRecords: this.#options.checkpointEveryRecords ?? 1000,
-          forceCheckpoint,
-          redact: this.#redact,
-          now: () => this.#options.now?.() ?? new Date(),
-        });
-        if (lines.length > 0) {
-          await this.#options.redis.eval(APPEND_SCRIPT, 1, this.key, `${before.head.seq} ${before.head.hash}`, ...lines);
-        }
-        this.#state = state;
-        for (const p of batch) p.resolve();
-      } catch (cause) {
-        const err = new AttributionUnavailableError(`cannot append attribution records to redis stream ${this.key}`, { cause });
-        for (const p of batch) p.reject(err);
-        this.#state = undefined;
+  /** One batch, appended by one script that checks the head; the local head advances only after it returned. */
+  async #persist(batch: readonly AttributionRecord[], forceCheckpoint: boolean): Promise<void> {
+    try {
+      this.#state ??= await this.#readHead();
+      const before = this.#state;
+      const { lines, state } = await chainBatch(batch, before, {
+        ...(this.#options.signer ? { signer: this.#options.signer } : {}),
+        checkpointEveryRecords: this.#options.checkpointEveryRecords ?? 1000,
+        forceCheckpoint,
+        redact: this.#redact,
+        now: () => this.#options.now?.() ?? new Date(),
+      });
+      if (lines.length > 0) {
+        await this.#options.redis.eval(APPEND_SCRIPT, 1, this.key, `${before.head.seq} ${before.head.hash}`, ...lines);
       }
+      this.#state = state;
+    } catch (cause) {
+      this.#state = undefined; // re-read the head from Redis before the next batch
+      throw new AttributionUnavailableError(`cannot append attribution records to redis stream ${this.key}`, { cause });
     }
   }
 
@@ -149,7 +148,7 @@ export class RedisStreamSink implements AttributionSink {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#options.signer && (this.#state?.sinceCheckpoint ?? 0) > 0) this.#requestCheckpoint();
-    while (this.#flushing) await this.#flushing;
+    await this.#commit.idle();
   }
 }
 
@@ -167,7 +166,7 @@ function parseLine(fields: readonly string[]): ChainedLine {
 }
 
 /** The stream's lines in order, each with its newline: feed to `verifyLog`, or write out as a log file. */
-export async function* streamLines(redis: Redis, key: string, pageSize = 1000): AsyncGenerator<string> {
+export async function* streamLines(redis: RedisClient, key: string, pageSize = 1000): AsyncGenerator<string> {
   let start = '-';
   for (;;) {
     const page = await redis.xrange(key, start, '+', 'COUNT', pageSize);
@@ -179,7 +178,7 @@ export async function* streamLines(redis: Redis, key: string, pageSize = 1000): 
 }
 
 /** Archives a stream in the JSON-lines file format (the file is created; it must not exist). */
-export async function exportStreamToFile(redis: Redis, key: string, file: string): Promise<number> {
+export async function exportStreamToFile(redis: RedisClient, key: string, file: string): Promise<number> {
   const handle = await open(file, 'wx', 0o600);
   let count = 0;
   try {

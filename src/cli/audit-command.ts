@@ -1,18 +1,20 @@
 /**
- * `broker audit verify <file>` and `broker audit query <file> [filters]` over a hash-chained JSON-lines
- * attribution log. Exit codes: 0 success; 1 the log failed verification; 2 the log or keys could not be read
+ * `broker audit verify <path...>` and `broker audit query <path...> [filters]` over a hash-chained JSON-lines
+ * attribution log: one file, the files of a rotated chain in order, or a directory (its rotated files in
+ * order, then the active file). Exit codes: 0 success; 1 the log failed verification; 2 the log or keys could not be read
  * or an option is invalid.
  */
-import { createReadStream } from 'node:fs';
-import { access, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { publicJwk } from '../attribution/chain.js';
 import { queryLog, type QueryFilter } from '../attribution/query.js';
-import { verifyLog } from '../attribution/verify.js';
+import { resolveLogPaths } from '../attribution/log-files.js';
+import { verifyLogFiles } from '../attribution/verify.js';
 
 export interface AuditVerifyOptions {
-  readonly file: string;
+  /** A log file, a directory holding one rotated chain, or several files in chain order. */
+  readonly file: string | readonly string[];
   /** A JWKS document (`{"keys": [...]}`), e.g. saved from the broker's jwks_uri. */
   readonly jwksFile?: string;
   /** The broker keys directory (`signing-<kid>.json`); only the public parts are used. */
@@ -51,25 +53,27 @@ function parseHead(value: string): { seq: number; hash: string } {
 export async function runAuditVerify(options: AuditVerifyOptions): Promise<number> {
   let keys: JWK[];
   let expectHead: { seq: number; hash: string } | undefined;
+  let files: string[];
   try {
     keys = await loadKeys(options);
     expectHead = options.expectHead === undefined ? undefined : parseHead(options.expectHead);
-    await access(options.file);
+    files = await resolveLogPaths(typeof options.file === 'string' ? [options.file] : options.file);
   } catch (error) {
     options.out(`audit verify: ${error instanceof Error ? error.message : String(error)}`);
     return 2;
   }
-  const result = await verifyLog(createReadStream(options.file, { encoding: 'utf8', highWaterMark: 1 << 20 }), {
+  const result = await verifyLogFiles(files, {
     keys,
     ...(options.strict === true ? { requireCheckpointedEnd: true } : {}),
     ...(expectHead ? { expectHead } : {}),
   });
   if (!result.ok) {
-    options.out(`FAILED ${options.file} line ${result.line}${result.seq === undefined ? '' : ` (seq ${result.seq})`}: ${result.problem}`);
+    options.out(`FAILED ${result.file ?? files.join(', ')} line ${result.line}${result.seq === undefined ? '' : ` (seq ${result.seq})`}: ${result.problem}`);
     return 1;
   }
+  const what = files.length === 1 ? files[0] ?? '' : `${files.length} files (${files[0] ?? ''} … ${files.at(-1) ?? ''})`;
   options.out(
-    `ok ${options.file}: ${result.records} records, ${result.checkpoints} checkpoints, head ${result.head.seq}:${result.head.hash}`
+    `ok ${what}: ${result.records} records, ${result.checkpoints} checkpoints, head ${result.head.seq}:${result.head.hash}`
       + (result.lastCheckpoint ? `, last checkpoint seq ${result.lastCheckpoint.seq} at ${result.lastCheckpoint.time} by ${result.lastCheckpoint.kid}` : ''),
   );
   if (result.unproven > 0) {
@@ -79,7 +83,8 @@ export async function runAuditVerify(options: AuditVerifyOptions): Promise<numbe
 }
 
 export interface AuditQueryOptions extends QueryFilter {
-  readonly file: string;
+  /** A log file, a directory holding one rotated chain, or several files in chain order. */
+  readonly file: string | readonly string[];
   /** One JSON record per line, in log order. */
   readonly out: (line: string) => void;
   /** Where errors and skipped lines are reported (default: `out`). */
@@ -95,8 +100,11 @@ export async function runAuditQuery(options: AuditQueryOptions): Promise<number>
     return 2;
   }
   try {
-    await access(file);
-    for await (const record of queryLog(file, filter, { onBadLine: (line) => { warn(`audit query: skipped line ${line}: not JSON`); } })) {
+    const files = await resolveLogPaths(typeof file === 'string' ? [file] : file);
+    const onBadLine = (line: number, _text: string, path: string): void => {
+      warn(`audit query: skipped line ${line}${files.length > 1 ? ` of ${path}` : ''}: not JSON`);
+    };
+    for await (const record of queryLog(files, filter, { onBadLine })) {
       out(JSON.stringify(record));
     }
     return 0;

@@ -111,14 +111,14 @@ const audit = program.command('audit').description('verify and query attribution
 audit
   .command('verify')
   .description('prove an attribution log untouched (hash chain + signed checkpoints); names the first bad line')
-  .argument('<file>', 'the JSON-lines log')
+  .argument('<paths...>', 'the JSON-lines log: a file, a directory of rotated files, or files in chain order')
   .option('--keys-dir <dir>', 'the broker keys folder (public parts are used)', 'keys')
   .option('--jwks-file <file>', 'the broker JWKS (from /jwks) instead of the keys folder')
   .option('--strict', 'fail when records after the last checkpoint are unproven')
   .option('--expect-head <seq:hash>', 'a chain head recorded elsewhere: the log must reach it')
-  .action(async (file: string, opts: { keysDir: string; jwksFile?: string; strict?: boolean; expectHead?: string }) => {
+  .action(async (paths: string[], opts: { keysDir: string; jwksFile?: string; strict?: boolean; expectHead?: string }) => {
     process.exitCode = await runAuditVerify({
-      file,
+      file: paths,
       ...(opts.jwksFile ? { jwksFile: opts.jwksFile } : { keysDir: opts.keysDir }),
       ...(opts.strict ? { strict: true } : {}),
       ...(opts.expectHead ? { expectHead: opts.expectHead } : {}),
@@ -128,17 +128,17 @@ audit
 audit
   .command('query')
   .description('print the records matching every filter given, in order, one JSON object per line')
-  .argument('<file>', 'the JSON-lines log')
+  .argument('<paths...>', 'the JSON-lines log: a file, a directory of rotated files, or files in chain order')
   .option('--agent <client-id>')
   .option('--user <sub>', 'the user (or its pseudonym when user redaction is on)')
   .option('--tool <id>')
   .option('--decision <granted|denied>')
   .option('--from <iso-time>', 'inclusive')
   .option('--to <iso-time>', 'exclusive')
-  .action(async (file: string, opts: { agent?: string; user?: string; tool?: string; decision?: string; from?: string; to?: string }) => {
+  .action(async (paths: string[], opts: { agent?: string; user?: string; tool?: string; decision?: string; from?: string; to?: string }) => {
     if (opts.decision !== undefined && opts.decision !== 'granted' && opts.decision !== 'denied') throw new InvalidArgumentError('--decision is granted or denied');
     process.exitCode = await runAuditQuery({
-      file,
+      file: paths,
       ...(opts.agent ? { agent: opts.agent } : {}),
       ...(opts.user ? { user: opts.user } : {}),
       ...(opts.tool ? { tool: opts.tool } : {}),

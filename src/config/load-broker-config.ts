@@ -10,6 +10,9 @@ import { ConfigError } from './config-error.js';
 import { isClientSecretHash } from '../provider/client-secret-hash.js';
 import { algorithmSchema } from './load-agents.js';
 import {
+  byteSize,
+  check,
+  describeValue,
   durationMillis,
   durationSeconds,
   isMapping,
@@ -131,6 +134,35 @@ export const DEFAULT_KILL_SWITCH = {
   denialRatio: { ratio: 0.8, minRequests: 50, windowMs: 300_000 },
 } as const;
 
+/** File sink rotation unless a configuration says `rotate: off`. */
+export const DEFAULT_ATTRIBUTION_ROTATION = { maxBytes: 256 * 1024 * 1024 } as const;
+export const MIN_ROTATE_BYTES = 64 * 1024;
+
+const rotateObjectSchema = z.strictObject({
+  max_bytes: byteSize({ min: MIN_ROTATE_BYTES }).optional(),
+  max_age: durationSeconds({ max: 366 * 86_400 }).optional(),
+});
+
+/** `off`, or `{ max_bytes?, max_age? }` with at least one of them; problems point at the field. */
+const rotateSchema = z.unknown().transform((input, ctx): 'off' | { maxBytes?: number; maxAgeSeconds?: number } => {
+  if (input === 'off') return 'off';
+  if (!isMapping(input)) {
+    ctx.addIssue({ code: 'custom', message: `must be off, or a mapping with max_bytes and/or max_age (got ${describeValue(input)})` });
+    return z.NEVER;
+  }
+  const result = check(rotateObjectSchema, input);
+  if (!result.ok) {
+    for (const issue of result.issues) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
+    return z.NEVER;
+  }
+  const { max_bytes: maxBytes, max_age: maxAgeSeconds } = result.data;
+  if (maxBytes === undefined && maxAgeSeconds === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'needs max_bytes and/or max_age (or write `rotate: off`)' });
+    return z.NEVER;
+  }
+  return { ...(maxBytes === undefined ? {} : { maxBytes }), ...(maxAgeSeconds === undefined ? {} : { maxAgeSeconds }) };
+});
+
 const fileShape = {
   mode: z.enum(MODES),
   issuer: urlSchema(brokerIssuerProblem).optional(),
@@ -145,6 +177,8 @@ const fileShape = {
     replica: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/u, 'must be 1-64 characters of A-Z a-z 0-9 . _ -').optional(),
     redact_users: z.enum(['none', 'hash']).optional(),
     redaction_key_file: nonEmptyString.optional(),
+    rotate: rotateSchema.optional(),
+    batch_window: durationMillis({ min: 1, max: 100 }).optional(),
   }).optional(),
   delegation: z.strictObject({ max_depth: z.number().int().min(1).max(16) }).optional(),
   clock_skew: durationSeconds({ allowZero: true, max: 300 }).optional(),
@@ -429,6 +463,8 @@ export function collectBrokerConfig(
       ...(fields.attribution?.replica ? { replica: fields.attribution.replica } : {}),
       ...(fields.attribution?.redact_users ? { redactUsers: fields.attribution.redact_users } : {}),
       ...(fields.attribution?.redaction_key_file ? { redactionKeyFile: path.resolve(baseDir, fields.attribution.redaction_key_file) } : {}),
+      ...rotationFrom(fields.attribution?.rotate),
+      ...(fields.attribution?.batch_window === undefined ? {} : { batchWindowMs: fields.attribution.batch_window }),
     },
     limits: {
       maxBodyBytes: fields.limits?.max_body_bytes ?? DEFAULT_LIMITS.maxBodyBytes,
@@ -447,6 +483,11 @@ export function collectBrokerConfig(
 }
 
 type Fields = z.infer<z.ZodObject<typeof fileShape>>;
+
+function rotationFrom(raw: NonNullable<Fields['attribution']>['rotate']): Pick<BrokerConfig['attribution'], 'rotate'> {
+  if (raw === 'off') return {};
+  return { rotate: raw ?? DEFAULT_ATTRIBUTION_ROTATION };
+}
 
 function rateLimitsFrom(raw: Fields['rate_limits']): Pick<BrokerConfig, 'rateLimits'> {
   if (raw === 'off') return {};

@@ -332,6 +332,36 @@ export function durationMillis(options: { min?: number; max?: number } = {}) {
   });
 }
 
+const BYTE_UNITS: Readonly<Record<string, number>> = { B: 1, KB: 1000, MB: 1000 ** 2, GB: 1000 ** 3, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+export const BYTE_SIZE_HINT = 'a whole number of bytes or a size like "64MiB", "500MB" or "1GiB"';
+
+/** Bytes, or undefined: a whole number, or a whole number with a unit (B, KB, MB, GB, KiB, MiB, GiB). */
+export function parseByteSize(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const match = /^(\d+)\s*([KMG]i?B|B)$/u.exec(value);
+  const unit = match?.[2] === undefined ? undefined : BYTE_UNITS[match[2]];
+  if (!match?.[1] || unit === undefined) return undefined;
+  const bytes = Number(match[1]) * unit;
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+
+/** A size in bytes, at least `min`. */
+export function byteSize(options: { min: number }) {
+  return z.unknown().transform((value, ctx): number => {
+    const bytes = parseByteSize(value);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: 'custom', message: `must be ${BYTE_SIZE_HINT}` });
+      return z.NEVER;
+    }
+    if (bytes < options.min) {
+      ctx.addIssue({ code: 'custom', message: `must be at least ${options.min} bytes (got ${bytes})` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+}
+
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/u;
 export const SCOPE_TOKEN_MESSAGE =

@@ -90,6 +90,10 @@ export interface BrokerConfig {
     readonly redactUsers?: 'none' | 'hash';
     /** A file holding the HMAC key (at least 16 bytes) for `redactUsers: hash`. */
     readonly redactionKeyFile?: string;
+    /** Group-commit batching window (absent = none: a batch is what arrived during the previous write). */
+    readonly batchWindowMs?: number;
+    /** File sink rotation (absent = never rotate): by size and/or by the age of the file's first line. */
+    readonly rotate?: { readonly maxBytes?: number; readonly maxAgeSeconds?: number };
   };
   readonly limits: RequestLimits;
   /** Only in development mode: run the development identity provider on this port. */

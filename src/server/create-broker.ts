@@ -16,7 +16,7 @@ import type { Configuration, Provider } from '../provider/oidc-provider.js';
 import { createAdminActions } from '../admin/admin-actions.js';
 import { createAdminAuthenticator } from '../admin/admin-auth.js';
 import { adminRouter } from '../admin/admin-routes.js';
-import { queryLog, type QueryFilter } from '../attribution/query.js';
+import { queryChain, type QueryFilter } from '../attribution/query.js';
 import { createKillSwitch } from '../kill-switch/kill-switch.js';
 import { validatorRouter } from '../introspection/introspection-routes.js';
 import { revocationEndpoint } from '../revocation/revocation-endpoint.js';
@@ -147,7 +147,7 @@ export function createBroker(deps: BrokerDeps): Broker {
   provider.use(router.routes());
   const admin = adminRouter({
     actions,
-    ...(config.attribution.sink === 'redis' ? {} : { audit: { query: (filter: QueryFilter) => queryLog(config.attribution.file, filter) } }),
+    ...(config.attribution.sink === 'redis' ? {} : { audit: { query: (filter: QueryFilter) => queryChain(config.attribution.file, filter) } }),
     authenticate: createAdminAuthenticator(config.adminKeys),
   });
   provider.use(admin.routes());

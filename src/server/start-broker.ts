@@ -15,7 +15,6 @@ import { createAdminKey } from '../admin/admin-auth.js';
 import { sampleCrmApp } from '../dev/sample-crm-server.js';
 import { TokenValidator } from '../sdk/validator/index.js';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
 import { RedisStreamSink } from '../attribution/redis-stream-sink.js';
 import { loadSigningKeys, type SigningKey } from '../keys/signing-keys.js';
 import type { SharedState } from '../state/shared-state.js';
@@ -56,15 +55,15 @@ async function developmentKeys(keysDir: string) {
 /** Records are hash-chained; checkpoints are signed with the broker's active key. */
 async function createAttributionSink(config: BrokerConfig, signer: SigningKey, state: SharedState): Promise<AttributionSink> {
   const { attribution } = config;
+  const batching = attribution.batchWindowMs === undefined ? {} : { batchWindowMs: attribution.batchWindowMs };
   const redaction = attribution.redactUsers === 'hash' && attribution.redactionKeyFile
     ? { redactUsers: 'hash' as const, redactionKey: (await readFile(attribution.redactionKeyFile)).toString('utf8').trim() }
     : {};
   if (attribution.sink === 'redis') {
     if (!(state instanceof RedisState)) throw new Error('attribution.sink redis needs the redis connection');
-    if (!(state.redis instanceof Redis)) throw new Error('attribution.sink redis does not support a Redis Cluster yet; use sink: file with redis.cluster');
-    return new RedisStreamSink({ redis: state.redis, replica: attribution.replica ?? `${hostname()}-${String(config.port)}`, signer, ...redaction });
+    return new RedisStreamSink({ redis: state.redis, keyPrefix: state.prefix, replica: attribution.replica ?? `${hostname()}-${String(config.port)}`, signer, ...redaction, ...batching });
   }
-  return new JsonlFileSink(attribution.file, { signer, ...redaction });
+  return new JsonlFileSink(attribution.file, { signer, ...redaction, ...batching, ...(attribution.rotate ? { rotate: attribution.rotate } : {}) });
 }
 
 export async function startBroker(loaded: { config: BrokerConfig; catalog: Catalog; agents: AgentRegistry }, log: Logger, sink?: AttributionSink): Promise<RunningBroker> {

@@ -1,7 +1,8 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonlFileSink } from '../../src/attribution/jsonl-file-sink.js';
+import { chainFiles } from '../../src/attribution/log-files.js';
 import { runAuditQuery, runAuditVerify } from '../../src/cli/audit-command.js';
 import { makeRecord, tempDir, testSigner } from './helpers.js';
 
@@ -90,3 +91,42 @@ describe('runAuditQuery', () => {
     expect(await runAuditQuery({ file: join(dir, 'nope'), out: capture().out })).toBe(2);
   });
 });
+
+describe('audit over a rotated log', () => {
+  let logDir: string;
+  let active: string;
+  beforeEach(async () => {
+    logDir = join(dir, 'rotated');
+    active = join(logDir, 'attribution.jsonl');
+    const sink = new JsonlFileSink(active, { signer, checkpointEveryRecords: 4, checkpointEverySeconds: 0, rotate: { maxBytes: 2500 } });
+    for (let i = 1; i <= 30; i++) await sink.append(makeRecord(i));
+    await sink.close();
+  });
+
+  it('verify takes the directory, or the files in order, and checks the chain across them', async () => {
+    const files = await chainFiles(active);
+    expect(files.length).toBeGreaterThan(3);
+    const a = capture();
+    expect(await runAuditVerify({ file: logDir, keysDir, strict: true, out: a.out })).toBe(0);
+    expect(a.lines).toEqual([expect.stringMatching(new RegExp(`^ok ${files.length} files \\(${escape(files[0]!)} … ${escape(active)}\\): 30 records, \\d+ checkpoints, head \\d+:`, 'u'))]);
+    expect(await runAuditVerify({ file: files, keysDir, strict: true, out: capture().out })).toBe(0);
+  });
+
+  it('verify names the file and line where the chain breaks: a missing rotated file', async () => {
+    const files = await chainFiles(active);
+    await rm(files[1]!);
+    const c = capture();
+    expect(await runAuditVerify({ file: logDir, keysDir, out: c.out })).toBe(1);
+    expect(c.lines).toEqual([expect.stringMatching(new RegExp(`^FAILED ${escape(files[2]!)} line 1 \\(seq \\d+\\): seq \\d+ where \\d+ was expected: \\d+ line\\(s\\) missing between ${escape(files[0]!)}`, 'u'))]);
+  });
+
+  it('query reads every file of the directory in order', async () => {
+    const c = capture();
+    expect(await runAuditQuery({ file: logDir, agent: 'billing-agent', out: c.out })).toBe(0);
+    expect(c.lines.map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(['rec-1', 'rec-6', 'rec-11', 'rec-16', 'rec-21', 'rec-26']);
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/gu, '\\$&');
+}

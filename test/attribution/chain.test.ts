@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/attribution/canonical-json.js';
-import { EMPTY_CHAIN, GENESIS_HASH, chainRecord, headOf, hashOf, signCheckpoint } from '../../src/attribution/chain.js';
+import { EMPTY_CHAIN, GENESIS_HASH, chainRecord, chainRecordLine, headOf, hashOf, signCheckpoint } from '../../src/attribution/chain.js';
+import type { AttributionRecord } from '../../src/attribution/record.js';
 import { verifyLog } from '../../src/attribution/verify.js';
 import { makeRecord, testSigner } from './helpers.js';
 
@@ -51,5 +53,34 @@ describe('signCheckpoint', () => {
     expect(cp.sig).toMatch(/^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]+$/u);
     const text = `${canonicalJson(r)}\n${canonicalJson(cp)}\n`;
     await expect(verifyLog(text, { keys: [signer.publicJwk] })).resolves.toMatchObject({ ok: true, records: 1, checkpoints: 1, unproven: 0 });
+  });
+});
+
+describe('chainRecordLine (the sinks\' single-serialisation fast path)', () => {
+  it('writes exactly canonicalJson(chainRecord(record, prev)), with the same hash', () => {
+    const head = { seq: 41, hash: hashOf({ any: 'thing' }) };
+    const record = makeRecord(7);
+    const slow = chainRecord(record, head);
+    expect(chainRecordLine(record, head)).toEqual({ line: canonicalJson(slow), hash: slow.hash, seq: 42 });
+  });
+
+  it('agrees with the reference for arbitrary records (keys before and after "hash", undefined members, nesting)', () => {
+    // Records never carry `hash` (chainRecord would hash a body holding the stale one; the fast path drops it).
+    const key = fc.oneof(fc.string(), fc.constantFrom('a', 'h', 'hasi', 'has', 'hasg', 'prev', 'seq', 'z', 'type', 'Z', '\u00e9')).filter((k) => k !== 'hash');
+    const record = fc.dictionary(key, fc.oneof(fc.jsonValue(), fc.constant(undefined)), { maxKeys: 12 });
+    fc.assert(fc.property(record, fc.nat(), (r, seq) => {
+      const head = { seq, hash: GENESIS_HASH };
+      const slow = chainRecord(r as unknown as AttributionRecord, head);
+      const fast = chainRecordLine(r as unknown as AttributionRecord, head);
+      expect(fast.line).toBe(canonicalJson(slow));
+      expect(fast.hash).toBe(slow.hash);
+    }), { numRuns: 500 });
+  });
+
+  it('drops a stray `hash` member from the record, so the line still verifies', async () => {
+    const stray = { ...makeRecord(1), hash: 'forged' } as unknown as AttributionRecord;
+    const { line } = chainRecordLine(stray, EMPTY_CHAIN);
+    expect(line).not.toContain('forged');
+    await expect(verifyLog(`${line}\n`, { keys: [] })).resolves.toMatchObject({ ok: true, records: 1 });
   });
 });

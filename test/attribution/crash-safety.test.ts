@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonlFileSink, type RecoveryEvent } from '../../src/attribution/jsonl-file-sink.js';
-import { verifyLog } from '../../src/attribution/verify.js';
+import { chainFiles, rotatedFiles } from '../../src/attribution/log-files.js';
+import { verifyLog, verifyLogFiles } from '../../src/attribution/verify.js';
 import { makeRecord, tempDir } from './helpers.js';
 
 let dir: string;
@@ -17,9 +18,10 @@ afterEach(async () => cleanup());
 const writer = fileURLToPath(new URL('./crash-writer.ts', import.meta.url));
 
 /** Runs the writer until it has acknowledged `atLeast` records, then SIGKILLs it; returns the acknowledged ids. */
-function runAndKill(file: string, atLeast: number): Promise<string[]> {
+function runAndKill(file: string, atLeast: number, rotateMaxBytes?: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writer, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['--import', 'tsx', writer, file, ...(rotateMaxBytes === undefined ? [] : [String(rotateMaxBytes)])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const acked: string[] = [];
     let buffer = '';
     let stderr = '';
@@ -60,5 +62,29 @@ describe('crash safety', () => {
     await sink.close();
     expect(events.length).toBe(text.endsWith('\n') ? 0 : 1);
     await expect(verifyLog(await readFile(file, 'utf8'), { keys: [] })).resolves.toMatchObject({ ok: true, records: inLog.size + 1 });
+  }, 60_000);
+
+  it('with rotation: after SIGKILL every acknowledged record is in some file, the files verify as one chain, and a restart continues from the newest file', async () => {
+    const file = join(dir, 'log.jsonl');
+    const acked = await runAndKill(file, 2000, 64 * 1024);
+    const files = await chainFiles(file);
+    expect((await rotatedFiles(file)).length).toBeGreaterThanOrEqual(5);
+
+    const inLog = new Set<string>();
+    let lastText = '';
+    for (const path of files) {
+      lastText = await readFile(path, 'utf8');
+      const complete = lastText.slice(0, lastText.lastIndexOf('\n') + 1);
+      for (const l of complete.split('\n')) if (l !== '') inLog.add((JSON.parse(l) as { id: string }).id);
+    }
+    expect(acked.filter((id) => !inLog.has(id))).toEqual([]);
+    const result = await verifyLogFiles(files, { keys: [] });
+    if (lastText.endsWith('\n') || lastText === '') expect(result).toMatchObject({ ok: true, records: inLog.size });
+    else expect(result).toMatchObject({ ok: false, file: files.at(-1), problem: expect.stringContaining('torn final line') as string });
+
+    const sink = new JsonlFileSink(file, { rotate: { maxBytes: 64 * 1024 }, onRecovery: () => undefined });
+    await sink.append({ ...makeRecord(1), id: 'after-restart' });
+    await sink.close();
+    await expect(verifyLogFiles(await chainFiles(file), { keys: [] })).resolves.toMatchObject({ ok: true, records: inLog.size + 1 });
   }, 60_000);
 });

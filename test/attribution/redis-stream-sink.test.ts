@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChainedLine } from '../../src/attribution/chain.js';
-import { RedisStreamSink, exportStreamToFile, streamLines } from '../../src/attribution/redis-stream-sink.js';
+import { APPEND_SCRIPT, RedisStreamSink, attributionStreamKey, exportStreamToFile, streamLines } from '../../src/attribution/redis-stream-sink.js';
 import { AttributionUnavailableError } from '../../src/attribution/sink.js';
 import { verifyLog } from '../../src/attribution/verify.js';
 import { makeRecord, tempDir, testSigner } from './helpers.js';
@@ -32,7 +32,7 @@ async function ready(redis: Redis): Promise<void> {
 
 function replica(): string {
   const name = `test-${randomUUID()}`;
-  keys.push(`attribution-test:${name}`);
+  keys.push(`attribution-test:{attribution:${name}}:stream`);
   return name;
 }
 
@@ -135,5 +135,23 @@ describe('RedisStreamSink', () => {
       for (const s of sockets) s.destroy();
     });
     expect((await lines(admin, sink.key)).map((l) => (l.type === 'token_exchange' ? l.id : ''))).toEqual(['rec-1', 'rec-3']);
+  });
+
+  it('keys are cluster-safe: one hash-tagged key per chain, and the append script touches only KEYS[1]', async () => {
+    const name = replica();
+    const sink = new RedisStreamSink({ redis: admin, replica: name, keyPrefix: 'attribution-test:' });
+    expect(sink.key).toBe(`attribution-test:{attribution:${name}}:stream`);
+    expect(attributionStreamKey('broker-1', 'broker:')).toBe('broker:{attribution:broker-1}:stream');
+    expect(attributionStreamKey('broker-1')).toBe('{attribution:broker-1}:stream');
+    expect(() => attributionStreamKey('a}b', 'broker:')).toThrow('attribution replica name and key prefix must not contain { or }: broker:a}b');
+    expect(() => new RedisStreamSink({ redis: admin, replica: 'x', keyPrefix: '{broker}:' })).toThrow('must not contain { or }');
+    // Every redis.call in the script names its key as KEYS[1], never a key built inside Lua.
+    const calls = [...APPEND_SCRIPT.matchAll(/redis\.call\('(\w+)', ([^,)]+)/gu)].map((m) => `${m[1] ?? ''} ${m[2] ?? ''}`);
+    expect(calls).toEqual(['XREVRANGE KEYS[1]', 'XADD KEYS[1]']);
+    expect(APPEND_SCRIPT).not.toMatch(/KEYS\[[2-9]\]/u);
+    await sink.append(makeRecord(1));
+    await sink.close();
+    expect(await admin.exists(sink.key)).toBe(1);
+    expect(await admin.type(sink.key)).toBe('stream');
   });
 });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BrokerConfig } from '../../src/domain/broker-config.js';
-import { buildBrokerConfig, DEFAULT_KILL_SWITCH, DEFAULT_RATE_LIMITS, loadBrokerConfig } from '../../src/config/load-broker-config.js';
+import { buildBrokerConfig, DEFAULT_ATTRIBUTION_ROTATION, DEFAULT_KILL_SWITCH, DEFAULT_RATE_LIMITS, loadBrokerConfig } from '../../src/config/load-broker-config.js';
 import { asyncProblemsOf, problemsOf, removeTempDirs, tempDir, writeFiles } from './helpers.js';
 
 afterEach(removeTempDirs);
@@ -46,7 +46,7 @@ function embeddedDefault(cwd: string): BrokerConfig {
     catalogDir: path.join(cwd, 'scopes'),
     clientsDir: path.join(cwd, 'clients'),
     keysDir: path.join(cwd, 'keys'),
-    attribution: { file: path.join(cwd, 'data', 'attribution.jsonl') },
+    attribution: { file: path.join(cwd, 'data', 'attribution.jsonl'), rotate: DEFAULT_ATTRIBUTION_ROTATION },
     limits: { maxBodyBytes: 49152, maxTokenChars: 16384, maxScopes: 32 },
     devIdentityProvider: { port: 9401 },
     logLevel: 'info',
@@ -82,7 +82,7 @@ describe('embedded development default', () => {
       catalogDir: '/work/app/catalog',
       clientsDir: '/opt/clients',
       keysDir: '/work/app/k',
-      attribution: { file: '/work/app/audit/out.jsonl' },
+      attribution: { file: '/work/app/audit/out.jsonl', rotate: DEFAULT_ATTRIBUTION_ROTATION },
     });
     expect(config.trustedIssuers).toEqual([
       expect.objectContaining({ issuer: 'http://localhost:9501', audiences: ['http://localhost:9500'] }),
@@ -162,7 +162,7 @@ describe('loadBrokerConfig from a file', () => {
       catalogDir: path.join(dir, 'catalog'),
       clientsDir: '/opt/clients',
       keysDir: path.join(dir, 'conf', 'keys'),
-      attribution: { file: path.join(dir, 'conf', 'audit.jsonl') },
+      attribution: { file: path.join(dir, 'conf', 'audit.jsonl'), rotate: DEFAULT_ATTRIBUTION_ROTATION },
       limits: { maxBodyBytes: 49152, maxTokenChars: 16384, maxScopes: 8 },
       logLevel: 'warn',
     };
@@ -388,5 +388,44 @@ describe('attribution options', () => {
   it('names the field when a Redis sink has no Redis, or hashing has no key', () => {
     expect(() => build({ attribution: { sink: 'redis' } })).toThrow(/attribution\.sink: redis needs a `redis` connection/u);
     expect(() => build({ attribution: { redact_users: 'hash' } })).toThrow(/attribution\.redaction_key_file: is required/u);
+  });
+
+  it('rotates the file at 256 MiB by default; rotate takes sizes with units and ages, or off', () => {
+    expect(DEFAULT_ATTRIBUTION_ROTATION).toEqual({ maxBytes: 268_435_456 });
+    expect(build({}).attribution.rotate).toEqual({ maxBytes: 268_435_456 });
+    expect(build({ attribution: { rotate: 'off' } }).attribution.rotate).toBeUndefined();
+    expect(build({ attribution: { rotate: { max_bytes: '64MiB' } } }).attribution.rotate).toEqual({ maxBytes: 67_108_864 });
+    expect(build({ attribution: { rotate: { max_bytes: '500MB', max_age: '24h' } } }).attribution.rotate).toEqual({ maxBytes: 500_000_000, maxAgeSeconds: 86_400 });
+    expect(build({ attribution: { rotate: { max_age: 3600 } } }).attribution.rotate).toEqual({ maxAgeSeconds: 3600 });
+    expect(build({ attribution: { rotate: { max_bytes: 1_048_576 } } }).attribution.rotate).toEqual({ maxBytes: 1_048_576 });
+  });
+
+  it('names the rotate field that is wrong, and why', () => {
+    expect(problemsOf(() => build({ attribution: { rotate: { max_bytes: '12 parsecs' } } }))).toEqual([
+      'broker.yaml: attribution.rotate.max_bytes: must be a whole number of bytes or a size like "64MiB", "500MB" or "1GiB"',
+    ]);
+    expect(problemsOf(() => build({ attribution: { rotate: { max_bytes: 1000 } } }))).toEqual([
+      'broker.yaml: attribution.rotate.max_bytes: must be at least 65536 bytes (got 1000)',
+    ]);
+    expect(problemsOf(() => build({ attribution: { rotate: { max_age: 'daily' } } }))).toEqual([
+      'broker.yaml: attribution.rotate.max_age: must be a whole number of seconds or a duration like "90s", "5m" or "1h"',
+    ]);
+    expect(problemsOf(() => build({ attribution: { rotate: { max_byte: '1GiB' } } }))).toEqual([
+      'broker.yaml: attribution.rotate.max_byte: unknown key (did you mean "max_bytes"?)',
+    ]);
+    expect(problemsOf(() => build({ attribution: { rotate: {} } }))).toEqual([
+      'broker.yaml: attribution.rotate: needs max_bytes and/or max_age (or write `rotate: off`)',
+    ]);
+    expect(problemsOf(() => build({ attribution: { rotate: 'weekly' } }))).toEqual([
+      'broker.yaml: attribution.rotate: must be off, or a mapping with max_bytes and/or max_age (got a string)',
+    ]);
+  });
+
+  it('takes a group-commit batching window in ms, 1ms to 100ms, none by default', () => {
+    expect(build({}).attribution.batchWindowMs).toBeUndefined();
+    expect(build({ attribution: { batch_window: '2ms' } }).attribution.batchWindowMs).toBe(2);
+    expect(problemsOf(() => build({ attribution: { batch_window: '500ms' } }))).toEqual([
+      'broker.yaml: attribution.batch_window: must be at most 100ms (got 500ms)',
+    ]);
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminKey } from '../../src/admin/admin-auth.js';
 import { JsonlFileSink } from '../../src/attribution/jsonl-file-sink.js';
+import { rotatedFiles } from '../../src/attribution/log-files.js';
 import type { ExchangeRecord } from '../../src/attribution/record.js';
 import { reserveBroker, type RunningTestBroker } from '../support/broker-harness.js';
 import { testCatalog } from '../support/catalog.js';
@@ -24,9 +25,11 @@ function record(i: number, agent: string, sub: string, decision: 'granted' | 'de
 beforeAll(async () => {
   admin = await createAdminKey('auditor');
   const file = join(await mkdtemp(join(tmpdir(), 'audit-api-')), 'attribution.jsonl');
-  const sink = new JsonlFileSink(file);
+  // Rotating at 4 KB spreads the records over several files: the API must read them all, in order.
+  const sink = new JsonlFileSink(file, { rotate: { maxBytes: 4096 } });
   for (let i = 0; i < 60; i += 1) await sink.append(record(i, i % 3 === 0 ? 'agent-x' : 'agent-z', i % 2 === 0 ? 'alice' : 'bob', i % 5 === 0 ? 'denied' : 'granted'));
   await sink.close();
+  expect((await rotatedFiles(file)).length).toBeGreaterThan(3);
   const reserved = await reserveBroker();
   broker = await reserved.start({ trustedIssuers: [], catalog: testCatalog(), agents: [], config: { adminKeys: [{ id: 'auditor', hash: admin.hash }], attribution: { file } } });
 });
@@ -50,6 +53,8 @@ describe('GET /admin/audit', () => {
   it('filters by decision and honours the limit', async () => {
     const denied = await audit('decision=denied');
     expect(denied.records.map((r) => r.id)).toEqual(Array.from({ length: 12 }, (_, k) => `r${String(k * 5)}`));
+    const all = await audit('limit=1000');
+    expect(all.records.map((r) => r.id)).toEqual(Array.from({ length: 60 }, (_, i) => `r${String(i)}`));
     expect((await audit('limit=7')).records).toHaveLength(7);
   });
 

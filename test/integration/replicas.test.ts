@@ -31,17 +31,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function cleanupAttribution(ports: readonly number[]): Promise<void> {
-  // Chains are keyed by replica name (<hostname>-<port>): remove exactly this test's.
-  const redis = new Redis(REDIS_URL);
-  try {
-    const keys = ports.map((port) => `attribution:${hostname()}-${String(port)}`);
-    if (keys.length > 0) await redis.del(...keys);
-  } finally {
-    redis.disconnect();
-  }
-}
-
 describe.runIf(redisUp)('two broker processes sharing one Redis', () => {
   const SECRET = 'replica-test-agent-secret';
   const prefix = uniquePrefix();
@@ -83,7 +72,7 @@ describe.runIf(redisUp)('two broker processes sharing one Redis', () => {
 
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.stop()));
-    await cleanupAttribution(ports);
+    // Attribution chains live under the broker's prefix ({attribution:<replica>} hash tag): cleanupPrefix removes them.
     await idp.close();
     await cleanupPrefix(prefix);
   });
@@ -125,7 +114,7 @@ describe.runIf(redisUp)('two broker processes sharing one Redis', () => {
       const { kid, ...jwk } = (JSON.parse(keyJson) as { jwk: Record<string, string> }).jwk;
       const publicJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid, alg: 'ES256' };
       for (const port of ports) {
-        const key = `attribution:${hostname()}-${String(port)}`;
+        const key = `${prefix}{attribution:${hostname()}-${String(port)}}:stream`;
         const lines: string[] = [];
         for await (const line of streamLines(redis, key)) lines.push(line);
         expect(lines.length).toBeGreaterThan(1);

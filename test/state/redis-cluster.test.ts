@@ -13,6 +13,9 @@ import { AgentStatusMirror } from '../../src/state/agent-status-mirror.js';
 import { sharedStateContract } from './shared-state-contract.js';
 import { requireRedisServer, startPrivateCluster, type PrivateCluster } from '../support/redis-topologies.js';
 import { uniquePrefix } from '../support/redis.js';
+import { RedisStreamSink, streamLines } from '../../src/attribution/redis-stream-sink.js';
+import { verifyLog } from '../../src/attribution/verify.js';
+import { makeRecord, testSigner } from '../attribution/helpers.js';
 
 const serverUp = requireRedisServer('Redis Cluster tests');
 
@@ -78,5 +81,20 @@ describe.runIf(serverUp)('on a 3-master Redis Cluster', () => {
     } finally {
       mirror.close();
     }
+  });
+
+  it('keeps two replicas\' attribution chains on the cluster, each verifying, each in its own slot', async () => {
+    const client = await connect();
+    const signer = await testSigner();
+    const prefix = uniquePrefix();
+    const sinks = ['replica-a', 'replica-b'].map((replica) => new RedisStreamSink({ redis: client, keyPrefix: prefix, replica, signer, checkpointEveryRecords: 5, checkpointEverySeconds: 0 }));
+    await Promise.all(sinks.flatMap((sink, s) => Array.from({ length: 12 }, (_, i) => sink.append(makeRecord(s * 100 + i + 1)))));
+    for (const sink of sinks) await sink.close();
+    for (const sink of sinks) {
+      await expect(verifyLog(streamLines(client, sink.key), { keys: [signer.publicJwk], requireCheckpointedEnd: true })).resolves.toMatchObject({ ok: true, records: 12 });
+    }
+    const [a, b] = sinks.map((sink) => sink.key) as [string, string];
+    expect(a).toMatch(/\{attribution:replica-a\}/u);
+    expect(await client.cluster('KEYSLOT', a)).not.toBe(await client.cluster('KEYSLOT', b));
   });
 });
