@@ -5,6 +5,7 @@
  *   <prefix>agent-status   HASH   client_id -> AgentStatusOverride (JSON)
  *   <prefix>revocations    HASH   id -> Revocation (JSON)
  *   <prefix>events         STREAM the feed replicas and validators follow (capped)
+ *   <prefix>once:<key>     STRING one-time claims (DPoP proof jtis), SET NX PX: expire on their own
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { AgentStatusOverride, Revocation, SharedState, StateEvent } from './shared-state.js';
@@ -117,6 +118,12 @@ export class RedisState implements SharedState {
     const k = this.#key(`hll:${key}:${Math.floor(nowMs / windowMs)}`);
     const results = await this.#run('PFADD', () => this.redis.multi().pfadd(k, member).pexpire(k, windowMs).pfcount(k).exec());
     return Number(results?.[2]?.[1] ?? 0);
+  }
+
+  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    const result = await this.#run('SET NX', () => this.redis.set(this.#key(`once:${key}`), '1', 'PX', ttl, 'NX'));
+    return result === 'OK';
   }
 
   async ping(): Promise<void> {
