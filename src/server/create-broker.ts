@@ -79,6 +79,8 @@ export function createBroker(deps: BrokerDeps): Broker {
       limits: config.limits,
       signingKey: () => deps.keys.active,
       now,
+      tokenEndpoint: `${config.issuer}${ROUTES.token}`,
+      clockSkewSeconds: config.clockSkewSeconds,
       state,
       rateLimits: config.rateLimits,
     }),
