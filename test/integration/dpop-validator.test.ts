@@ -32,9 +32,10 @@ let tool: { server: Server; url: string };
 let agentKey: DpopTestKey;
 let attackerKey: DpopTestKey;
 let client: AgentClient;
+let validatorKey: { key: string; hash: string };
 
 beforeAll(async () => {
-  const validatorKey = await createAdminKey('crm-service');
+  validatorKey = await createAdminKey('crm-service');
   const reserved = await reserveBroker();
   idp = await startUpstreamIdp({ audience: reserved.issuer });
   broker = await reserved.start({
@@ -105,6 +106,17 @@ describe('the sample CRM flow with DPoP, through the agent SDK', () => {
     const res = await fetch(url, { method: 'POST', headers: await token.headers('POST', url) });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ updated_for: 'alice' });
+  });
+});
+
+describe('introspection of a DPoP-bound token (RFC 9449 §6.2)', () => {
+  it('reports cnf.jkt and token_type DPoP; an unbound token stays Bearer without cnf', async () => {
+    const { accessToken } = await aliceToken();
+    const introspect = async (token: string) => (await rawPost(`${broker.issuer}/introspect`, form({ token }), { authorization: `Bearer ${validatorKey.key}` })).body;
+    expect(await introspect(accessToken)).toMatchObject({ active: true, token_type: 'DPoP', cnf: { jkt: client.dpopJkt } });
+    const bearer = await introspect(await bearerToken());
+    expect(bearer).toMatchObject({ active: true, token_type: 'Bearer' });
+    expect(bearer.cnf).toBeUndefined();
   });
 });
 
