@@ -109,6 +109,14 @@ describe('the sample CRM flow with DPoP, through the agent SDK', () => {
   });
 });
 
+describe('the sample tool\'s RFC 9728 metadata', () => {
+  it('advertises DPoP algorithms and that DPoP is not required there', async () => {
+    expect(await (await fetch(`${tool.url}/.well-known/oauth-protected-resource`)).json()).toMatchObject({
+      resource: CRM, dpop_signing_alg_values_supported: ALGS.split(' '), dpop_bound_access_tokens_required: false,
+    });
+  });
+});
+
 describe('introspection of a DPoP-bound token (RFC 9449 §6.2)', () => {
   it('reports cnf.jkt and token_type DPoP; an unbound token stays Bearer without cnf', async () => {
     const { accessToken } = await aliceToken();
