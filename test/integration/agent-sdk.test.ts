@@ -7,7 +7,7 @@ import { AgentClient, ExchangeError } from '../../src/sdk/agent/index.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 import { keyAgent, reserveBroker, trustedIssuer, type RunningTestBroker } from '../support/broker-harness.js';
 import { CRM, TICKETS, testCatalog } from '../support/catalog.js';
-import { decodeJwt, type CryptoKey } from 'jose';
+import { decodeJwt, decodeProtectedHeader, generateKeyPair, type CryptoKey } from 'jose';
 
 const SECRET = 'agent-sdk-test-secret';
 let idp: UpstreamIdp;
@@ -58,6 +58,15 @@ describe('agent SDK', () => {
     await expect(bearer.dpopProof('GET', 'https://crm.example.test/')).rejects.toThrow(/no DPoP key/u);
     const plain = await bearer.getToken({ subjectToken: await idp.userToken('alice'), tool: CRM, scope: 'crm.accounts.read' });
     expect(await plain.headers('GET', 'https://crm.example.test/api')).toEqual({ authorization: `Bearer ${plain.accessToken}` });
+  });
+
+  it('accepts an Ed25519 DPoP key of its own', async () => {
+    const keys = await generateKeyPair('Ed25519');
+    const client = await AgentClient.create({ issuer: broker.issuer, clientId: 'sdk-key-agent', auth: { privateKey: keyed.privateKey, kid: keyed.kid }, allowInsecureLoopback: true, dpop: keys });
+    const token = await client.getToken({ subjectToken: await idp.userToken('alice'), tool: CRM, scope: 'crm.accounts.read' });
+    expect(token.tokenType).toBe('dpop');
+    expect(decodeJwt(token.accessToken).cnf).toEqual({ jkt: client.dpopJkt });
+    expect(decodeProtectedHeader((await token.headers('GET', 'https://crm.example.test/api')).dpop!).jwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
   });
 
   it('throws an ExchangeError carrying the OAuth code, without retrying client errors', async () => {
