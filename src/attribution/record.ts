@@ -33,7 +33,8 @@ export interface ExchangeRecord {
     readonly granted: readonly string[];
     readonly dropped: readonly { readonly scope: string; readonly reason: DroppedScopeReason }[];
   };
-  readonly token?: { readonly jti: string; readonly exp: number; readonly lifetime_bound_by: string };
+  /** `dpop_jkt`: the DPoP key thumbprint the token is bound to (its `cnf.jkt`), for DPoP-bound tokens. */
+  readonly token?: { readonly jti: string; readonly exp: number; readonly lifetime_bound_by: string; readonly dpop_jkt?: string };
   readonly subject_token_sha256?: string;
   readonly actor_token_sha256?: string;
   readonly caller: { readonly address: string };

@@ -4,7 +4,7 @@
  */
 import type { JWK } from 'jose';
 import { z } from 'zod';
-import { AGENT_STATUSES, type Agent, type AgentAuthentication, type AgentRegistry } from '../domain/agent.js';
+import { AGENT_DPOP_MODES, AGENT_STATUSES, type Agent, type AgentAuthentication, type AgentRegistry } from '../domain/agent.js';
 import type { BrokerMode } from '../domain/broker-config.js';
 import type { Catalog } from '../domain/catalog.js';
 import { isClientSecretHash } from '../provider/client-secret-hash.js';
@@ -188,6 +188,7 @@ const agentFileShape = {
     .refine((tools) => Object.keys(tools).length > 0, { error: 'must list at least one tool' }),
   max_ttl: durationSeconds({ max: MAX_AGENT_TTL_SECONDS }),
   actor_token: actorTokenSchema.optional(),
+  dpop: z.enum(AGENT_DPOP_MODES, { error: (issue) => (issue.input === undefined ? undefined : 'must be one of optional, required (RFC 9449 proof of possession)') }).default('optional'),
 };
 
 function listIds(ids: Iterable<string>): string {
@@ -263,7 +264,7 @@ export function collectAgents(
       usable = false;
     }
 
-    const { name, owner, status, dev_only: devOnly, authentication, tools, max_ttl: maxTtl } = fields;
+    const { name, owner, status, dev_only: devOnly, authentication, tools, max_ttl: maxTtl, dpop } = fields;
     if (
       !usable ||
       clientId === undefined ||
@@ -273,7 +274,8 @@ export function collectAgents(
       devOnly === undefined ||
       authentication === undefined ||
       tools === undefined ||
-      maxTtl === undefined
+      maxTtl === undefined ||
+      dpop === undefined
     ) {
       continue;
     }
@@ -290,6 +292,7 @@ export function collectAgents(
       tools: new Map(Object.entries(tools)),
       maxTtlSeconds: maxTtl,
       actorToken: { allowed: actorToken.allowed, subjects: actorToken.subjects },
+      dpop,
       devOnly,
       source,
     });

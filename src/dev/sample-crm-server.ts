@@ -15,7 +15,7 @@ const ACCOUNTS: Readonly<Record<string, { readonly name: string; readonly owners
 export function sampleCrmApp(validator: TokenValidator, opts: { resource: string; issuer: string }): Koa {
   const app = new Koa();
   const router = new Router();
-  router.get('/.well-known/oauth-protected-resource', protectedResourceMetadata({ ...opts, scopes: ['crm.accounts.read', 'crm.accounts.write'] }));
+  router.get('/.well-known/oauth-protected-resource', protectedResourceMetadata({ ...opts, scopes: ['crm.accounts.read', 'crm.accounts.write'], dpop: { algorithms: validator.dpopAlgorithms } }));
 
   const mayAccess = (token: ValidatedToken, id: string): boolean => ACCOUNTS[id]?.owners.includes(token.sub) ?? false;
 

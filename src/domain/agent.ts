@@ -7,6 +7,9 @@ import type { JWK } from 'jose';
 export const AGENT_STATUSES = ['active', 'suspended'] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
+export const AGENT_DPOP_MODES = ['optional', 'required'] as const;
+export type AgentDpop = (typeof AGENT_DPOP_MODES)[number];
+
 export type AgentAuthentication =
   | { readonly method: 'private_key_jwt'; readonly jwks: { readonly keys: readonly JWK[] } }
   /** `secretHash` is the encoded hash (see src/provider/client-secret-hash.ts); the secret itself is never stored. */
@@ -25,6 +28,11 @@ export interface Agent {
   readonly maxTtlSeconds: number;
   /** Whether the agent may present an `actor_token`, and which subjects that token may name besides the agent itself. */
   readonly actorToken: { readonly allowed: boolean; readonly subjects: readonly string[] };
+  /**
+   * RFC 9449: `required` = every token request must carry a valid DPoP proof and every token is
+   * DPoP-bound; `optional` (the default when absent) = bound when the agent sends a proof.
+   */
+  readonly dpop?: AgentDpop;
   /** A sample identity that only the embedded development mode will load. */
   readonly devOnly: boolean;
   readonly source: string;

@@ -14,6 +14,8 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'invalid_target'
+  /** RFC 9449 §5: the DPoP proof is missing (for an agent that must use DPoP), invalid or replayed. */
+  | 'invalid_dpop_proof'
   | 'temporarily_unavailable'
   | 'server_error';
 
@@ -40,6 +42,10 @@ export const DENIAL_REASONS = {
   agent_not_allowed_grant: 'unauthorized_client',
   agent_not_allowed_tool: 'unauthorized_client',
   unsupported_grant_type: 'unsupported_grant_type',
+  // proof of possession (RFC 9449)
+  dpop_proof_required: 'invalid_dpop_proof',
+  dpop_proof_invalid: 'invalid_dpop_proof',
+  dpop_proof_replayed: 'invalid_dpop_proof',
   // the target
   resource_missing: 'invalid_target',
   resource_invalid: 'invalid_target',

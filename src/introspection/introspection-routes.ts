@@ -25,7 +25,7 @@ export interface ValidatorRoutesDeps {
   readonly heartbeatMs?: number;
 }
 
-const INTROSPECTION_CLAIMS = ['iss', 'sub', 'aud', 'client_id', 'scope', 'act', 'tool', 'exp', 'iat', 'jti'] as const;
+const INTROSPECTION_CLAIMS = ['iss', 'sub', 'aud', 'client_id', 'scope', 'act', 'tool', 'exp', 'iat', 'jti', 'cnf'] as const;
 
 async function introspect(deps: ValidatorRoutesDeps, token: string): Promise<Record<string, unknown>> {
   const nowMs = deps.now();
@@ -34,7 +34,8 @@ async function introspect(deps: ValidatorRoutesDeps, token: string): Promise<Rec
   // Revocations are read from the shared state: if it cannot be read, the token is not reported active.
   const rules = await deps.state.listRevocations();
   if (rules.some((rule) => isRevokedBy(payload, rule))) return { active: false };
-  const out: Record<string, unknown> = { active: true, token_type: 'Bearer' };
+  // RFC 9449 §6.2: a DPoP-bound token is introspected with its `cnf.jkt` and token_type DPoP.
+  const out: Record<string, unknown> = { active: true, token_type: payload.cnf !== undefined ? 'DPoP' : 'Bearer' };
   for (const claim of INTROSPECTION_CLAIMS) if (payload[claim] !== undefined) out[claim] = payload[claim];
   return out;
 }

@@ -5,6 +5,7 @@
  */
 import type { Agent } from '../domain/agent.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
+import { DPOP_ALGORITHMS } from '../dpop/verify-dpop-proof.js';
 import { clientMetadata } from './client-metadata.js';
 import { isolatedMemoryAdapter } from './memory-adapter.js';
 import { Provider, type Configuration, type ErrorOut, type KoaContextWithOIDC } from './oidc-provider.js';
@@ -44,6 +45,7 @@ export function buildProvider(opts: ProviderOptions): Provider {
     clockTolerance: opts.clockSkewSeconds,
     features: {
       devInteractions: { enabled: false },
+      // Off on purpose: DPoP at the token endpoint is the broker's own check (src/token-endpoint/check-dpop.ts).
       dPoP: { enabled: false },
       rpInitiatedLogout: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
@@ -59,6 +61,8 @@ export function buildProvider(opts: ProviderOptions): Provider {
     discovery: {
       introspection_endpoint: `${opts.issuer}/introspect`,
       revocation_feed_endpoint: `${opts.issuer}/revocations/stream`,
+      // RFC 9449 §5.1: the broker verifies DPoP proofs itself (src/token-endpoint/check-dpop.ts).
+      dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
     },
     // Token-endpoint errors are JSON whatever the Accept header says.
     renderError: renderJsonError,

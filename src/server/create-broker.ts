@@ -92,6 +92,8 @@ export function createBroker(deps: BrokerDeps): Broker {
       limits: config.limits,
       signingKey: () => deps.keys.active,
       now,
+      tokenEndpoint: `${config.issuer}${ROUTES.token}`,
+      clockSkewSeconds: config.clockSkewSeconds,
       state,
       agentStatus,
       rateLimits: config.rateLimits,

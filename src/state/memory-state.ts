@@ -2,6 +2,8 @@
 import { slidingCount, type AgentStatusOverride, type AgentStatusSnapshot, type Revocation, type SharedState, type StateEvent } from './shared-state.js';
 
 const MAX_EVENTS = 10_000;
+/** Above this many live claims, expired ones are swept before the next claim. */
+const CLAIM_SWEEP_THRESHOLD = 10_000;
 
 export class MemoryState implements SharedState {
   readonly kind = 'memory' as const;
@@ -11,6 +13,12 @@ export class MemoryState implements SharedState {
   #seq = 0;
   readonly #counters = new Map<string, { bucket: number; current: number; previous: number }>();
   readonly #sets = new Map<string, { bucket: number; members: Set<string> }>();
+  readonly #claims = new Map<string, number>();
+  readonly #clock: () => number;
+
+  constructor(opts: { readonly now?: () => number } = {}) {
+    this.#clock = opts.now ?? Date.now;
+  }
 
   #emit(event: Omit<StateEvent, 'cursor'>): void {
     this.#seq += 1;
@@ -68,6 +76,17 @@ export class MemoryState implements SharedState {
     }
     entry.members.add(member);
     return Promise.resolve(entry.members.size);
+  }
+
+  claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    const now = this.#clock();
+    if (this.#claims.size >= CLAIM_SWEEP_THRESHOLD) {
+      for (const [k, expires] of this.#claims) if (expires <= now) this.#claims.delete(k);
+    }
+    const expires = this.#claims.get(key);
+    if (expires !== undefined && expires > now) return Promise.resolve(false);
+    this.#claims.set(key, now + ttlMs);
+    return Promise.resolve(true);
   }
 
   ping(): Promise<void> {

@@ -7,7 +7,7 @@
 import type { AgentStatusOverride, AgentStatusSnapshot, Revocation, SharedState, StateEvent } from './shared-state.js';
 import { slidingCount, StateUnavailableError } from './shared-state.js';
 import { connectRedis, type RedisClient, type RedisConnectOptions } from './connect-redis.js';
-import { distinctWindowKey, rateWindowKey, stateKey } from './state-keys.js';
+import { distinctWindowKey, onceKey, rateWindowKey, stateKey } from './state-keys.js';
 
 export type RedisStateOptions = RedisConnectOptions & {
   readonly prefix?: string;
@@ -104,6 +104,12 @@ export class RedisState implements SharedState {
     const k = distinctWindowKey(this.prefix, key, Math.floor(nowMs / windowMs));
     const [, , count] = await this.#run('PFADD', async () => replies(await this.redis.multi().pfadd(k, member).pexpire(k, windowMs).pfcount(k).exec()));
     return Number(count ?? 0);
+  }
+
+  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    const result = await this.#run('SET NX', () => this.redis.set(onceKey(this.prefix, key), '1', 'PX', ttl, 'NX'));
+    return result === 'OK';
   }
 
   async ping(): Promise<void> {

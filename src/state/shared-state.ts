@@ -64,6 +64,11 @@ export interface SharedState {
   hit(key: string, windowMs: number, nowMs: number): Promise<number>;
   /** Adds `member` to a per-window set under `key` and returns how many distinct members the window holds. */
   addDistinct(key: string, member: string, windowMs: number, nowMs: number): Promise<number>;
+  /**
+   * Claims `key` for `ttlMs`: true for the first claim on every replica, false while an earlier claim
+   * lives (one-time values such as DPoP proof `jti`s). Atomic across replicas.
+   */
+  claimOnce(key: string, ttlMs: number): Promise<boolean>;
   /** Resolves when the store answers. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -7,6 +7,7 @@
  *   <prefix>{state}:events           STREAM  the feed replicas and validators follow (capped)
  *   <prefix>{rl:<key>}:<bucket>      STRING  one fixed rate-limit window (current and previous share the tag)
  *   <prefix>{hll:<key>}:<bucket>     HLL     distinct members in one window
+ *   <prefix>once:<key>               STRING  one-time claims (DPoP proof jtis), SET NX PX (single-key)
  *   <prefix>oidc:<model>:<id>        STRING  oidc-provider's replay cache (single-key commands only)
  *
  * `{state}` keeps the agent overrides, the revocations and the feed in one slot: a status change and its
@@ -28,4 +29,9 @@ export function rateWindowKey(prefix: string, key: string, bucket: number): stri
 
 export function distinctWindowKey(prefix: string, key: string, bucket: number): string {
   return `${prefix}{hll:${key}}:${String(bucket)}`;
+}
+
+/** A one-time claim (a DPoP proof's jti under its key's thumbprint): one SET NX PX, so any slot will do. */
+export function onceKey(prefix: string, key: string): string {
+  return `${prefix}once:${key}`;
 }

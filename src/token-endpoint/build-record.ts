@@ -39,7 +39,7 @@ export function buildExchangeRecord(state: ExchangeState, outcome: Outcome, rc: 
         : state.request
           ? { scopes: { requested: state.request.scopes, granted: [], dropped: [] } }
           : {}),
-    ...(granted ? { token: { jti: minted.jti, exp: minted.exp, lifetime_bound_by: grant.lifetimeBoundBy } } : {}),
+    ...(granted ? { token: { jti: minted.jti, exp: minted.exp, lifetime_bound_by: grant.lifetimeBoundBy, ...(state.dpopJkt !== undefined ? { dpop_jkt: state.dpopJkt } : {}) } } : {}),
     ...(state.subjectFingerprint ? { subject_token_sha256: state.subjectFingerprint } : {}),
     ...(state.actorFingerprint ? { actor_token_sha256: state.actorFingerprint } : {}),
     caller: { address: rc.callerAddress },

@@ -18,6 +18,8 @@ export interface ExchangeState {
   subjectFingerprint?: string;
   actor?: ActorClaims;
   actorFingerprint?: string;
+  /** Thumbprint of the verified DPoP proof key: the minted token's `cnf.jkt`. */
+  dpopJkt?: string;
   denial?: Denial;
   grant?: Grant;
   minted?: Omit<MintedToken, 'token'>;

@@ -1,7 +1,7 @@
 /**
  * The RFC 8693 grant, registered with oidc-provider (which has already authenticated the agent).
  * The steps, in order, each a named function elsewhere:
- *   parse the request -> cheap policy checks -> verify the subject (and actor) token
+ *   parse the request -> the DPoP proof, if any -> cheap policy checks -> verify the subject (and actor) token
  *   -> decide (narrow scopes, bound lifetime, build the act chain) -> mint -> respond.
  * Any denial is recorded in the exchange state and thrown as an OAuth error; the attribution record is
  * written by record-outcome.ts before the response leaves.
@@ -20,6 +20,7 @@ import type { TokenEndpointGrantContext } from '../provider/oidc-provider.js';
 import type { AgentStatusOverride, SharedState } from '../state/shared-state.js';
 import type { AgentStatusView } from '../state/agent-status.js';
 import { tokenFingerprint, type IncomingTokenVerifier } from '../subject-token/verify-incoming-token.js';
+import { checkDpop } from './check-dpop.js';
 import { denialError } from './denial-error.js';
 import { exchangeState } from './exchange-state.js';
 
@@ -39,6 +40,10 @@ export interface TokenExchangeDeps {
   readonly limits: RequestLimits;
   readonly signingKey: () => SigningKey;
   readonly now: () => number;
+  /** The token endpoint URL agents address (DPoP `htu`). */
+  readonly tokenEndpoint: string;
+  /** Tolerance on DPoP proofs' `iat`. */
+  readonly clockSkewSeconds: number;
   /** Rate-limit windows shared by every replica. */
   readonly state: SharedState;
   /** Agent suspensions and revocations shared by every replica (a local mirror with Redis). */
@@ -102,6 +107,13 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     const suspended = await agentOverrideDenial(async () => (await deps.agentStatus.recent(clientId)) && deps.agentStatus.latest(clientId));
     if (suspended) return refuse(suspended);
 
+    const dpop = await checkDpop({
+      rawHeaders: ctx.req.rawHeaders, method: ctx.method, agent, tokenEndpoint: deps.tokenEndpoint,
+      state: deps.state, nowMs: deps.now(), clockSkewSeconds: deps.clockSkewSeconds,
+    });
+    if (isDenial(dpop)) return refuse(dpop);
+    if (dpop.jkt !== undefined) state.dpopJkt = dpop.jkt;
+
     const pre = precheck(request, agent, deps.catalog());
     if (isDenial(pre)) return refuse(pre);
     state.tool = pre.tool;
@@ -132,7 +144,7 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     const decision = decide({ request, agent, tool: pre.tool, subject, ...(actor ? { actor } : {}), policy: deps.policy, nowMs });
     if (isDenial(decision)) return refuse(decision);
 
-    const minted = mintAccessToken(decision, agent, deps.issuer, deps.signingKey());
+    const minted = mintAccessToken(decision, agent, deps.issuer, deps.signingKey(), dpop.jkt !== undefined ? { dpopJkt: dpop.jkt } : {});
     // Checked again after minting, against a read of the feed that started after the mint: a suspension
     // committed before this point wins, and one committed after it revokes this token by its rule
     // (the rule's issuedBefore is taken after the suspension is committed, so it is >= this token's iat).
@@ -143,7 +155,7 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     ctx.body = {
       access_token: minted.token,
       issued_token_type: decision.issuedTokenType,
-      token_type: 'Bearer',
+      token_type: dpop.jkt !== undefined ? 'DPoP' : 'Bearer',
       expires_in: minted.exp - minted.iat,
       scope: decision.scopes.granted.join(' '),
     };

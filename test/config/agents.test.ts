@@ -77,6 +77,7 @@ describe('buildAgents', () => {
       tools: new Map([['crm', ['crm.accounts.read']]]),
       maxTtlSeconds: 600,
       actorToken: { allowed: false, subjects: [] },
+      dpop: 'optional',
       devOnly: false,
       source: F,
     });
@@ -86,6 +87,17 @@ describe('buildAgents', () => {
       status: 'suspended',
       actorToken: { allowed: true, subjects: ['spiffe://example.org/runtime'] },
     });
+  });
+
+  it('reads dpop: required | optional (default optional) and rejects anything else', () => {
+    expect(one(agentFile({ dpop: 'required' })).agents.get('test-agent')?.dpop).toBe('required');
+    expect(one(agentFile({ dpop: 'optional' })).agents.get('test-agent')?.dpop).toBe('optional');
+    expect(one(agentFile()).agents.get('test-agent')?.dpop).toBe('optional');
+    for (const bad of ['yes', true, 'REQUIRED']) {
+      expect(problemsOf(() => one(agentFile({ dpop: bad })))).toEqual([
+        'clients/test-agent.yaml: dpop: must be one of optional, required (RFC 9449 proof of possession)',
+      ]);
+    }
   });
 
   it('accepts private_key_jwt with public keys, keeping only JWK members it knows', () => {

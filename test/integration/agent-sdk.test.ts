@@ -7,7 +7,7 @@ import { AgentClient, ExchangeError } from '../../src/sdk/agent/index.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 import { keyAgent, reserveBroker, trustedIssuer, type RunningTestBroker } from '../support/broker-harness.js';
 import { CRM, TICKETS, testCatalog } from '../support/catalog.js';
-import type { CryptoKey } from 'jose';
+import { decodeJwt, decodeProtectedHeader, generateKeyPair, type CryptoKey } from 'jose';
 
 const SECRET = 'agent-sdk-test-secret';
 let idp: UpstreamIdp;
@@ -41,6 +41,32 @@ describe('agent SDK', () => {
     expect(exchanges() - before).toBe(1);
     await client.getToken({ subjectToken, tool: TICKETS, scope: 'tickets.read' });
     expect(exchanges() - before).toBe(2);
+  });
+
+  it('with dpop: true, generates a key, gets DPoP-bound tokens and builds DPoP headers with a fresh proof each time', async () => {
+    const client = await AgentClient.create({ issuer: broker.issuer, clientId: 'sdk-secret-agent', auth: { clientSecret: SECRET }, allowInsecureLoopback: true, dpop: true });
+    const token = await client.getToken({ subjectToken: await idp.userToken('alice'), tool: CRM, scope: 'crm.accounts.read' });
+    expect(token.tokenType).toBe('dpop');
+    expect(client.dpopJkt).toMatch(/^[A-Za-z0-9_-]{43}$/u);
+    expect(decodeJwt(token.accessToken).cnf).toEqual({ jkt: client.dpopJkt });
+    const first = await token.headers('GET', 'https://crm.example.test/api/accounts/A?x=1');
+    const second = await token.headers('GET', 'https://crm.example.test/api/accounts/A?x=1');
+    expect(first.authorization).toBe(`DPoP ${token.accessToken}`);
+    expect(first.dpop).not.toBe(second.dpop);
+    expect(decodeJwt(first.dpop!)).toMatchObject({ htm: 'GET', htu: 'https://crm.example.test/api/accounts/A', ath: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/u) as string });
+    const bearer = await AgentClient.create({ issuer: broker.issuer, clientId: 'sdk-secret-agent', auth: { clientSecret: SECRET }, allowInsecureLoopback: true });
+    await expect(bearer.dpopProof('GET', 'https://crm.example.test/')).rejects.toThrow(/no DPoP key/u);
+    const plain = await bearer.getToken({ subjectToken: await idp.userToken('alice'), tool: CRM, scope: 'crm.accounts.read' });
+    expect(await plain.headers('GET', 'https://crm.example.test/api')).toEqual({ authorization: `Bearer ${plain.accessToken}` });
+  });
+
+  it('accepts an Ed25519 DPoP key of its own', async () => {
+    const keys = await generateKeyPair('Ed25519');
+    const client = await AgentClient.create({ issuer: broker.issuer, clientId: 'sdk-key-agent', auth: { privateKey: keyed.privateKey, kid: keyed.kid }, allowInsecureLoopback: true, dpop: keys });
+    const token = await client.getToken({ subjectToken: await idp.userToken('alice'), tool: CRM, scope: 'crm.accounts.read' });
+    expect(token.tokenType).toBe('dpop');
+    expect(decodeJwt(token.accessToken).cnf).toEqual({ jkt: client.dpopJkt });
+    expect(decodeProtectedHeader((await token.headers('GET', 'https://crm.example.test/api')).dpop!).jwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
   });
 
   it('throws an ExchangeError carrying the OAuth code, without retrying client errors', async () => {

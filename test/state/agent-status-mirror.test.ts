@@ -31,6 +31,7 @@ class SwitchableState implements SharedState {
   listRevocations() { return this.inner.listRevocations(); }
   hit(key: string, windowMs: number, nowMs: number) { return this.inner.hit(key, windowMs, nowMs); }
   addDistinct(key: string, member: string, windowMs: number, nowMs: number) { return this.inner.addDistinct(key, member, windowMs, nowMs); }
+  claimOnce(key: string, ttlMs: number) { return this.inner.claimOnce(key, ttlMs); }
   ping() { return this.inner.ping(); }
   close() { return this.inner.close(); }
 }

@@ -37,6 +37,18 @@ export function sharedStateContract(name: string, make: () => SharedState | Prom
       await state.close();
     });
 
+    it('claims a one-time key once until it expires', async () => {
+      const state = await make();
+      const key = `jti-${Math.random().toString(36).slice(2)}`;
+      expect(await state.claimOnce(key, 300)).toBe(true);
+      expect(await state.claimOnce(key, 300)).toBe(false);
+      expect(await state.claimOnce(`${key}-other`, 300)).toBe(true);
+      await new Promise((r) => setTimeout(r, 350));
+      expect(await state.claimOnce(key, 300)).toBe(true);
+      expect(await state.claimOnce(key, 300)).toBe(false);
+      await state.close();
+    });
+
     it('keeps revocations and publishes every change as a resumable feed', async () => {
       const state = await make();
       const first = rule();

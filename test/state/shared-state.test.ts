@@ -31,6 +31,18 @@ describe.runIf(redisUp)('redis', () => {
     await b.close();
   });
 
+  it('a one-time claim made by one replica is refused at the other', async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const a = await RedisState.connect({ url: REDIS_URL, prefix });
+    const b = await RedisState.connect({ url: REDIS_URL, prefix });
+    const results = await Promise.all([a.claimOnce('dpop:k:j', 10_000), b.claimOnce('dpop:k:j', 10_000)]);
+    expect(results.sort()).toEqual([false, true]);
+    expect(await b.claimOnce('dpop:k:j', 10_000)).toBe(false);
+    await a.close();
+    await b.close();
+  });
+
   it('fails fast with StateUnavailableError while Redis is down, and recovers without a new client', async () => {
     const redis = await startPrivateRedis();
     const state = await RedisState.connect({ url: redis.url, prefix: 'p:' });
@@ -39,6 +51,7 @@ describe.runIf(redisUp)('redis', () => {
       await redis.stop();
       const started = Date.now();
       await expect(state.agentOverride('agent-a')).rejects.toBeInstanceOf(StateUnavailableError);
+      await expect(state.claimOnce('jti', 1000)).rejects.toBeInstanceOf(StateUnavailableError);
       expect(Date.now() - started).toBeLessThan(1000);
       await redis.start();
       await expect.poll(async () => state.ping().then(() => 'up', () => 'down'), { timeout: 5000, interval: 100 }).toBe('up');

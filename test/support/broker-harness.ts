@@ -65,11 +65,17 @@ export function baseConfig(issuer: string, overrides: Partial<BrokerConfig> = {}
   };
 }
 
-export async function reserveBroker(): Promise<ReservedBroker> {
+/**
+ * `issuer` given: a further replica of that broker (same issuer identifier, its own port), as behind a
+ * load balancer; `url` is then where this replica itself listens.
+ */
+export async function reserveBroker(opts: { readonly issuer?: string } = {}): Promise<ReservedBroker & { readonly url: string }> {
   const { server, port } = await listen(undefined, '127.0.0.1', 0);
-  const issuer = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${port}`;
+  const issuer = opts.issuer ?? url;
   return {
     issuer,
+    url,
     async start(opts) {
       const keysDir = await mkdtemp(join(tmpdir(), 'broker-keys-'));
       const keys = await loadSigningKeys(keysDir, { generateIfMissing: true });
@@ -87,7 +93,7 @@ export async function reserveBroker(): Promise<ReservedBroker> {
         ...(opts.state ? { state: opts.state } : {}),
       });
       serve(server, broker.app.callback());
-      return { issuer, tokenEndpoint: `${issuer}/token`, sink, keys, agents, state: broker.state, close: async () => { broker.close(); await close(server, 0); } };
+      return { issuer, tokenEndpoint: `${url}/token`, sink, keys, agents, state: broker.state, close: async () => { broker.close(); await close(server, 0); } };
     },
   };
 }

@@ -4,10 +4,13 @@
  *   const { accessToken } = await broker.getToken({ subjectToken: userToken, tool: 'https://crm.example/api', scope: 'crm.accounts.read' });
  * Tokens are cached per (subject token, tool, scope) until shortly before they expire, concurrent identical
  * requests share one exchange, and only 5xx / temporarily_unavailable answers are retried, with backoff.
+ * With `dpop` the agent holds a DPoP key (RFC 9449): every exchange carries a proof, tokens are bound to
+ * the key, and `token.headers(method, url)` adds a fresh proof to each tool request.
  */
 import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
-import type { CryptoKey } from 'jose';
+import { calculateJwkThumbprint, generateKeyPair, type CryptoKey } from 'jose';
+import { createDpopProof, dpopAlgorithm, dpopPublicJwk, type DpopKeyPair } from '../../dpop/create-dpop-proof.js';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -24,6 +27,8 @@ export interface AgentClientOptions {
   readonly backoffMs?: number;
   /** Plain http is accepted only for loopback brokers (development and tests). */
   readonly allowInsecureLoopback?: boolean;
+  /** DPoP-bound tokens: `true` generates a non-extractable ES256 key for this client, or give a key pair (P-256, P-384, Ed25519, RSA). */
+  readonly dpop?: true | DpopKeyPair;
 }
 
 export interface ToolToken {
@@ -32,6 +37,13 @@ export interface ToolToken {
   readonly scope: string;
   /** Epoch milliseconds. */
   readonly expiresAt: number;
+  /** For a DPoP-bound token: the thumbprint of the agent's DPoP key (the token's `cnf.jkt`). */
+  readonly dpopJkt?: string;
+  /**
+   * The headers for one request to the tool: `Authorization: Bearer <token>`, or for a DPoP-bound token
+   * `Authorization: DPoP <token>` plus a fresh `DPoP` proof for this method and URL (with `ath`).
+   */
+  headers(method: string, url: string): Promise<Record<string, string>>;
 }
 
 /** A refused exchange, with the broker's OAuth error code (invalid_scope, invalid_target, ...). */
@@ -67,7 +79,11 @@ export class AgentClient {
   readonly #cache = new Map<string, ToolToken>();
   readonly #inFlight = new Map<string, Promise<ToolToken>>();
 
-  private constructor(private readonly config: oidc.Configuration, private readonly opts: AgentClientOptions) {}
+  private constructor(
+    private readonly config: oidc.Configuration,
+    private readonly opts: AgentClientOptions,
+    private readonly dpop: { readonly keys: DpopKeyPair; readonly handle: oidc.DPoPHandle; readonly jkt: string } | undefined,
+  ) {}
 
   static async create(opts: AgentClientOptions): Promise<AgentClient> {
     const auth = 'privateKey' in opts.auth
@@ -80,7 +96,24 @@ export class AgentClient {
       // eslint-disable-next-line @typescript-eslint/no-deprecated -- plain http only for loopback brokers, on request
       ...(opts.allowInsecureLoopback && loopback && server.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : {}),
     });
-    return new AgentClient(config, opts);
+    let dpop;
+    if (opts.dpop) {
+      const keys = opts.dpop === true ? await generateKeyPair('ES256') : opts.dpop;
+      dpopAlgorithm(keys.privateKey); // refuses unsupported keys now rather than at the first exchange
+      dpop = { keys, handle: oidc.getDPoPHandle(config, keys), jkt: await calculateJwkThumbprint(await dpopPublicJwk(keys.publicKey)) };
+    }
+    return new AgentClient(config, opts, dpop);
+  }
+
+  /** The thumbprint of this client's DPoP key (tokens it obtains carry it as `cnf.jkt`), if it has one. */
+  get dpopJkt(): string | undefined {
+    return this.dpop?.jkt;
+  }
+
+  /** A DPoP proof for one request (RFC 9449 §4.2; `ath` when an access token goes with it). Needs the `dpop` option. */
+  dpopProof(method: string, url: string, accessToken?: string): Promise<string> {
+    if (!this.dpop) return Promise.reject(new Error('this AgentClient has no DPoP key (option dpop)'));
+    return createDpopProof(this.dpop.keys, { method, url, ...(accessToken !== undefined ? { accessToken } : {}) });
   }
 
   /** A token for one tool on behalf of the user whose token is `subjectToken`. */
@@ -110,12 +143,19 @@ export class AgentClient {
           subject_token_type: ACCESS_TOKEN_TYPE,
           resource: tool,
           scope,
-        });
+        }, this.dpop ? { DPoP: this.dpop.handle } : undefined);
+        const accessToken = res.access_token;
+        const bound = res.token_type === 'dpop';
+        if (this.dpop && !bound) throw new ExchangeError('invalid_response', 200, 'the broker did not bind the token to the DPoP key');
         return {
-          accessToken: res.access_token,
+          accessToken,
           tokenType: res.token_type,
           scope: typeof res.scope === 'string' ? res.scope : scope,
           expiresAt: Date.now() + (res.expires_in ?? 0) * 1000,
+          ...(bound && this.dpop ? { dpopJkt: this.dpop.jkt } : {}),
+          headers: async (method: string, url: string): Promise<Record<string, string>> => (bound
+            ? { authorization: `DPoP ${accessToken}`, dpop: await this.dpopProof(method, url, accessToken) }
+            : { authorization: `Bearer ${accessToken}` }),
         };
       } catch (err) {
         const error = await toExchangeError(err);

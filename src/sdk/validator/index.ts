@@ -1,4 +1,4 @@
 /** The validation SDK for downstream services: `import { TokenValidator, authenticate, requireScope } from 'agent-token-broker/validator'`. */
-export { TokenValidator, type ValidatedToken, type ValidatorOptions } from './token-validator.js';
-export { TokenValidationError, wwwAuthenticate, type ValidationErrorCode } from './errors.js';
+export { TokenValidator, type DpopValidationOptions, type RequestContext, type ValidatedToken, type ValidatorOptions } from './token-validator.js';
+export { TokenValidationError, wwwAuthenticate, type ChallengeScheme, type ValidationErrorCode } from './errors.js';
 export { authenticate, requireScope, protectedResourceMetadata, type KoaOptions } from './koa.js';

@@ -3,12 +3,44 @@
  * Authorization header, signature with the broker's keys (JWKS from its metadata, cached, rotation-aware),
  * exact `iss`, `aud` containing this tool, `typ: at+jwt`, an algorithm allow-list, `exp` with a small
  * leeway, revocation status from the broker's feed (local, fail closed when stale) and an actor policy.
+ * DPoP-bound tokens (`cnf.jkt`, RFC 9449 §7) only with the `DPoP` scheme and a fresh, single-use proof by
+ * the bound key for this very request (method, URL, `ath`); never as a bearer token.
  * The service then applies its own permissions for the user in `sub`.
  */
+import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { canonicalResource } from '../../domain/resource.js';
+import { dpopHeaderFromValues } from '../../dpop/dpop-header.js';
+import { DPOP_ALGORITHMS, DPOP_MAX_AGE_SECONDS, dpopReplayWindowMs, verifyDpopProof } from '../../dpop/verify-dpop-proof.js';
 import { RevocationFollower } from './revocation-follower.js';
-import { TokenValidationError } from './errors.js';
+import { ReplayCache } from './replay-cache.js';
+import { TokenValidationError, type ChallengeScheme } from './errors.js';
+
+export interface DpopValidationOptions {
+  /** Accept only DPoP-bound tokens (default false: unbound bearer tokens are accepted too; bound ones never as bearer). */
+  readonly required?: boolean;
+  /**
+   * This service's public base URL as clients address it (scheme, host, port, path prefix), e.g. behind a
+   * proxy `https://crm.example.com/api`: proofs' `htu` is checked against it plus the request path.
+   * Without it the Koa middleware uses the URL the request arrived on.
+   */
+  readonly publicBaseUrl?: string;
+  /** How old a proof's `iat` may be (default 60 s, plus the clock tolerance). */
+  readonly maxAgeSeconds?: number;
+  /** Accepted proof algorithms (default ES256, ES384, EdDSA, Ed25519, PS256, RS256). */
+  readonly algorithms?: readonly string[];
+  /** Bound on remembered proof `jti`s (default 100,000); when full of live entries, requests get 503. */
+  readonly replayCacheSize?: number;
+}
+
+/** The parts of the HTTP request DPoP binds a proof to. */
+export interface RequestContext {
+  readonly method: string;
+  /** The request URL: absolute, or a path (`/accounts/A?x=1`) resolved against `dpop.publicBaseUrl`. */
+  readonly url: string;
+  /** The `DPoP` header: every value received (several = refused), or one string. */
+  readonly dpop?: string | readonly string[];
+}
 
 export interface ValidatorOptions {
   /** The broker's issuer identifier. */
@@ -25,6 +57,8 @@ export interface ValidatorOptions {
   /** Override where keys and the feed are found (default: from the broker's metadata). */
   readonly jwksUri?: string;
   readonly fetchTimeoutMs?: number;
+  /** DPoP (RFC 9449) at this service. */
+  readonly dpop?: DpopValidationOptions;
 }
 
 export interface ValidatedToken {
@@ -36,6 +70,8 @@ export interface ValidatedToken {
   readonly tool?: string;
   readonly exp: number;
   readonly jti: string;
+  /** For a DPoP-bound token: the thumbprint of the key that proved possession (`cnf.jkt`). */
+  readonly dpopJkt?: string;
   readonly claims: JWTPayload;
 }
 
@@ -53,12 +89,38 @@ function actorsOf(act: unknown): string[] | undefined {
   return actors;
 }
 
+function boundJkt(payload: JWTPayload): string | undefined {
+  const cnf = payload.cnf;
+  if (typeof cnf !== 'object' || cnf === null) return undefined;
+  const jkt = (cnf as { jkt?: unknown }).jkt;
+  return typeof jkt === 'string' ? jkt : undefined;
+}
+
 export class TokenValidator {
+  readonly #replays: ReplayCache;
+
   private constructor(
     private readonly opts: ValidatorOptions,
     private readonly keys: JWTVerifyGetKey,
     private readonly follower: RevocationFollower | undefined,
-  ) {}
+  ) {
+    const dpop = opts.dpop ?? {};
+    this.#replays = new ReplayCache(dpopReplayWindowMs(dpop.maxAgeSeconds ?? DPOP_MAX_AGE_SECONDS, this.#tolerance), dpop.replayCacheSize ?? 100_000);
+  }
+
+  get #tolerance(): number {
+    return this.opts.clockToleranceSeconds ?? 5;
+  }
+
+  /** DPoP proof algorithms accepted here (the `algs` of a DPoP challenge). */
+  get dpopAlgorithms(): readonly string[] {
+    return this.opts.dpop?.algorithms ?? DPOP_ALGORITHMS;
+  }
+
+  /** Whether this service configured a public base URL (the Koa middleware then passes request paths). */
+  get publicBaseUrl(): string | undefined {
+    return this.opts.dpop?.publicBaseUrl;
+  }
 
   /** Reads the broker's metadata, prepares its JWKS and (unless disabled) starts following revocations. */
   static async create(opts: ValidatorOptions): Promise<TokenValidator> {
@@ -79,13 +141,22 @@ export class TokenValidator {
     return new TokenValidator(opts, keys, follower);
   }
 
-  /** Validates the `Authorization` header of a request. Throws TokenValidationError. */
-  async validate(authorization: string | undefined): Promise<ValidatedToken> {
-    if (authorization === undefined || authorization === '') throw new TokenValidationError(401, 'invalid_request', 'no token');
-    const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/u.exec(authorization);
-    if (!match?.[1]) throw new TokenValidationError(401, 'invalid_request', 'the Authorization header must be "Bearer <token>"');
-    const token = match[1];
-    if (token.length > 16_384) throw new TokenValidationError(401, 'invalid_token', 'token too large');
+  /**
+   * Validates the `Authorization` header of a request and, for the DPoP scheme, its proof (`request`: the
+   * method, URL and `DPoP` header; without it a DPoP-bound token is refused). Throws TokenValidationError.
+   */
+  async validate(authorization: string | undefined, request?: RequestContext): Promise<ValidatedToken> {
+    const requiredScheme: ChallengeScheme = this.opts.dpop?.required ? 'DPoP' : 'Bearer';
+    if (authorization === undefined || authorization === '') throw new TokenValidationError(401, 'invalid_request', 'no token', undefined, requiredScheme);
+    const match = /^(Bearer|DPoP) ([A-Za-z0-9\-._~+/]+=*)$/iu.exec(authorization);
+    if (!match?.[1] || !match[2]) {
+      throw new TokenValidationError(401, 'invalid_request', 'the Authorization header must be "Bearer <token>" or "DPoP <token>"', undefined, requiredScheme);
+    }
+    const scheme: ChallengeScheme = match[1].toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
+    const refuse = (status: 401 | 503, code: 'invalid_token' | 'invalid_dpop_proof' | 'temporarily_unavailable', description: string, as: ChallengeScheme = scheme) =>
+      new TokenValidationError(status, code, description, undefined, as);
+    const token = match[2];
+    if (token.length > 16_384) throw refuse(401, 'invalid_token', 'token too large');
 
     let payload: JWTPayload;
     try {
@@ -100,26 +171,44 @@ export class TokenValidator {
       }));
     } catch (err) {
       if (err instanceof joseErrors.JWKSTimeout || (err instanceof joseErrors.JOSEError && err.code === 'ERR_JOSE_GENERIC') || err instanceof TypeError) {
-        throw new TokenValidationError(503, 'temporarily_unavailable', 'the broker keys cannot be fetched');
+        throw refuse(503, 'temporarily_unavailable', 'the broker keys cannot be fetched');
       }
-      throw new TokenValidationError(401, 'invalid_token', err instanceof joseErrors.JWTExpired ? 'the token has expired' : 'the token is not valid for this tool');
+      throw refuse(401, 'invalid_token', err instanceof joseErrors.JWTExpired ? 'the token has expired' : 'the token is not valid for this tool');
+    }
+
+    const jkt = boundJkt(payload);
+    let proofJti: string | undefined;
+    if (scheme === 'Bearer') {
+      // RFC 9449 §7.2: a DPoP-bound token presented as a bearer token is refused (a stolen token is useless without the key).
+      if (payload.cnf !== undefined) throw refuse(401, 'invalid_token', 'a DPoP-bound token must be sent with the DPoP scheme and a proof', 'DPoP');
+      if (this.opts.dpop?.required) throw refuse(401, 'invalid_token', 'this tool accepts only DPoP-bound tokens', 'DPoP');
+    } else {
+      if (jkt === undefined) throw refuse(401, 'invalid_token', 'the token is not DPoP-bound');
+      proofJti = await this.#checkProof(token, jkt, request);
     }
 
     const actors = actorsOf(payload.act);
-    if (actors === undefined) throw new TokenValidationError(401, 'invalid_token', 'malformed act claim');
+    if (actors === undefined) throw refuse(401, 'invalid_token', 'malformed act claim');
     const policy = this.opts.actors;
-    if (policy?.required && actors.length === 0) throw new TokenValidationError(401, 'invalid_token', 'an acting agent is required');
-    if (policy?.maxDepth !== undefined && actors.length > policy.maxDepth) throw new TokenValidationError(401, 'invalid_token', 'delegation chain too deep');
-    if (policy?.allowed && actors[0] !== undefined && !policy.allowed.includes(actors[0])) throw new TokenValidationError(401, 'invalid_token', 'this agent may not act here');
+    if (policy?.required && actors.length === 0) throw refuse(401, 'invalid_token', 'an acting agent is required');
+    if (policy?.maxDepth !== undefined && actors.length > policy.maxDepth) throw refuse(401, 'invalid_token', 'delegation chain too deep');
+    if (policy?.allowed && actors[0] !== undefined && !policy.allowed.includes(actors[0])) throw refuse(401, 'invalid_token', 'this agent may not act here');
 
     if (this.follower) {
       let revoked: boolean;
       try {
         revoked = this.follower.isRevoked(payload);
       } catch {
-        throw new TokenValidationError(503, 'temporarily_unavailable', 'revocation status unknown');
+        throw refuse(503, 'temporarily_unavailable', 'revocation status unknown');
       }
-      if (revoked) throw new TokenValidationError(401, 'invalid_token', 'the token has been revoked');
+      if (revoked) throw refuse(401, 'invalid_token', 'the token has been revoked');
+    }
+
+    // Last, once everything else holds: each proof is good for one request.
+    if (proofJti !== undefined && jkt !== undefined) {
+      const claimed = this.#replays.claim(`${jkt}:${createHash('sha256').update(proofJti).digest('base64url')}`);
+      if (claimed === 'replayed') throw refuse(401, 'invalid_dpop_proof', 'the DPoP proof has already been used');
+      if (claimed === 'full') throw refuse(503, 'temporarily_unavailable', 'the DPoP replay cache is full');
     }
 
     return {
@@ -130,8 +219,36 @@ export class TokenValidator {
       ...(typeof payload.tool === 'string' ? { tool: payload.tool } : {}),
       exp: payload.exp as number,
       jti: payload.jti as string,
+      ...(scheme === 'DPoP' && jkt !== undefined ? { dpopJkt: jkt } : {}),
       claims: payload,
     };
+  }
+
+  /** The proof for a DPoP-scheme request: one header, valid for this method, URL and token, by the bound key. Returns its jti. */
+  async #checkProof(token: string, jkt: string, request: RequestContext | undefined): Promise<string> {
+    const invalid = (description: string) => new TokenValidationError(401, 'invalid_dpop_proof', description, undefined, 'DPoP');
+    const header = dpopHeaderFromValues(request?.dpop);
+    if (header.kind === 'none' || request === undefined) throw invalid('a DPoP proof is required with a DPoP-bound token');
+    if (header.kind === 'several') throw invalid('exactly one DPoP header is allowed');
+    const result = await verifyDpopProof(header.value, {
+      method: request.method.toUpperCase(),
+      url: this.#absoluteUrl(request.url),
+      accessToken: token,
+      nowMs: Date.now(),
+      algorithms: this.dpopAlgorithms,
+      maxAgeSeconds: this.opts.dpop?.maxAgeSeconds ?? DPOP_MAX_AGE_SECONDS,
+      clockSkewSeconds: this.#tolerance,
+    });
+    if (!result.ok) throw invalid(result.problem);
+    if (result.proof.jkt !== jkt) throw new TokenValidationError(401, 'invalid_token', 'the DPoP proof key does not match the token binding', undefined, 'DPoP');
+    return result.proof.jti;
+  }
+
+  #absoluteUrl(url: string): string {
+    if (!url.startsWith('/')) return url;
+    const base = this.opts.dpop?.publicBaseUrl;
+    if (base === undefined) throw new Error('a request path needs dpop.publicBaseUrl; pass the absolute request URL instead');
+    return `${base.replace(/\/+$/u, '')}${url}`;
   }
 
   close(): void {
