@@ -87,7 +87,10 @@ const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 // fewer scavenges and less premature promotion under a high allocation rate. `--semi-space 0` = Node's default.
 const semiSpaceMiB = Number(opts['semi-space']);
 if (!Number.isInteger(semiSpaceMiB) || semiSpaceMiB < 0) throw new Error(`--semi-space must be a whole number of MiB, got ${opts['semi-space']}`);
-const serverNodeArgs: readonly string[] = semiSpaceMiB > 0 ? [`--max-semi-space-size=${semiSpaceMiB}`] : [];
+const serverNodeArgs: readonly string[] = [
+  ...(semiSpaceMiB > 0 ? [`--max-semi-space-size=${semiSpaceMiB}`] : []),
+  ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0),
+];
 // The orchestrator (and the bench IdP it serves) stays off the servers' core too: CPU 1, with the load generator.
 if (pinned) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 

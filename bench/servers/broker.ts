@@ -4,7 +4,7 @@
  * attribution sink (in a temporary directory removed on exit).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Agent, AgentRegistry } from '../../src/domain/agent.js';
@@ -36,7 +36,16 @@ const cfg = readConfig() as BrokerServerConfig;
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
 const gcPauses: number[] = [];
-new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push(e.duration); }).observe({ entryTypes: ['gc'] });
+const gcByKind = new Map<string, { count: number; total: number; max: number }>();
+const GC_KINDS: Record<number, string> = { [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak-callbacks' };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcPauses.push(e.duration);
+    const kind = GC_KINDS[(e as unknown as { detail?: { kind?: number } }).detail?.kind ?? -1] ?? 'other';
+    const k = gcByKind.get(kind) ?? { count: 0, total: 0, max: 0 };
+    gcByKind.set(kind, { count: k.count + 1, total: k.total + e.duration, max: Math.max(k.max, e.duration) });
+  }
+}).observe({ entryTypes: ['gc'] });
 const dir = await mkdtemp(join(tmpdir(), 'broker-bench-'));
 const keys = await loadSigningKeys(join(dir, 'keys'), { generateIfMissing: true });
 const jsonlPath = join(dir, 'attribution', 'attribution.jsonl');
@@ -84,7 +93,7 @@ announce(server, port, async () => {
   const ms = (ns: number) => (ns / 1e6).toFixed(1);
   gcPauses.sort((a, b) => a - b);
   const gcTotal = gcPauses.reduce((a, b) => a + b, 0);
-  process.stderr.write(`event-loop delay p50 ${ms(loopDelay.percentile(50))} ms, p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms | GC pauses ${gcPauses.length}, total ${gcTotal.toFixed(0)} ms, p99 ${(gcPauses[Math.floor(gcPauses.length * 0.99)] ?? 0).toFixed(1)} ms, max ${(gcPauses.at(-1) ?? 0).toFixed(1)} ms\n`);
+  process.stderr.write(`event-loop delay p50 ${ms(loopDelay.percentile(50))} ms, p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms | GC pauses ${gcPauses.length}, total ${gcTotal.toFixed(0)} ms, p99 ${(gcPauses[Math.floor(gcPauses.length * 0.99)] ?? 0).toFixed(1)} ms, max ${(gcPauses.at(-1) ?? 0).toFixed(1)} ms (${[...gcByKind].map(([kind, k]) => `${kind} ${k.count}× total ${k.total.toFixed(0)} max ${k.max.toFixed(1)}`).join(', ')}) | heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB\n`);
   await sink.close();
   await state?.close();
   if (cfg.sink === 'jsonl') {
