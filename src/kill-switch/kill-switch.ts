@@ -40,8 +40,10 @@ export function createKillSwitch(deps: KillSwitchDeps) {
     }
     if (config.denialRatio && record.reason !== 'rate_limited' && record.reason !== 'agent_suspended' && record.reason !== 'agent_revoked') {
       const { windowMs, minRequests, ratio } = config.denialRatio;
-      const total = await state.hit(`ks-all:${agentId}`, windowMs, nowMs);
-      const denied = record.decision === 'denied' ? await state.hit(`ks-deny:${agentId}`, windowMs, nowMs) : 0;
+      const [total, denied] = await Promise.all([
+        state.hit(`ks-all:${agentId}`, windowMs, nowMs),
+        record.decision === 'denied' ? state.hit(`ks-deny:${agentId}`, windowMs, nowMs) : 0,
+      ]);
       if (record.decision === 'denied' && total >= minRequests && denied / total > ratio) {
         await trigger(agentId, 'denial_ratio', `${Math.round((denied / total) * 100)}% of ${Math.floor(total)} exchanges denied`, record.request_id);
         return;

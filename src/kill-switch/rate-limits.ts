@@ -12,14 +12,15 @@ export async function checkRateLimits(
 ): Promise<Denial | null> {
   if (!limits) return null;
   try {
-    if (limits.perAgent) {
-      const count = await state.hit(`agent:${agentId}`, limits.perAgent.windowMs, nowMs);
-      if (count > limits.perAgent.limit) return deny('rate_limited', 'too many exchanges for this agent; slow down');
-    }
-    if (limits.perAgentTool) {
-      const count = await state.hit(`agent-tool:${agentId}:${toolId}`, limits.perAgentTool.windowMs, nowMs);
-      if (count > limits.perAgentTool.limit) return deny('rate_limited', 'too many exchanges for this agent and tool; slow down');
-    }
+    // Both windows count every attempt, and are counted together: with Redis the two commands leave in one
+    // pipelined write (auto-pipelining) instead of two sequential round trips.
+    const { perAgent, perAgentTool } = limits;
+    const [agentCount, toolCount] = await Promise.all([
+      perAgent ? state.hit(`agent:${agentId}`, perAgent.windowMs, nowMs) : undefined,
+      perAgentTool ? state.hit(`agent-tool:${agentId}:${toolId}`, perAgentTool.windowMs, nowMs) : undefined,
+    ]);
+    if (perAgent && agentCount !== undefined && agentCount > perAgent.limit) return deny('rate_limited', 'too many exchanges for this agent; slow down');
+    if (perAgentTool && toolCount !== undefined && toolCount > perAgentTool.limit) return deny('rate_limited', 'too many exchanges for this agent and tool; slow down');
   } catch {
     return deny('state_unavailable', 'rate limits cannot be checked right now; try again later');
   }

@@ -43,6 +43,8 @@ const backoff = (attempt: number): number => Math.min(attempt * 100, 1000);
 function nodeOptions(opts: RedisConnectOptions): Omit<RedisOptions, 'enableOfflineQueue'> {
   return {
     maxRetriesPerRequest: 0,
+    // Commands issued in the same tick (the rate-limit windows, concurrent exchanges) share one write.
+    enableAutoPipelining: true,
     commandTimeout: opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     connectTimeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     ...(opts.username === undefined ? {} : { username: opts.username }),
@@ -58,6 +60,7 @@ export function createRedisClient(opts: RedisConnectOptions): RedisClient {
   if ('cluster' in opts) {
     const clusterOptions: ClusterOptions = {
       enableOfflineQueue: false,
+      enableAutoPipelining: true,
       clusterRetryStrategy: backoff,
       // A redirection (MOVED/ASK during resharding or failover) is followed at once, not queued.
       maxRedirections: 16,

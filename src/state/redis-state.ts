@@ -28,10 +28,24 @@ function replies(results: ExecResult): unknown[] {
   });
 }
 
+const HIT_COMMAND = 'brokerRateWindowHit';
+/** KEYS[1] this window (incremented, expires after two windows), KEYS[2] the previous one; returns both counts. */
+const HIT_SCRIPT = `
+local count = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local previous = redis.call('GET', KEYS[2])
+return { count, previous or '0' }
+`;
+
 export class RedisState implements SharedState {
   readonly kind = 'redis' as const;
 
-  constructor(readonly redis: RedisClient, readonly prefix = 'broker:') {}
+  constructor(readonly redis: RedisClient, readonly prefix = 'broker:') {
+    // One script call per hit instead of a MULTI of three commands: a single round trip, and far less work
+    // for the client (the rate-limit windows are counted on every exchange). ioredis sends it by EVALSHA,
+    // loading it once per connection; both keys share the limit's hash tag.
+    redis.defineCommand(HIT_COMMAND, { numberOfKeys: 2, lua: HIT_SCRIPT });
+  }
 
   /** Connects and waits until Redis answers (bounded); the broker calls this before serving. */
   static async connect(opts: RedisStateOptions): Promise<RedisState> {
@@ -96,8 +110,9 @@ export class RedisState implements SharedState {
     const bucket = Math.floor(nowMs / windowMs);
     const current = rateWindowKey(this.prefix, key, bucket);
     const previous = rateWindowKey(this.prefix, key, bucket - 1);
-    const [count, , prev] = await this.#run('INCR', async () => replies(await this.redis.multi().incr(current).pexpire(current, windowMs * 2).get(previous).exec()));
-    return slidingCount(Number(count ?? 0), Number(prev ?? 0), windowMs, nowMs);
+    const hitWindow = (this.redis as unknown as Record<typeof HIT_COMMAND, (current: string, previous: string, ttlMs: number) => Promise<[number, string]>>)[HIT_COMMAND];
+    const [count, prev] = await this.#run('INCR', () => hitWindow.call(this.redis, current, previous, windowMs * 2));
+    return slidingCount(count, Number(prev), windowMs, nowMs);
   }
 
   async addDistinct(key: string, member: string, windowMs: number, nowMs: number): Promise<number> {
