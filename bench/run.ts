@@ -48,7 +48,7 @@ const { values: opts } = parseArgs({
   strict: true,
 });
 
-const SCENARIOS = ['broker-same', 'broker-half-rate', 'broker-fresh', 'broker-durable', 'broker-durable-fresh', 'broker-redis', 'oidc-cc', 'koa', 'koa-half-rate', 'unit', 'validator'] as const;
+const SCENARIOS = ['broker-same', 'broker-half-rate', 'broker-fresh', 'broker-durable', 'broker-durable-fresh', 'broker-redis', 'broker-durable-redis', 'oidc-cc', 'koa', 'koa-half-rate', 'unit', 'validator'] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 const isScenario = (s: string): s is ScenarioId => (SCENARIOS as readonly string[]).includes(s);
 
@@ -209,6 +209,7 @@ const DESCRIPTIONS: Record<ScenarioId, string> = {
   'broker-durable': 'broker exchange, same user token, JSONL fsync sink',
   'broker-durable-fresh': 'broker exchange, fresh user token, JSONL fsync sink',
   'broker-redis': 'broker-same with shared state in Redis (rate limits, status)',
+  'broker-durable-redis': 'as deployed with replicas: JSONL fsync sink + Redis state',
   'oidc-cc': 'oidc-provider client_credentials, ES256 JWT AT',
   koa: 'bare koa + @koa/router form POST, 600 B JSON',
   'koa-half-rate': 'bare koa at broker-half-rate\'s rate (latency floor)',
@@ -402,9 +403,9 @@ async function main(): Promise<void> {
             const cfg: BrokerServerConfig = {
               upstreamIssuer: issuer.issuer,
               sink: id.includes('durable') ? 'jsonl' : 'memory',
-              ...(id === 'broker-redis' ? { state: { kind: 'redis', url: redisUrl, prefix: redisPrefix } } : {}),
+              ...(id.includes('redis') ? { state: { kind: 'redis', url: redisUrl, prefix: redisPrefix } } : {}),
             };
-            if (id === 'broker-redis') redisPrefixes.push(redisPrefix);
+            if (id.includes('redis')) redisPrefixes.push(redisPrefix);
             server = await startServer('servers/broker.ts', cfg, brokerNodeArgs);
             const fresh = id.endsWith('-fresh');
             load = {
@@ -553,6 +554,7 @@ function report(rows: readonly Row[], started: Date): Record<string, number | st
   ratio('broker-same', 'koa', 'broker (same token) vs bare koa route', 'brokerSameVsKoa');
   ratio('broker-same', 'unit', 'broker (same token) vs in-process verify+sign unit', 'brokerSameVsUnit');
   ratio('broker-redis', 'broker-same', 'Redis shared state vs in-memory state (same token)', 'redisVsMemory');
+  ratio('broker-durable-redis', 'oidc-cc', 'broker as deployed with replicas (durable sink + Redis) vs oidc-provider client_credentials', 'brokerDeployedVsClientCredentials');
   cost('broker-durable', 'broker-same', 'durable attribution cost, same token', 'attributionCostSamePct');
   cost('broker-durable-fresh', 'broker-fresh', 'durable attribution cost, fresh tokens', 'attributionCostFreshPct');
   if (same) {
