@@ -15,6 +15,7 @@ import type { Logger } from '../log.js';
 import { buildExchangeRecord, type Outcome } from './build-record.js';
 import { checkFraming, tooLarge } from './check-framing.js';
 import { exchangeState, type ExchangeState } from './exchange-state.js';
+import { currentTurn, leaveTurn } from './loop-turn.js';
 import { clientWasAuthenticated, overrideForMissingClientAuth, providerDenialReason } from './provider-denial.js';
 
 export interface EnvelopeDeps {
@@ -82,6 +83,7 @@ export function tokenEndpointEnvelope(deps: EnvelopeDeps) {
       await next();
       return;
     }
+    const arrivedIn = currentTurn();
     const state = exchangeState(ctx);
     const requestId = ctx.get('x-request-id');
     state.requestId = REQUEST_ID.test(requestId) ? requestId : randomUUID();
@@ -116,6 +118,8 @@ export function tokenEndpointEnvelope(deps: EnvelopeDeps) {
     setNoStore(ctx);
     if (state.denial?.reason === 'rate_limited') ctx.set('Retry-After', '1');
     await recordOutcome(ctx, state, deps);
+    // A response completed without waiting for I/O leaves with the rest of this turn's (see loop-turn.ts).
+    await leaveTurn(arrivedIn);
   };
 }
 
