@@ -80,6 +80,11 @@ export function createRedisClient(opts: RedisConnectOptions): RedisClient {
       ...(opts.sentinel.password === undefined ? {} : { sentinelPassword: opts.sentinel.password }),
       sentinelRetryStrategy: backoff,
       retryStrategy: backoff,
+      // After a failover: follow the Sentinels' +switch-master at once, and drop a connection that still
+      // points at the demoted master (its writes fail READONLY) so the next command goes to the new one.
+      // The failing command is not resent: the exchange fails closed and the next one succeeds.
+      failoverDetector: true,
+      reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 1 : false),
       ...(opts.db === undefined ? {} : { db: opts.db }),
     });
   } else {

@@ -50,3 +50,49 @@ describe.runIf(serverUp)('through Redis Sentinel', () => {
 
   sharedStateContract('redis sentinel', async () => new RedisState(await connect(), uniquePrefix()));
 });
+
+describe.runIf(serverUp)('through Redis Sentinel, across a failover', () => {
+  let sentinel: PrivateSentinel;
+  let client: RedisClient | undefined;
+  beforeAll(async () => {
+    sentinel = await startPrivateSentinel('failovermaster', { withReplica: true });
+  }, 30_000);
+  afterAll(async () => {
+    client?.disconnect();
+    await sentinel.stop();
+  });
+
+  it('fails closed while the master changes and then writes to the promoted replica, without a restart', async () => {
+    client = await connectRedis({ sentinel: { sentinels: [sentinel.sentinel], name: sentinel.name } });
+    const state = new RedisState(client, uniquePrefix());
+    await state.setAgentOverride('before', { status: 'suspended', reason: 'r', by: 'oncall', at: 1 });
+
+    const promoted = await sentinel.failover();
+    expect(promoted.port).not.toBe(sentinel.master.port);
+
+    // Every outcome during the switch is either success or StateUnavailableError, never a silent wrong
+    // answer; within a bound the client's writes land on the promoted master.
+    const direct = new Redis({ ...promoted, maxRetriesPerRequest: 1 });
+    const outcomes: string[] = [];
+    const deadline = Date.now() + 15_000;
+    let landed = false;
+    try {
+      for (let n = 0; !landed && Date.now() < deadline; n += 1) {
+        try {
+          await state.setAgentOverride(`after-${n}`, { status: 'revoked', reason: 'r', by: 'oncall', at: 2 });
+          landed = (await direct.hget(`${state.prefix}{state}:agent-status`, `after-${n}`)) !== null;
+        } catch (err) {
+          outcomes.push(err instanceof StateUnavailableError ? 'unavailable' : `unexpected: ${String(err)}`);
+        }
+        if (!landed) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(landed).toBe(true);
+      expect(outcomes.filter((o) => o !== 'unavailable')).toEqual([]);
+      // What was written before the failover came over by replication and reads through the client.
+      expect(await direct.hget(`${state.prefix}{state}:agent-status`, 'before')).toContain('suspended');
+      expect((await state.agentOverride('before'))?.status).toBe('suspended');
+    } finally {
+      direct.disconnect();
+    }
+  }, 40_000);
+});

@@ -105,11 +105,13 @@ export interface PrivateSentinel {
   readonly master: { readonly host: string; readonly port: number };
   readonly sentinel: { readonly host: string; readonly port: number };
   readonly name: string;
+  /** With `withReplica`: promotes the replica (SENTINEL FAILOVER) and resolves once the Sentinel names it. */
+  failover(): Promise<{ readonly host: string; readonly port: number }>;
   stop(): Promise<void>;
 }
 
-/** One master and one Sentinel (quorum 1) that monitors it as `name`. */
-export async function startPrivateSentinel(name = 'brokermaster'): Promise<PrivateSentinel> {
+/** One master (plus, optionally, one replica) and one Sentinel (quorum 1) that monitors it as `name`. */
+export async function startPrivateSentinel(name = 'brokermaster', opts: { readonly withReplica?: boolean } = {}): Promise<PrivateSentinel> {
   const dir = await mkdtemp(join(tmpdir(), 'redis-sentinel-'));
   const processes = new Processes();
   const masterPort = randomPort();
@@ -121,6 +123,11 @@ export async function startPrivateSentinel(name = 'brokermaster'): Promise<Priva
   try {
     processes.spawn('redis-server', ['--port', String(masterPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], dir);
     await waitFor('sentinel-managed master', async () => (await command(masterPort, 'PING')) === 'PONG', 5000);
+    if (opts.withReplica) {
+      // Started before the Sentinel, so its first INFO of the master already lists the replica.
+      processes.spawn('redis-server', ['--port', String(masterPort + 2), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--replicaof', '127.0.0.1', String(masterPort)], dir);
+      await waitFor('replica in sync', async () => /master_link_status:up/u.test(String(await command(masterPort + 2, 'INFO', 'replication'))), 10_000);
+    }
     const conf = join(dir, 'sentinel.conf');
     await writeFile(conf, [
       `port ${String(sentinelPort)}`, 'bind 127.0.0.1', `dir ${dir}`,
@@ -136,5 +143,19 @@ export async function startPrivateSentinel(name = 'brokermaster'): Promise<Priva
     await stop();
     throw err;
   }
-  return { master: { host: '127.0.0.1', port: masterPort }, sentinel: { host: '127.0.0.1', port: sentinelPort }, name, stop };
+  const failover = async () => {
+    const replicaPort = masterPort + 2;
+    await waitFor('sentinel knows the replica', async () => {
+      const replicas = await command(sentinelPort, 'SENTINEL', 'replicas', name);
+      return Array.isArray(replicas) && replicas.length > 0;
+    }, 15_000);
+    // The Sentinel refuses (NOGOODSLAVE) until it has heard from the replica itself: retry until accepted.
+    await waitFor('failover accepted', async () => (await command(sentinelPort, 'SENTINEL', 'failover', name)) === 'OK', 20_000);
+    await waitFor('failover', async () => {
+      const reply = await command(sentinelPort, 'SENTINEL', 'get-master-addr-by-name', name);
+      return Array.isArray(reply) && reply[1] === String(replicaPort);
+    }, 15_000);
+    return { host: '127.0.0.1', port: replicaPort };
+  };
+  return { master: { host: '127.0.0.1', port: masterPort }, sentinel: { host: '127.0.0.1', port: sentinelPort }, name, failover, stop };
 }
