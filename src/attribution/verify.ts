@@ -32,6 +32,12 @@ export interface VerifyOptions {
   readonly requireCheckpointedEnd?: boolean;
   /** A chain position known from elsewhere: the log must reach it, with this hash. */
   readonly expectHead?: ChainHead;
+  /**
+   * Where the given lines start when older ones were deleted (retention): the head recorded before they
+   * were (e.g. the sealing checkpoint of the newest deleted file). The first line must continue exactly it;
+   * nothing before it is proven.
+   */
+  readonly startAfter?: ChainHead;
 }
 
 export interface VerifyOk {
@@ -120,7 +126,7 @@ export function verifyLogFiles(files: readonly string[], opts: VerifyOptions): P
 
 export async function verifyChain(sources: readonly LogSource[], opts: VerifyOptions): Promise<VerifyResult> {
   const keys = publicKeySet(opts.keys);
-  let head: ChainHead = { seq: 0, hash: GENESIS_HASH };
+  let head: ChainHead = opts.startAfter ?? { seq: 0, hash: GENESIS_HASH };
   /** The source that holds the line at `head` (undefined before the first line). */
   let headSource: LogSource | undefined;
   let source: LogSource | undefined;
@@ -159,11 +165,17 @@ export async function verifyChain(sources: readonly LogSource[], opts: VerifyOpt
           ? `seq ${seq} where ${expected} was expected: ${seq - expected} line(s) missing between ${boundary} (ends at seq ${head.seq}) and this file: a rotated file is missing, or the files are out of order`
           : `seq ${seq} where ${expected} was expected: this file does not follow ${boundary} (ends at seq ${head.seq}): the files are out of order or repeated`, seq);
       }
+      if (headSource === undefined && seq !== expected && opts.startAfter) {
+        return fail(`seq ${seq} where ${expected} was expected: the log does not start right after the anchor ${opts.startAfter.seq}:${opts.startAfter.hash}`, seq);
+      }
       if (headSource === undefined && seq > expected) {
-        return fail(`seq ${seq} where ${expected} was expected: ${seq - expected} line(s) missing here (deleted, or reordered; if the log was rotated, include the earlier files, e.g. verify the directory)`, seq);
+        return fail(`seq ${seq} where ${expected} was expected: ${seq - expected} line(s) missing here (deleted, or reordered; if the log was rotated, include the earlier files, e.g. verify the directory; if older files were removed for retention, anchor with --start-after <seq:hash> of the last removed line)`, seq);
       }
       if (seq > expected) return fail(`seq ${seq} where ${expected} was expected: ${seq - expected} line(s) missing here (deleted, or reordered)`, seq);
       if (seq < expected) return fail(`seq ${seq} where ${expected} was expected: lines reordered or duplicated`, seq);
+      if (prev !== head.hash && headSource === undefined && opts.startAfter) {
+        return fail(`prev does not match the anchor ${opts.startAfter.seq}:${opts.startAfter.hash}: this log does not continue that chain`, seq);
+      }
       if (prev !== head.hash) {
         return fail(boundary === undefined
           ? 'prev does not match the hash of the line before: the chain was broken (lines replaced or reordered)'

@@ -23,6 +23,8 @@ export interface AuditVerifyOptions {
   readonly strict?: boolean;
   /** A head recorded earlier (`<seq>:<hash>`): the log must still contain it. */
   readonly expectHead?: string;
+  /** The head of the last line removed by retention (`<seq>:<hash>`): the log must continue it. */
+  readonly startAfter?: string;
   readonly out: (line: string) => void;
 }
 
@@ -44,19 +46,21 @@ async function loadKeys(options: AuditVerifyOptions): Promise<JWK[]> {
   return keys;
 }
 
-function parseHead(value: string): { seq: number; hash: string } {
+function parseHead(value: string, option = '--expect-head'): { seq: number; hash: string } {
   const match = /^(\d+):([A-Za-z0-9_-]{43})$/u.exec(value);
-  if (!match?.[1] || !match[2]) throw new Error(`--expect-head: expected <seq>:<hash>, got ${value}`);
+  if (!match?.[1] || !match[2]) throw new Error(`${option}: expected <seq>:<hash>, got ${value}`);
   return { seq: Number(match[1]), hash: match[2] };
 }
 
 export async function runAuditVerify(options: AuditVerifyOptions): Promise<number> {
   let keys: JWK[];
   let expectHead: { seq: number; hash: string } | undefined;
+  let startAfter: { seq: number; hash: string } | undefined;
   let files: string[];
   try {
     keys = await loadKeys(options);
     expectHead = options.expectHead === undefined ? undefined : parseHead(options.expectHead);
+    startAfter = options.startAfter === undefined ? undefined : parseHead(options.startAfter, '--start-after');
     files = await resolveLogPaths(typeof options.file === 'string' ? [options.file] : options.file);
   } catch (error) {
     options.out(`audit verify: ${error instanceof Error ? error.message : String(error)}`);
@@ -66,6 +70,7 @@ export async function runAuditVerify(options: AuditVerifyOptions): Promise<numbe
     keys,
     ...(options.strict === true ? { requireCheckpointedEnd: true } : {}),
     ...(expectHead ? { expectHead } : {}),
+    ...(startAfter ? { startAfter } : {}),
   });
   if (!result.ok) {
     options.out(`FAILED ${result.file ?? files.join(', ')} line ${result.line}${result.seq === undefined ? '' : ` (seq ${result.seq})`}: ${result.problem}`);
@@ -76,6 +81,9 @@ export async function runAuditVerify(options: AuditVerifyOptions): Promise<numbe
     `ok ${what}: ${result.records} records, ${result.checkpoints} checkpoints, head ${result.head.seq}:${result.head.hash}`
       + (result.lastCheckpoint ? `, last checkpoint seq ${result.lastCheckpoint.seq} at ${result.lastCheckpoint.time} by ${result.lastCheckpoint.kid}` : ''),
   );
+  if (startAfter) {
+    options.out(`note: verified from seq ${startAfter.seq + 1}, anchored at ${startAfter.seq}:${startAfter.hash}; lines up to the anchor are not part of this proof`);
+  }
   if (result.unproven > 0) {
     options.out(`warning: the last ${result.unproven} records follow the last checkpoint and are not covered by a signature; they could have been cut or rewritten without the broker key`);
   }

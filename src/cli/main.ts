@@ -116,12 +116,14 @@ audit
   .option('--jwks-file <file>', 'the broker JWKS (from /jwks) instead of the keys folder')
   .option('--strict', 'fail when records after the last checkpoint are unproven')
   .option('--expect-head <seq:hash>', 'a chain head recorded elsewhere: the log must reach it')
-  .action(async (paths: string[], opts: { keysDir: string; jwksFile?: string; strict?: boolean; expectHead?: string }) => {
+  .option('--start-after <seq:hash>', 'older files were removed (retention): the head of the last removed line; the log must continue it')
+  .action(async (paths: string[], opts: { keysDir: string; jwksFile?: string; strict?: boolean; expectHead?: string; startAfter?: string }) => {
     process.exitCode = await runAuditVerify({
       file: paths,
       ...(opts.jwksFile ? { jwksFile: opts.jwksFile } : { keysDir: opts.keysDir }),
       ...(opts.strict ? { strict: true } : {}),
       ...(opts.expectHead ? { expectHead: opts.expectHead } : {}),
+      ...(opts.startAfter ? { startAfter: opts.startAfter } : {}),
       out: (line) => { console.log(line); },
     });
   });

@@ -120,6 +120,20 @@ describe('audit over a rotated log', () => {
     expect(c.lines).toEqual([expect.stringMatching(new RegExp(`^FAILED ${escape(files[2]!)} line 1 \\(seq \\d+\\): seq \\d+ where \\d+ was expected: \\d+ line\\(s\\) missing between ${escape(files[0]!)}`, 'u'))]);
   });
 
+  it('verify --start-after proves what retention left, from the last removed line on', async () => {
+    const files = await chainFiles(active);
+    const lastRemoved = JSON.parse((await readFile(files[0]!, 'utf8')).trimEnd().split('\n').at(-1)!) as { seq: number; hash: string };
+    await rm(files[0]!);
+    expect(await runAuditVerify({ file: logDir, keysDir, out: capture().out })).toBe(1);
+    const c = capture();
+    expect(await runAuditVerify({ file: logDir, keysDir, strict: true, startAfter: `${lastRemoved.seq}:${lastRemoved.hash}`, out: c.out })).toBe(0);
+    expect(c.lines[1]).toBe(`note: verified from seq ${lastRemoved.seq + 1}, anchored at ${lastRemoved.seq}:${lastRemoved.hash}; lines up to the anchor are not part of this proof`);
+    expect(await runAuditVerify({ file: logDir, keysDir, startAfter: `${lastRemoved.seq}:${'B'.repeat(43)}`, out: capture().out })).toBe(1);
+    const bad = capture();
+    expect(await runAuditVerify({ file: logDir, keysDir, startAfter: 'seq-and-hash', out: bad.out })).toBe(2);
+    expect(bad.lines).toEqual(['audit verify: --start-after: expected <seq>:<hash>, got seq-and-hash']);
+  });
+
   it('query reads every file of the directory in order', async () => {
     const c = capture();
     expect(await runAuditQuery({ file: logDir, agent: 'billing-agent', out: c.out })).toBe(0);

@@ -214,6 +214,33 @@ describe('verifyLogFiles across rotation boundaries', () => {
     });
   });
 
+  it('verifies what is left after retention removed the oldest files, anchored at the last removed line, and nothing else', async () => {
+    const file = join(dir, 'attribution.jsonl');
+    await rotatedLog(file);
+    const files = await chainFiles(file);
+    const removedLast = (await linesOf(files[1]!)).at(-1)!;
+    const kept = files.slice(2);
+    const anchor = { seq: removedLast.seq, hash: removedLast.hash };
+    // Without an anchor the first kept line cannot be proven.
+    expect((await failure(kept)).problem).toContain('anchor with --start-after');
+    const lastLine = (await linesOf(files.at(-1)!)).at(-1)!;
+    await expect(verifyLogFiles(kept, { keys: [signer.publicJwk], startAfter: anchor })).resolves.toMatchObject({ ok: true, head: { seq: lastLine.seq, hash: lastLine.hash } });
+    // A wrong anchor (another hash, or a seq that leaves a gap) is refused at the first line.
+    expect(await failure(kept, { keys: [signer.publicJwk], startAfter: { seq: anchor.seq, hash: 'A'.repeat(43) } })).toMatchObject({
+      file: kept[0], line: 1, problem: `prev does not match the anchor ${anchor.seq}:${'A'.repeat(43)}: this log does not continue that chain`,
+    });
+    expect(await failure(kept, { keys: [signer.publicJwk], startAfter: { seq: anchor.seq - 1, hash: anchor.hash } })).toMatchObject({
+      file: kept[0], line: 1, problem: `seq ${anchor.seq + 1} where ${anchor.seq} was expected: the log does not start right after the anchor ${anchor.seq - 1}:${anchor.hash}`,
+    });
+    // Tampering after the anchor is still found.
+    const target = kept[0]!;
+    const text = await readFile(target, 'utf8');
+    await rm(target);
+    expect(text).toContain('"decision":"granted"');
+    await writeFile(target, text.replace('"decision":"granted"', '"decision":"denied"'));
+    expect((await failure(kept, { keys: [signer.publicJwk], startAfter: anchor })).problem).toMatch(/edited|canonical/u);
+  });
+
   it('detects rotated files given out of order', async () => {
     const file = join(dir, 'attribution.jsonl');
     await rotatedLog(file);
@@ -221,7 +248,7 @@ describe('verifyLogFiles across rotation boundaries', () => {
     const swapped = [files[1]!, files[0]!, ...files.slice(2)];
     const failed = await failure(swapped);
     expect(failed).toMatchObject({ file: files[1], line: 1 });
-    expect(failed.problem).toMatch(/^seq \d+ where 1 was expected: \d+ line\(s\) missing here \(deleted, or reordered; if the log was rotated, include the earlier files, e.g. verify the directory\)$/u);
+    expect(failed.problem).toMatch(/^seq \d+ where 1 was expected: \d+ line\(s\) missing here \(deleted, or reordered; if the log was rotated, include the earlier files, e.g. verify the directory; if older files were removed for retention, anchor with --start-after <seq:hash> of the last removed line\)$/u);
     const tailSwapped = [files[0]!, files[2]!, files[1]!, ...files.slice(3)];
     expect((await failure(tailSwapped)).problem).toContain('a rotated file is missing, or the files are out of order');
     const repeated = [files[0]!, files[1]!, files[1]!, ...files.slice(2)];
