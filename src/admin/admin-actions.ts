@@ -28,6 +28,12 @@ export interface AdminActionsDeps {
   readonly catalog: () => Catalog;
   readonly record: (record: AdminActionRecord) => Promise<void>;
   readonly now: () => number;
+  /**
+   * How far another replica's clock may run ahead of this one. A rule covers tokens issued up to this many
+   * seconds after it, so a replica whose clock is ahead cannot mint a token (iat in its future) that escapes
+   * a revocation committed before it minted.
+   */
+  readonly clockSkewSeconds: number;
 }
 
 export type AgentAction = 'suspend' | 'reinstate' | 'revoke';
@@ -43,8 +49,13 @@ export function createAdminActions(deps: AdminActionsDeps) {
     return nowMs;
   }
 
+  /** The last `iat` a rule taken at `nowMs` covers: this replica's second, plus the other replicas' skew. */
+  function coveredUntil(nowMs: number): number {
+    return Math.floor(nowMs / 1000) + Math.ceil(deps.clockSkewSeconds);
+  }
+
   function revocation(kind: RevocationKind, value: string, nowMs: number, ctx: ActionContext): Revocation {
-    return { id: randomUUID(), kind, value, issuedBefore: Math.floor(nowMs / 1000), reason: ctx.reason, by: ctx.by, at: Math.floor(nowMs / 1000) };
+    return { id: randomUUID(), kind, value, issuedBefore: coveredUntil(nowMs), reason: ctx.reason, by: ctx.by, at: Math.floor(nowMs / 1000) };
   }
 
   return {
@@ -61,7 +72,7 @@ export function createAdminActions(deps: AdminActionsDeps) {
       await deps.state.setAgentOverride(clientId, { status: action === 'revoke' ? 'revoked' : 'suspended', reason: ctx.reason, by: ctx.by, at });
       // The rule covers tokens issued up to now, after the suspension is committed: a replica whose
       // after-mint check read the feed before the commit minted before now, so its token is covered.
-      const rule = { ...revocation('agent', clientId, nowMs, ctx), issuedBefore: Math.floor(Math.max(nowMs, deps.now()) / 1000) };
+      const rule = { ...revocation('agent', clientId, nowMs, ctx), issuedBefore: coveredUntil(Math.max(nowMs, deps.now())) };
       await deps.state.addRevocation(rule);
       return { revocation: rule };
     },

@@ -63,15 +63,24 @@ export interface SubjectClaims {
   readonly act?: unknown;
   /** `may_act`, if the token carries one (raw, validated by the decision core). */
   readonly mayAct?: unknown;
+  /** The token's `cnf` (RFC 7800), if it is bound to a key: only its holder may exchange it. */
+  readonly confirmation?: Confirmation;
   /** SHA-256 fingerprint of the token (base64url), for attribution. Never the token. */
   readonly fingerprint: string;
 }
+
+/**
+ * An incoming token's proof-of-possession binding (`cnf`): a DPoP key thumbprint (RFC 9449 §6), or a
+ * binding the broker cannot check (mTLS `x5t#S256`, a raw `jwk`, anything else), named for the record.
+ */
+export type Confirmation = { readonly jkt: string } | { readonly unsupported: string };
 
 /** A validated actor_token (the agent's own workload identity). */
 export interface ActorClaims {
   readonly iss: string;
   readonly sub: string;
   readonly exp: number;
+  readonly confirmation?: Confirmation;
   readonly fingerprint: string;
 }
 

@@ -7,6 +7,7 @@ import type { Catalog, Tool } from '../domain/catalog.js';
 import type { ActorClaims, ExchangeRequest, Grant, SubjectClaims } from '../domain/exchange.js';
 import { buildActChain } from './act-chain.js';
 import { boundLifetime } from './bound-lifetime.js';
+import { checkKeyBinding } from './key-binding.js';
 import { checkMayAct } from './may-act.js';
 import { narrowScopes } from './narrow-scopes.js';
 import { deny, isDenial, type Denial } from './reasons.js';
@@ -26,6 +27,8 @@ export interface DecisionInput {
   readonly actor?: ActorClaims;
   readonly policy: ExchangePolicy;
   readonly nowMs: number;
+  /** The RFC 7638 thumbprint of the key that made the request's DPoP proof, if it carried one. */
+  readonly proofJkt?: string;
 }
 
 /** The agent is active and registered for the tool; any status other than `active` is refused. */
@@ -71,6 +74,9 @@ export function decide(input: DecisionInput): Grant | Denial {
     const actorDenial = checkActorTokenAllowed(agent) ?? checkActor(actor, agent);
     if (actorDenial !== null) return actorDenial;
   }
+
+  const bindingDenial = checkKeyBinding(subject.confirmation, actor?.confirmation, input.proofJkt);
+  if (bindingDenial !== null) return bindingDenial;
 
   const mayActDenial = checkMayAct(subject.mayAct, agent.clientId, policy.brokerIssuer);
   if (mayActDenial !== null) return mayActDenial;

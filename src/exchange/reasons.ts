@@ -59,11 +59,17 @@ export const DENIAL_REASONS = {
   subject_token_wrong_audience: 'invalid_request',
   subject_token_wrong_type: 'invalid_request',
   subject_token_no_subject: 'invalid_request',
+  /** The subject token is bound to a key (`cnf`) in a way the broker cannot check (not `jkt`). */
+  subject_token_binding_unsupported: 'invalid_request',
+  /** The subject token is DPoP-bound (`cnf.jkt`) and the request's DPoP proof is missing or from another key. */
+  subject_token_key_mismatch: 'invalid_dpop_proof',
   may_act_mismatch: 'invalid_request',
   // the actor token and the delegation chain
   actor_token_not_allowed: 'invalid_request',
   actor_token_invalid: 'invalid_request',
   actor_token_subject_mismatch: 'invalid_request',
+  /** The actor token is DPoP-bound (`cnf.jkt`) and the request's DPoP proof is missing or from another key. */
+  actor_token_key_mismatch: 'invalid_dpop_proof',
   act_chain_malformed: 'invalid_request',
   act_chain_too_deep: 'invalid_request',
   act_chain_repeated_actor: 'invalid_request',

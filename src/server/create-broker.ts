@@ -126,6 +126,7 @@ export function createBroker(deps: BrokerDeps): Broker {
     catalog: () => deps.catalog,
     record: (record) => deps.sink.append(record),
     now,
+    clockSkewSeconds: config.clockSkewSeconds,
   });
   const verifyBrokerToken = createBrokerTokenVerifier(config.issuer, deps.keys, config.clockSkewSeconds);
   provider.use(revocationEndpoint({ path: ROUTES.revocation, verify: verifyBrokerToken, actions, log, now }));

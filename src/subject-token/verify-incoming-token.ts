@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { TrustedIssuer } from '../domain/broker-config.js';
 import type { ActorClaims, SubjectClaims } from '../domain/exchange.js';
+import { readConfirmation } from '../exchange/key-binding.js';
 import { deny, type Denial, type DenialReason } from '../exchange/reasons.js';
 import { IssuerUnavailableError, type IssuerKeys, type TrustedIssuers } from './issuer-keys.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
@@ -141,6 +142,7 @@ export function createIncomingTokenVerifier(issuers: TrustedIssuers, opts: Incom
       const result = await verify(token, 'subject', nowMs, fingerprint);
       if ('decision' in result) return result;
       const { payload, issuer } = result;
+      const confirmation = readConfirmation(payload.cnf);
       return {
         iss: issuer.issuer,
         sub: payload.sub as string,
@@ -149,6 +151,7 @@ export function createIncomingTokenVerifier(issuers: TrustedIssuers, opts: Incom
         scopes: scopesFromClaim(payload[issuer.scopeClaim]),
         ...(payload.act !== undefined ? { act: payload.act } : {}),
         ...(payload.may_act !== undefined ? { mayAct: payload.may_act } : {}),
+        ...(confirmation ? { confirmation } : {}),
         fingerprint,
       };
     },
@@ -157,7 +160,8 @@ export function createIncomingTokenVerifier(issuers: TrustedIssuers, opts: Incom
       const result = await verify(token, 'actor', nowMs, fingerprint);
       if ('decision' in result) return result;
       const { payload, issuer } = result;
-      return { iss: issuer.issuer, sub: payload.sub as string, exp: payload.exp as number, fingerprint };
+      const confirmation = readConfirmation(payload.cnf);
+      return { iss: issuer.issuer, sub: payload.sub as string, exp: payload.exp as number, ...(confirmation ? { confirmation } : {}), fingerprint };
     },
   };
 }

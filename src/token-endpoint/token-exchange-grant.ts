@@ -1,7 +1,7 @@
 /**
  * The RFC 8693 grant, registered with oidc-provider (which has already authenticated the agent).
  * The steps, in order, each a named function elsewhere:
- *   parse the request -> the DPoP proof, if any -> cheap policy checks -> verify the subject (and actor) token
+ *   parse the request -> cheap policy checks -> rate limits -> the DPoP proof, if any -> verify the subject (and actor) token
  *   -> decide (narrow scopes, bound lifetime, build the act chain) -> mint -> respond.
  * Any denial is recorded in the exchange state and thrown as an OAuth error; the attribution record is
  * written by record-outcome.ts before the response leaves.
@@ -107,19 +107,21 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     const suspended = await agentOverrideDenial(async () => (await deps.agentStatus.recent(clientId)) && deps.agentStatus.latest(clientId));
     if (suspended) return refuse(suspended);
 
+    const pre = precheck(request, agent, deps.catalog());
+    if (isDenial(pre)) return refuse(pre);
+    state.tool = pre.tool;
+
+    // Rate limits before the DPoP proof: a flood of bad proofs is counted (and can trip the kill switch)
+    // before each one costs a signature check and a shared-state write.
+    const limited = await checkRateLimits(deps.state, deps.rateLimits, clientId, pre.tool.id, deps.now());
+    if (limited) return refuse(limited);
+
     const dpop = await checkDpop({
       rawHeaders: ctx.req.rawHeaders, method: ctx.method, agent, tokenEndpoint: deps.tokenEndpoint,
       state: deps.state, nowMs: deps.now(), clockSkewSeconds: deps.clockSkewSeconds,
     });
     if (isDenial(dpop)) return refuse(dpop);
     if (dpop.jkt !== undefined) state.dpopJkt = dpop.jkt;
-
-    const pre = precheck(request, agent, deps.catalog());
-    if (isDenial(pre)) return refuse(pre);
-    state.tool = pre.tool;
-
-    const limited = await checkRateLimits(deps.state, deps.rateLimits, clientId, pre.tool.id, deps.now());
-    if (limited) return refuse(limited);
 
     const nowMs = deps.now();
     const subject = await deps.verifier.verifySubject(request.subjectToken, nowMs);
@@ -141,7 +143,10 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
       state.actorFingerprint = actor.fingerprint;
     }
 
-    const decision = decide({ request, agent, tool: pre.tool, subject, ...(actor ? { actor } : {}), policy: deps.policy, nowMs });
+    const decision = decide({
+      request, agent, tool: pre.tool, subject, ...(actor ? { actor } : {}), policy: deps.policy, nowMs,
+      ...(dpop.jkt !== undefined ? { proofJkt: dpop.jkt } : {}),
+    });
     if (isDenial(decision)) return refuse(decision);
 
     const minted = mintAccessToken(decision, agent, deps.issuer, deps.signingKey(), dpop.jkt !== undefined ? { dpopJkt: dpop.jkt } : {});

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createAdminActions } from '../../src/admin/admin-actions.js';
 import type { Agent } from '../../src/domain/agent.js';
 import { MemoryState } from '../../src/state/memory-state.js';
-import type { AgentStatusOverride } from '../../src/state/shared-state.js';
+import { isRevokedBy, type AgentStatusOverride } from '../../src/state/shared-state.js';
 import { testCatalog } from '../support/catalog.js';
 
 /** A store whose status write takes 1.5 s of (fake) time to commit. */
@@ -29,9 +29,39 @@ describe('agent suspension rule', () => {
       catalog: testCatalog,
       record: () => Promise.resolve(),
       now: () => clock.ms,
+      clockSkewSeconds: 0,
     });
     const { revocation } = await actions.agent('suspend', 'agent-a', { by: 'oncall', reason: 'r', requestId: 'q', callerAddress: '127.0.0.1' });
     expect(revocation?.at).toBe(1_700_000_000);
     expect(revocation?.issuedBefore).toBe(1_700_000_001);
+  });
+
+  it('covers tokens a replica whose clock runs ahead by up to clock_skew minted before the rule (agent, user and tool rules)', async () => {
+    const clock = { ms: 1_700_000_000_400 };
+    const agent = { clientId: 'agent-a' } as unknown as Agent;
+    const actions = createAdminActions({
+      state: new MemoryState(),
+      agents: () => ({ agents: new Map([['agent-a', agent]]) }),
+      catalog: testCatalog,
+      record: () => Promise.resolve(),
+      now: () => clock.ms,
+      clockSkewSeconds: 2.5,
+    });
+    const ctx = { by: 'oncall', reason: 'r', requestId: 'q', callerAddress: '127.0.0.1' };
+    // A replica 2.5 s ahead minted, just before the rule was committed, a token with iat = 1_700_000_002.
+    const aheadIat = Math.floor((clock.ms + 2500) / 1000);
+    const rules = [
+      (await actions.agent('suspend', 'agent-a', ctx)).revocation,
+      await actions.revoke('user', 'alice', ctx),
+      await actions.revoke('tool', 'crm', ctx),
+    ];
+    for (const rule of rules) {
+      expect(rule?.at).toBe(1_700_000_000);
+      expect(rule?.issuedBefore).toBe(1_700_000_003);
+      if (!rule) throw new Error('no rule');
+      expect(isRevokedBy({ client_id: 'agent-a', sub: 'alice', tool: 'crm', iat: aheadIat }, rule)).toBe(true);
+      // A token minted after the skew has passed is not covered: reinstated agents and users get live tokens again.
+      expect(isRevokedBy({ client_id: 'agent-a', sub: 'alice', tool: 'crm', iat: 1_700_000_004 }, rule)).toBe(false);
+    }
   });
 });

@@ -4,11 +4,12 @@
  * or that name another identity (splicing), and re-exchanging a broker token to strip its `act`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeJwt, generateKeyPair, type CryptoKey, type JWTPayload } from 'jose';
+import { calculateJwkThumbprint, decodeJwt, generateKeyPair, type CryptoKey, type JWTPayload } from 'jose';
 import { compactJws, expectDenied, expectGranted, JWT_TYPE, REFRESH_TOKEN_TYPE, unsigned } from '../support/attack-kit.js';
 import { secretAgent, startAttackBed, type AttackBed } from '../support/attack-bed.js';
 import { trustedIssuer } from '../support/broker-harness.js';
 import { CRM } from '../support/catalog.js';
+import { dpopKey, proof } from '../support/dpop-kit.js';
 import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import type { ClientAuth } from '../support/attack-kit.js';
 
@@ -179,6 +180,41 @@ describe('actor tokens', () => {
   it('an actor token larger than limits.maxTokenChars -> invalid_request', async () => {
     const res = await asActorAgent({ actor_token: await workloads.sign(workloadClaims({ pad: 'x'.repeat(20_000) })), actor_token_type: JWT_TYPE });
     expectDenied(res, { ...BAD, reason: 'token_too_large' });
+  });
+});
+
+describe('a DPoP-bound actor token (cnf in the workload token)', () => {
+  /** actor-agent presents a workload token with `cnf`, and the DPoP header `dpop` if given. */
+  async function boundActor(cnf: unknown, dpop?: string) {
+    const params = { subject_token: await bed.userToken(), resource: CRM, scope: 'crm.accounts.read', actor_token: await workloads.sign(workloadClaims({ cnf })), actor_token_type: JWT_TYPE };
+    return bed.client.exchange(actorAgent, params, dpop !== undefined ? { headers: { dpop }, secrets: [dpop] } : {});
+  }
+  const tokenUrl = () => `${bed.broker.issuer}/token`;
+
+  it('is accepted with a proof from its key, and the new token is bound to it', async () => {
+    const key = await dpopKey();
+    const jkt = await calculateJwkThumbprint(key.publicJwk);
+    const res = await boundActor({ jkt }, proof(key, { url: tokenUrl() }));
+    expectGranted(res);
+    expect(decodeJwt(res.body.access_token as string)).toMatchObject({ act: { sub: 'actor-agent' }, cnf: { jkt } });
+  });
+
+  it('without a proof -> 400 invalid_dpop_proof (actor_token_key_mismatch), no token, one denial record', async () => {
+    const key = await dpopKey();
+    const res = await boundActor({ jkt: await calculateJwkThumbprint(key.publicJwk) });
+    expectDenied(res, { status: 400, error: 'invalid_dpop_proof', reason: 'actor_token_key_mismatch' });
+  });
+
+  it('with a proof from another key -> refused', async () => {
+    const [key, thief] = [await dpopKey(), await dpopKey()];
+    const res = await boundActor({ jkt: await calculateJwkThumbprint(key.publicJwk) }, proof(thief, { url: tokenUrl() }));
+    expectDenied(res, { status: 400, error: 'invalid_dpop_proof', reason: 'actor_token_key_mismatch' });
+  });
+
+  it('bound by a method the broker cannot check (x5t#S256) -> invalid_request actor_token_invalid', async () => {
+    const key = await dpopKey();
+    const res = await boundActor({ 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' }, proof(key, { url: tokenUrl() }));
+    expectDenied(res, { ...BAD, reason: 'actor_token_invalid' });
   });
 });
 

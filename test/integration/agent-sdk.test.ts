@@ -43,6 +43,21 @@ describe('agent SDK', () => {
     expect(exchanges() - before).toBe(2);
   });
 
+  it('discard(token) drops that one cached token, so the next getToken exchanges again (after a 401 from a tool)', async () => {
+    const client = await AgentClient.create({ issuer: broker.issuer, clientId: 'sdk-key-agent', auth: { privateKey: keyed.privateKey, kid: keyed.kid }, allowInsecureLoopback: true });
+    const subjectToken = await idp.userToken('alice');
+    const before = exchanges();
+    const crm = await client.getToken({ subjectToken, tool: CRM, scope: 'crm.accounts.read' });
+    const tickets = await client.getToken({ subjectToken, tool: TICKETS, scope: 'tickets.read' });
+    expect(client.discard(crm)).toBe(true);
+    expect(client.discard(crm.accessToken)).toBe(false);
+    const again = await client.getToken({ subjectToken, tool: CRM, scope: 'crm.accounts.read' });
+    expect(exchanges() - before).toBe(3);
+    expect(decodeJwt(again.accessToken).jti).not.toBe(decodeJwt(crm.accessToken).jti);
+    expect(await client.getToken({ subjectToken, tool: TICKETS, scope: 'tickets.read' })).toBe(tickets);
+    expect(exchanges() - before).toBe(3);
+  });
+
   it('with dpop: true, generates a key, gets DPoP-bound tokens and builds DPoP headers with a fresh proof each time', async () => {
     const client = await AgentClient.create({ issuer: broker.issuer, clientId: 'sdk-secret-agent', auth: { clientSecret: SECRET }, allowInsecureLoopback: true, dpop: true });
     const token = await client.getToken({ subjectToken: await idp.userToken('alice'), tool: CRM, scope: 'crm.accounts.read' });

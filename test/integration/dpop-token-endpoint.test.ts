@@ -181,6 +181,63 @@ describe('proof attacks at the token endpoint', () => {
   });
 });
 
+/**
+ * A user token that is itself DPoP-bound (`cnf.jkt`, RFC 9449 §6) may only be exchanged by the holder of
+ * its key: the request's proof must be made with that key, and the new token is bound to it too.
+ */
+describe('a DPoP-bound subject token (cnf in the user token)', () => {
+  const bound = async (cnf: unknown) => bed.userToken({ cnf });
+  const exchangeBound = async (subjectToken: string, dpop?: string) => bed.client.exchange(
+    bed.support, { subject_token: subjectToken, ...CRM_READ }, dpop !== undefined ? { headers: { dpop }, secrets: [dpop, subjectToken] } : { secrets: [subjectToken] },
+  );
+  const mismatch = (res: Attempt) => expectDenied(res, { status: 400, error: 'invalid_dpop_proof', reason: 'subject_token_key_mismatch' });
+  const unsupported = (res: Attempt) => expectDenied(res, { status: 400, error: 'invalid_request', reason: 'subject_token_binding_unsupported' });
+
+  it('is exchanged with a proof from its own key, and the new token is bound to the same key', async () => {
+    const jkt = await calculateJwkThumbprint(key.publicJwk);
+    const res = await exchangeBound(await bound({ jkt }), good());
+    const record = expectGranted(res);
+    expect(res.body.token_type).toBe('DPoP');
+    expect(decodeJwt(String(res.body.access_token)).cnf).toEqual({ jkt });
+    expect(record.token).toMatchObject({ dpop_jkt: jkt });
+  });
+
+  it('without a proof -> 400 invalid_dpop_proof (subject_token_key_mismatch), no token, one denial record', async () => {
+    mismatch(await exchangeBound(await bound({ jkt: await calculateJwkThumbprint(key.publicJwk) })));
+  });
+
+  it('with a valid proof from another key (a thief with their own key) -> refused', async () => {
+    const res = await exchangeBound(await bound({ jkt: await calculateJwkThumbprint(other.publicJwk) }), good());
+    mismatch(res);
+  });
+
+  it('stays refused without a proof after the same token was exchanged with one (the verified-token cache keeps cnf)', async () => {
+    const token = await bound({ jkt: await calculateJwkThumbprint(key.publicJwk) });
+    expectGranted(await exchangeBound(token, good()));
+    mismatch(await exchangeBound(token));
+  });
+
+  it('a binding the broker cannot check (mTLS x5t#S256) -> 400 invalid_request, even with a good proof', async () => {
+    unsupported(await exchangeBound(await bound({ 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' }), good()));
+  });
+
+  it('jkt together with another method -> refused (every binding must hold, and only jkt can be checked)', async () => {
+    const jkt = await calculateJwkThumbprint(key.publicJwk);
+    unsupported(await exchangeBound(await bound({ jkt, 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' }), good()));
+  });
+
+  it.each([
+    ['a string', 'not-an-object'],
+    ['null', null],
+    ['an array', [{ jkt: 'x' }]],
+    ['an empty object', {}],
+    ['an empty jkt', { jkt: '' }],
+    ['a non-string jkt', { jkt: 42 }],
+  ])('a malformed cnf (%s) -> refused as unsupported, never ignored', async (_label, cnf) => {
+    unsupported(await exchangeBound(await bound(cnf), good()));
+  });
+});
+
 const redisUp = await requireRedis('DPoP replay across two brokers sharing Redis');
 
 describe.runIf(redisUp)('two broker replicas sharing Redis', () => {

@@ -165,6 +165,18 @@ export class AgentClient {
     }
   }
 
+  /**
+   * Drop one cached token, so the next `getToken` for it exchanges again: call it when a tool answers
+   * 401 `invalid_token` (the token was revoked, or the tool's keys moved on). Returns whether it was cached.
+   */
+  discard(token: ToolToken | string): boolean {
+    const accessToken = typeof token === 'string' ? token : token.accessToken;
+    for (const [key, cached] of this.#cache) {
+      if (cached.accessToken === accessToken) return this.#cache.delete(key);
+    }
+    return false;
+  }
+
   /** Forget cached tokens (e.g. when the user's session ends). */
   clear(): void {
     this.#cache.clear();
