@@ -42,7 +42,7 @@ const { values: opts } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
     soak: { type: 'string' },
-    'semi-space': { type: 'string', default: '64' },
+    'semi-space': { type: 'string', default: '16' },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -53,7 +53,7 @@ type ScenarioId = (typeof SCENARIOS)[number];
 const isScenario = (s: string): s is ScenarioId => (SCENARIOS as readonly string[]).includes(s);
 
 if (opts.help) {
-  console.log(`usage: npm run bench -- [--quick] [--duration S] [--warmup S] [--connections N] [--pool N] [--rounds N] [--scenarios ${SCENARIOS.join(',')}] [--no-pin] [--cpu-prof] [--semi-space MiB (default 64, 0 = node default)]`);
+  console.log(`usage: npm run bench -- [--quick] [--duration S] [--warmup S] [--connections N] [--pool N] [--rounds N] [--scenarios ${SCENARIOS.join(',')}] [--no-pin] [--cpu-prof] [--semi-space MiB (default 16, 0 = node default)]`);
   console.log('       npm run bench -- --soak S       broker-same (durable sink) at half of its saturation rate for S seconds; memory at start and end');
   process.exit(0);
 }
