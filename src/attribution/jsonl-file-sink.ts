@@ -42,11 +42,17 @@ import { makeRedactor, type Redaction } from './redact.js';
 import { AttributionUnavailableError, type AttributionSink } from './sink.js';
 
 export interface RecoveryEvent {
-  readonly kind: 'torn_tail' | 'unchained_file';
+  /**
+   * `active_file_missing`: there was no active file but there are rotated ones, so the chain continues from
+   * the newest rotated file. A crash between a rotation's rename and the new file's creation does that; so
+   * does deleting the active file, which the chain alone cannot tell apart: it is reported, and the
+   * acknowledged sequence numbers (responses, the Redis stream, monitoring) tell which it was.
+   */
+  readonly kind: 'torn_tail' | 'unchained_file' | 'active_file_missing';
   readonly path: string;
-  /** Where the removed bytes or the old file were kept. */
+  /** Where the removed bytes or the old file were kept (for active_file_missing: the file the chain continues from). */
   readonly savedTo: string;
-  /** Bytes removed from the log (torn tail) or size of the renamed file. */
+  /** Bytes removed from the log (torn tail) or size of the renamed file (0 for active_file_missing). */
   readonly bytes: number;
   readonly message: string;
 }
@@ -162,6 +168,10 @@ export class JsonlFileSink implements AttributionSink {
 
   async #open(): Promise<OpenLog> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    const existed = await stat(this.path).then(() => true, (error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    });
     let handle = await open(this.path, 'a+', 0o600);
     try {
       await syncDirectory(dirname(this.path)); // make the file's directory entry durable too
@@ -198,7 +208,20 @@ export class JsonlFileSink implements AttributionSink {
         await syncDirectory(dirname(this.path));
         return { handle, ...(await this.#rotatedHead()), size: 0, firstLineMs: undefined };
       }
-      if (tail.cut === 0) return { handle, ...(await this.#rotatedHead()), size: 0, firstLineMs: undefined };
+      if (tail.cut === 0) {
+        const rotated = await this.#rotatedHead();
+        if (!existed && rotated.from !== undefined) {
+          this.#report({
+            kind: 'active_file_missing',
+            path: this.path,
+            savedTo: rotated.from,
+            bytes: 0,
+            message: `attribution log ${this.path} was missing; continued the chain at seq ${rotated.head.seq + 1} from ${rotated.from}. `
+              + 'Unless the broker stopped during a rotation, records after it may have been deleted: compare with the last acknowledged seq',
+          });
+        }
+        return { handle, head: rotated.head, sinceCheckpoint: rotated.sinceCheckpoint, size: 0, firstLineMs: undefined };
+      }
       // Records after the last checkpoint (or an unknown number of them) should be covered soon.
       return {
         handle,
@@ -214,7 +237,7 @@ export class JsonlFileSink implements AttributionSink {
   }
 
   /** Where the chain stands at the end of the newest rotated file (the empty chain when there is none). */
-  async #rotatedHead(): Promise<{ head: ChainHead; sinceCheckpoint: number }> {
+  async #rotatedHead(): Promise<{ head: ChainHead; sinceCheckpoint: number; from?: string }> {
     const newest = (await rotatedFiles(this.path)).at(-1);
     if (newest === undefined) return { head: EMPTY_CHAIN, sinceCheckpoint: 0 };
     const handle = await open(newest, 'r');
@@ -223,7 +246,7 @@ export class JsonlFileSink implements AttributionSink {
       if (tail.tornBytes > 0 || tail.unchained) {
         throw new AttributionUnavailableError(`attribution log ${newest}: the newest rotated file does not end in a complete chained line; run \`broker audit verify\``);
       }
-      return { head: tail.head, sinceCheckpoint: tail.lastIsCheckpoint ? 0 : 1 };
+      return { head: tail.head, sinceCheckpoint: tail.lastIsCheckpoint ? 0 : 1, from: newest };
     } finally {
       await handle.close();
     }

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChainedLine } from '../../src/attribution/chain.js';
-import { JsonlFileSink, type RotationEvent } from '../../src/attribution/jsonl-file-sink.js';
+import { JsonlFileSink, type RecoveryEvent, type RotationEvent } from '../../src/attribution/jsonl-file-sink.js';
 import { chainFiles, parseRotatedName, resolveLogPaths, rotatedFiles, rotatedPath } from '../../src/attribution/log-files.js';
 import { queryChain, queryLog } from '../../src/attribution/query.js';
 import { verifyLogFiles, type VerifyFailure } from '../../src/attribution/verify.js';
@@ -132,11 +132,16 @@ describe('JsonlFileSink restart with rotated files', () => {
     await rotatedLog(file);
     const last = (await linesOf(file)).at(-1)!;
     // Simulate a crash right after rotation's rename: the active file has been renamed, no new one yet.
-    await rename(file, rotatedPath(file, new Date('2030-01-01T00:00:00Z'), last.seq));
-    const sink = new JsonlFileSink(file, { signer, checkpointEverySeconds: 0, rotate: { maxBytes: 3000 } });
+    const rotated = rotatedPath(file, new Date('2030-01-01T00:00:00Z'), last.seq);
+    await rename(file, rotated);
+    const events: RecoveryEvent[] = [];
+    const sink = new JsonlFileSink(file, { signer, checkpointEverySeconds: 0, rotate: { maxBytes: 3000 }, onRecovery: (e) => events.push(e) });
     await sink.append(makeRecord(99));
     await sink.close();
     expect((await linesOf(file))[0]).toMatchObject({ seq: last.seq + 1, prev: last.hash, id: 'rec-99' });
+    // Reported, because deleting the active file looks the same to the chain.
+    expect(events).toEqual([expect.objectContaining({ kind: 'active_file_missing', path: file, savedTo: rotated, bytes: 0 })]);
+    expect(events[0]?.message).toContain(`seq ${last.seq + 1}`);
     await expect(verifyLogFiles(await chainFiles(file), { keys: [signer.publicJwk], requireCheckpointedEnd: true })).resolves.toMatchObject({ ok: true, records: 41 });
   });
 
@@ -146,12 +151,14 @@ describe('JsonlFileSink restart with rotated files', () => {
     const last = (await linesOf(file)).at(-1)!;
     await rename(file, rotatedPath(file, new Date('2030-01-01T00:00:00Z'), last.seq));
     await writeFile(file, '');
+    const events: RecoveryEvent[] = [];
     for (let run = 0; run < 2; run++) {
-      const sink = new JsonlFileSink(file, { signer, checkpointEverySeconds: 0 });
+      const sink = new JsonlFileSink(file, { signer, checkpointEverySeconds: 0, onRecovery: (e) => events.push(e) });
       await sink.append(makeRecord(100 + run));
       await sink.close();
     }
     expect((await linesOf(file)).map((l) => l.seq)).toEqual([last.seq + 1, last.seq + 2, last.seq + 3, last.seq + 4]);
+    expect(events).toEqual([]); // an empty active file is what a completed rotation leaves: nothing to report
     await expect(verifyLogFiles(await chainFiles(file), { keys: [signer.publicJwk], requireCheckpointedEnd: true })).resolves.toMatchObject({ ok: true, records: 42 });
   });
 
