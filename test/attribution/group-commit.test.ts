@@ -38,13 +38,29 @@ function recorder() {
   };
 }
 
+/** Waits (a turn at a time) until the persist numbered `n` has started. */
+async function persisting(r: { batches: readonly unknown[] }, n: number): Promise<void> {
+  while (r.batches.length < n) await new Promise((res) => setImmediate(res));
+}
+
 const settle = (p: Promise<void>): Promise<string> => p.then(() => 'ok', (e: unknown) => (e instanceof Error ? e.message : String(e)));
 
 describe('GroupCommit', () => {
+  it('items submitted in one event-loop turn form one batch, persisted in the check phase of that turn', async () => {
+    const r = recorder();
+    const commit = new GroupCommit(r.persist);
+    const all = [1, 2, 3].map((i) => commit.submit(i));
+    expect(r.batches).toEqual([]); // not yet: later submits of this turn may still join
+    await new Promise((res) => setImmediate(res));
+    expect(r.batches).toEqual([{ items: [1, 2, 3], forced: false }]);
+    await Promise.all(all);
+  });
+
   it('persists items in submission order; items submitted during a persist form the next batch', async () => {
     const r = recorder();
     const commit = new GroupCommit(r.persist);
     const first = commit.submit(1);
+    await persisting(r, 1);
     const rest = [2, 3, 4].map((i) => commit.submit(i)); // queued while batch [1] is in flight
     await Promise.all([first, ...rest]);
     expect(r.batches).toEqual([{ items: [1], forced: false }, { items: [2, 3, 4], forced: false }]);
@@ -69,6 +85,7 @@ describe('GroupCommit', () => {
     const commit = new GroupCommit(r.persist);
     r.failBatchNumber(2);
     const a = settle(commit.submit(1));
+    await persisting(r, 1);
     const failing = [2, 3, 4].map((i) => settle(commit.submit(i))); // queued while [1] is in flight
     expect(await a).toBe('ok');
     expect(await Promise.all(failing)).toEqual(['disk gone (batch 2)', 'disk gone (batch 2)', 'disk gone (batch 2)']);
@@ -81,6 +98,7 @@ describe('GroupCommit', () => {
     const commit = new GroupCommit(r.persist);
     r.failNextBatches(1);
     const failing = settle(commit.submit(1));
+    await persisting(r, 1);
     const behind = [2, 3].map((i) => settle(commit.submit(i))); // queued while [1] is in flight
     expect(await failing).toBe('disk gone (batch 1)');
     expect(await Promise.all(behind)).toEqual(['ok', 'ok']);
@@ -140,7 +158,7 @@ describe('GroupCommit', () => {
     const r = recorder();
     const commit = new GroupCommit(r.persist, { maxBatch: 2 });
     await Promise.all([1, 2, 3, 4, 5].map((i) => commit.submit(i)));
-    expect(r.batches.map((b) => b.items)).toEqual([[1], [2, 3], [4, 5]]);
+    expect(r.batches.map((b) => b.items)).toEqual([[1, 2], [3, 4], [5]]);
   });
 
   it('force() runs a persist with forced = true even with nothing queued; idle() waits for it', async () => {
