@@ -2,10 +2,10 @@
  * Group commit, shared by the durable sinks. Items submitted in the same event-loop turn, while a persist is
  * in flight, or within the optional batching window form the next batch; `persist` makes one batch durable
  * in one step (one write + fdatasync, one Lua script). A persist starts in the check phase of the turn, not
- * at the first submit: with a fast disk the first request of a turn would otherwise be synced alone. Every `submit` resolves only after the persist holding its item has returned,
- * and a persist that throws rejects every item of that batch (and no other) with what it threw; the next
- * batch gets a fresh persist, so a sink recovers as soon as its store does. Persists never overlap and see
- * the items in submission order.
+ * at the first submit: with a fast disk the first request of a turn would otherwise be synced alone.
+ * Every `submit` resolves only after the persist holding its item has returned, and a persist that throws
+ * rejects every item of that batch (and no other) with what it threw; the next batch gets a fresh persist,
+ * so a sink recovers as soon as its store does. Persists never overlap and see the items in submission order.
  *
  * Chain state belongs to the sink: `persist` must advance it only once the batch is durable (or restore it
  * on failure), since a rejected item takes no `seq`.

@@ -6,7 +6,7 @@
  * never ignored: ignoring it would turn a stolen bound token into a usable one.
  */
 import type { Confirmation } from '../domain/exchange.js';
-import { deny, type Denial } from './reasons.js';
+import { deny, type Denial, type DenialReason } from './reasons.js';
 
 /** The `cnf` claim as the broker understands it; undefined when the token is not bound. */
 export function readConfirmation(cnf: unknown): Confirmation | undefined {
@@ -19,25 +19,28 @@ export function readConfirmation(cnf: unknown): Confirmation | undefined {
   return { unsupported: members.filter((m) => m !== 'jkt').sort().join(',').slice(0, 64) || 'malformed' };
 }
 
+const REASONS = {
+  subject: { unsupported: 'subject_token_binding_unsupported', mismatch: 'subject_token_key_mismatch' },
+  actor: { unsupported: 'actor_token_invalid', mismatch: 'actor_token_key_mismatch' },
+} as const satisfies Record<string, Record<'unsupported' | 'mismatch', DenialReason>>;
+
+/** One presented token's binding against the request's proof key. */
+function checkOne(role: keyof typeof REASONS, confirmation: Confirmation | undefined, proofJkt: string | undefined): Denial | null {
+  if (confirmation === undefined) return null;
+  const what = `${role}_token`;
+  if ('unsupported' in confirmation) {
+    return deny(REASONS[role].unsupported, `${what} is bound to a key by a method the broker cannot verify (only cnf.jkt is supported)`);
+  }
+  if (proofJkt === undefined) return deny(REASONS[role].mismatch, `${what} is DPoP-bound: send a DPoP proof made with its key`);
+  if (confirmation.jkt !== proofJkt) return deny(REASONS[role].mismatch, `the DPoP proof was not made with the key the ${what} is bound to`);
+  return null;
+}
+
 /** Each bound token must be bound to the key that made this request's DPoP proof (`proofJkt`). */
 export function checkKeyBinding(
   subject: Confirmation | undefined,
   actor: Confirmation | undefined,
   proofJkt: string | undefined,
 ): Denial | null {
-  if (subject !== undefined) {
-    if ('unsupported' in subject) {
-      return deny('subject_token_binding_unsupported', 'subject_token is bound to a key by a method the broker cannot verify (only cnf.jkt is supported)');
-    }
-    if (proofJkt === undefined) return deny('subject_token_key_mismatch', 'subject_token is DPoP-bound: send a DPoP proof made with its key');
-    if (subject.jkt !== proofJkt) return deny('subject_token_key_mismatch', 'the DPoP proof was not made with the key the subject_token is bound to');
-  }
-  if (actor !== undefined) {
-    if ('unsupported' in actor) {
-      return deny('actor_token_invalid', 'actor_token is bound to a key by a method the broker cannot verify (only cnf.jkt is supported)');
-    }
-    if (proofJkt === undefined) return deny('actor_token_key_mismatch', 'actor_token is DPoP-bound: send a DPoP proof made with its key');
-    if (actor.jkt !== proofJkt) return deny('actor_token_key_mismatch', 'the DPoP proof was not made with the key the actor_token is bound to');
-  }
-  return null;
+  return checkOne('subject', subject, proofJkt) ?? checkOne('actor', actor, proofJkt);
 }
