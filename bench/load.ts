@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import autocannon from 'autocannon';
 import { paced } from './paced.js';
+import { cpuSeconds } from './proc-cpu.js';
 import { readConfig, type LoadConfig, type LoadResult } from './protocol.js';
 
 const cfg = readConfig() as LoadConfig;
@@ -26,6 +27,10 @@ if (probe.status !== 200 || !probeText.includes(cfg.expect)) {
   process.exit(2);
 }
 
+function cpuUsed(before: number | undefined, after: number | undefined): number | undefined {
+  return before === undefined || after === undefined ? undefined : after - before;
+}
+
 function run(seconds: number): Promise<autocannon.Result> {
   return autocannon({
     url: cfg.url,
@@ -43,17 +48,22 @@ function run(seconds: number): Promise<autocannon.Result> {
 if (cfg.overallRate !== undefined) {
   const opts = { url: cfg.url, headers: cfg.headers, body: nextBody, rate: cfg.overallRate, connections: cfg.connections };
   await paced({ ...opts, seconds: cfg.warmupSeconds });
+  const cpuBefore = await cpuSeconds(cfg.serverPid);
   const p = await paced({ ...opts, seconds: cfg.durationSeconds });
+  const serverCpuSeconds = cpuUsed(cpuBefore, await cpuSeconds(cfg.serverPid));
   const result: LoadResult = {
     reqPerSec: p.ok / cfg.durationSeconds, p50Ms: p.p50Ms, p99Ms: p.p99Ms, total: p.sent, non2xx: p.non2xx, errors: p.errors, timeouts: 0,
     durationSeconds: p.elapsedSeconds,
+    ...(serverCpuSeconds !== undefined ? { serverCpuSeconds } : {}),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 }
 
 await run(cfg.warmupSeconds);
+const cpuBefore = await cpuSeconds(cfg.serverPid);
 const r = await run(cfg.durationSeconds);
+const serverCpuSeconds = cpuUsed(cpuBefore, await cpuSeconds(cfg.serverPid));
 const result: LoadResult = {
   reqPerSec: r.requests.total / r.duration,
   p50Ms: r.latency.p50,
@@ -64,5 +74,6 @@ const result: LoadResult = {
   timeouts: r.timeouts,
   durationSeconds: r.duration,
   ...(pool.length > 0 ? { tokensUsed: Math.min(next, pool.length), poolWrapped: next > pool.length } : {}),
+  ...(serverCpuSeconds !== undefined ? { serverCpuSeconds } : {}),
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);

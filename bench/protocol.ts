@@ -64,6 +64,8 @@ export interface LoadConfig {
   readonly overallRate?: number;
   /** A successful response body must contain this string (checked once before the run). */
   readonly expect: string;
+  /** The server's pid: its CPU time during the measured run is reported (Linux /proc). */
+  readonly serverPid?: number;
 }
 
 export interface LoadResult {
@@ -78,6 +80,8 @@ export interface LoadResult {
   /** How many distinct pool tokens were sent, and whether the pool wrapped around (fresh-token scenarios). */
   readonly tokensUsed?: number;
   readonly poolWrapped?: boolean;
+  /** CPU seconds (user + system, all threads) the server used during the measured run only. */
+  readonly serverCpuSeconds?: number;
 }
 
 export interface UnitConfig {

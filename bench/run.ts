@@ -10,6 +10,7 @@
  *   npm run bench -- --cpu-prof --scenarios broker-same   writes .cpuprofile files of the broker and oidc-provider servers to bench/results/profiles/
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpuSeconds } from './proc-cpu.js';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -111,20 +112,6 @@ function spawnChild(script: string, config: unknown, cpu: number, nodeArgs: read
 
 interface RunningServer { readonly url: string; readonly pid: number | undefined; stop(): Promise<void> }
 
-const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
-async function cpuSeconds(pid: number | undefined): Promise<number | undefined> {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-  } catch {
-    return undefined;
-  }
-}
-
 function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((res) => child.once('exit', (code) => { res(code); }));
@@ -200,6 +187,15 @@ interface Row {
   readonly serverCpuPct?: number;
   /** req/s (ops/s) of every round; the row's figures are those of the median round. */
   readonly rounds?: readonly number[];
+  /** Server CPU µs per request during the measured run of every round (NaN where not measured). */
+  readonly cpuRounds?: readonly number[];
+}
+
+/** Server CPU time (all threads) per request in µs during the measured run, when /proc told. */
+function cpuPerRequestUs(row: Row): number | undefined {
+  const seconds = row.load?.serverCpuSeconds;
+  const total = row.load?.total;
+  return seconds === undefined || total === undefined || total === 0 ? undefined : (seconds * 1e6) / total;
 }
 
 const DESCRIPTIONS: Record<ScenarioId, string> = {
@@ -376,7 +372,7 @@ async function main(): Promise<void> {
     const perRound = new Map<ScenarioId, Row[]>();
     const attemptsOf = (id: ScenarioId): Row[] => perRound.get(id) ?? [];
     for (let round = 1; round <= rounds; round += 1) {
-      for (const id of selected) {
+      for (const id of roundOrder(round)) {
         log(`- ${rounds > 1 ? `round ${round}/${rounds} ` : ''}${id}: ${DESCRIPTIONS[id]} (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
         const attempts = perRound.get(id) ?? [];
         perRound.set(id, attempts);
@@ -425,7 +421,7 @@ async function main(): Promise<void> {
           try {
             const cpu0 = await cpuSeconds(server.pid);
             const wall0 = performance.now();
-            const result = await runJsonChild<LoadResult>('load.ts', { ...loadBase, ...load, url: `${server.url}/token` } satisfies LoadConfig);
+            const result = await runJsonChild<LoadResult>('load.ts', { ...loadBase, ...load, url: `${server.url}/token`, ...(server.pid !== undefined ? { serverPid: server.pid } : {}) } satisfies LoadConfig);
             const cpu1 = await cpuSeconds(server.pid);
             const serverCpuPct = cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) / ((performance.now() - wall0) / 1000)) * 100 : undefined;
             attempts.push({ id, what: DESCRIPTIONS[id], perSec: result.reqPerSec, p50Ms: result.p50Ms, p99Ms: result.p99Ms, load: result, ...(serverCpuPct !== undefined ? { serverCpuPct } : {}) });
@@ -462,12 +458,26 @@ async function main(): Promise<void> {
   if (rows.some((r) => r.error !== undefined)) process.exitCode = 1;
 }
 
+/**
+ * The order of the scenarios in round `round`: the table's order in odd rounds, reversed in even ones, so no
+ * scenario always runs first or always right after another (on a shared VM the first run after a pause can be
+ * faster). Half-rate scenarios still follow broker-same, whose throughput in the same round they halve.
+ */
+function roundOrder(round: number): ScenarioId[] {
+  if (round % 2 === 1) return [...selected];
+  const reversed = [...selected].reverse().filter((id) => !isHalfRate(id));
+  const halfRate = selected.filter((id) => isHalfRate(id));
+  const at = reversed.indexOf('broker-same');
+  if (at < 0) return [...reversed, ...halfRate];
+  return [...reversed.slice(0, at + 1), ...halfRate, ...reversed.slice(at + 1)];
+}
+
 /** The round with the median throughput (failed rounds only count when every round failed). */
 function median(rows: readonly Row[]): Row {
   const ok = rows.filter((r) => r.error === undefined).sort((a, b) => a.perSec - b.perSec);
   const pick = ok[Math.floor((ok.length - 1) / 2)] ?? rows[0];
   if (pick === undefined) throw new Error('no rounds ran');
-  return { ...pick, rounds: rows.map((r) => r.perSec) };
+  return { ...pick, rounds: rows.map((r) => r.perSec), cpuRounds: rows.map((r) => cpuPerRequestUs(r) ?? Number.NaN) };
 }
 
 function runJsonChildOnServerCore(cfg: UnitConfig): Promise<UnitResult> {
@@ -496,7 +506,7 @@ function spread(values: readonly number[] | undefined): string {
 function report(rows: readonly Row[], started: Date): Record<string, number | string | boolean> {
   const by = (id: ScenarioId): Row | undefined => rows.find((r) => r.id === id && r.error === undefined);
   const same = by('broker-same');
-  const header = ['scenario', 'what', 'req/s', 'p50 ms', 'p99 ms', '× broker-same', 'server CPU', 'non-2xx/err', ...(rounds > 1 ? ['rounds min–max'] : [])];
+  const header = ['scenario', 'what', 'req/s', 'p50 ms', 'p99 ms', '× broker-same', 'server CPU', 'CPU µs/req', 'non-2xx/err', ...(rounds > 1 ? ['rounds min–max'] : [])];
   const lines = rows.map((r) => [
     r.id,
     r.what,
@@ -505,6 +515,7 @@ function report(rows: readonly Row[], started: Date): Record<string, number | st
     fmt(r.p99Ms, 1),
     same && r.error === undefined ? `${fmt(r.perSec / same.perSec, 2)}×` : '-',
     r.serverCpuPct !== undefined ? `${fmt(r.serverCpuPct)} %` : '-',
+    r.unit || r.validator ? '-' : fmt(cpuPerRequestUs(r) ?? Number.NaN),
     r.load ? `${r.load.non2xx}/${r.load.errors + r.load.timeouts}${r.load.poolWrapped ? ' (pool wrapped)' : ''}` : '-',
     ...(rounds > 1 ? [spread(r.rounds)] : []),
   ]);
@@ -546,6 +557,15 @@ function report(rows: readonly Row[], started: Date): Record<string, number | st
     const c = (1 - q.r) * 100;
     summary[key] = c;
     console.log(`${label}: ${fmt(c, 1)} % of throughput (target ≤ 10 %)${q.range.replace('per round', 'durable/memory throughput per round')}`);
+    // The same cost seen as server CPU per request (measured run only, every thread of the server process):
+    // steadier than throughput on a shared machine, since time the server was not running does not count.
+    const x = by(a)?.cpuRounds ?? [];
+    const y = by(b)?.cpuRounds ?? [];
+    const extra = x.map((v, i) => v / (y[i] ?? Number.NaN) - 1).filter((v) => Number.isFinite(v)).sort((m, n) => m - n);
+    if (extra.length === 0) return;
+    const mid = extra.length % 2 === 1 ? extra[(extra.length - 1) / 2] ?? Number.NaN : ((extra[extra.length / 2 - 1] ?? 0) + (extra[extra.length / 2] ?? 0)) / 2;
+    summary[`${key}CpuPerRequest`] = mid * 100;
+    console.log(`${label}, as server CPU per request: +${fmt(mid * 100, 1)} %${extra.length > 1 ? ` (per round ${extra.map((v) => `${fmt(v * 100, 1)} %`).join(', ')})` : ''}`);
   };
   console.log('');
   ratio('broker-same', 'oidc-cc', 'broker (same token) vs oidc-provider client_credentials', 'brokerSameVsClientCredentials');

@@ -24,7 +24,9 @@ import { announce, BENCH_ADMIN_ID, BENCH_AUDIENCE, BENCH_CLIENT_ID, BENCH_SECRET
 
 /** The memory sink keeps every record; the bench drops them so memory stays flat over long runs. */
 class DiscardingMemorySink extends MemorySink {
+  appended = 0;
   override append(record: Parameters<MemorySink['append']>[0]): Promise<void> {
+    this.appended += 1;
     const done = super.append(record);
     this.records.length = 0;
     return done;
@@ -96,6 +98,7 @@ announce(server, port, async () => {
   process.stderr.write(`event-loop delay p50 ${ms(loopDelay.percentile(50))} ms, p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms | GC pauses ${gcPauses.length}, total ${gcTotal.toFixed(0)} ms, p99 ${(gcPauses[Math.floor(gcPauses.length * 0.99)] ?? 0).toFixed(1)} ms, max ${(gcPauses.at(-1) ?? 0).toFixed(1)} ms (${[...gcByKind].map(([kind, k]) => `${kind} ${k.count}× total ${k.total.toFixed(0)} max ${k.max.toFixed(1)}`).join(', ')}) | heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB\n`);
   await sink.close();
   await state?.close();
+  if (sink instanceof DiscardingMemorySink) process.stderr.write(`in-memory attribution records appended: ${String(sink.appended)}\n`);
   if (cfg.sink === 'jsonl') {
     // Evidence that the durable sink really wrote: one line per exchange (probe + warm-up + measured run).
     const lines = (await readFile(jsonlPath, 'utf8').catch(() => '')).split('\n').length - 1;

@@ -1,7 +1,7 @@
 /**
  * Group commit, shared by the durable sinks. Items submitted in the same event-loop turn, while a persist is
  * in flight, or within the optional batching window form the next batch; `persist` makes one batch durable
- * in one step (one write + fdatasync, one Lua script). A persist starts in the check phase of the turn, not
+ * in one step (one synchronous write, one Lua script). A persist starts in the check phase of the turn, not
  * at the first submit: with a fast disk the first request of a turn would otherwise be synced alone.
  * Every `submit` resolves only after the persist holding its item has returned, and a persist that throws
  * rejects every item of that batch (and no other) with what it threw; the next batch gets a fresh persist,
@@ -83,7 +83,7 @@ export class GroupCommit<T> {
     while (this.#queue.length > 0 || this.#forced) {
       if (this.#queue.length < this.#maxBatch) {
         // Let every request already read in this event-loop turn join the batch (the check phase comes after
-        // the poll phase that read them): one write and one fdatasync per turn instead of per request or two.
+        // the poll phase that read them): one synchronous write per turn instead of per request or two.
         if (this.#windowMs > 0) await sleep(this.#windowMs);
         else await checkPhase();
       }

@@ -1,4 +1,5 @@
-import { appendFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { appendFile, mkdir, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChainedLine } from '../../src/attribution/chain.js';
@@ -65,6 +66,40 @@ describe('JsonlFileSink chaining', () => {
     await sink.close();
     expect((await readLines(file)).length).toBe(3); // nothing new to cover at close
     await expect(verifyLog(await readFile(file, 'utf8'), { keys: [signer.publicJwk], requireCheckpointedEnd: true })).resolves.toMatchObject({ ok: true });
+  });
+});
+
+/** The open flags of every descriptor this process holds on `file` (Linux: /proc/self/fdinfo). */
+async function openFlags(file: string): Promise<number[]> {
+  const flags: number[] = [];
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target !== file) continue;
+    const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => '');
+    const octal = /^flags:\s+([0-7]+)$/mu.exec(info)?.[1];
+    if (octal !== undefined) flags.push(Number.parseInt(octal, 8));
+  }
+  return flags;
+}
+
+describe.runIf(process.platform === 'linux')('JsonlFileSink durability mode (Linux /proc)', () => {
+  const SYNCED_APPEND = constants.O_DSYNC | constants.O_APPEND;
+
+  it('writes the active file through one O_APPEND | O_DSYNC descriptor, also after a rotation', async () => {
+    const file = join(dir, 'log.jsonl');
+    const sink = new JsonlFileSink(file, { rotate: { maxBytes: 2000 } });
+    await sink.append(makeRecord(1));
+    const first = await openFlags(file);
+    expect(first).toHaveLength(1);
+    expect((first[0] ?? 0) & SYNCED_APPEND).toBe(SYNCED_APPEND);
+
+    for (let i = 2; i <= 12; i++) await sink.append(makeRecord(i)); // passes maxBytes: rotated at least once
+    expect((await readdir(dir)).filter((f) => f !== 'log.jsonl').length).toBeGreaterThan(0);
+    const rotated = await openFlags(file);
+    expect(rotated).toHaveLength(1);
+    expect((rotated[0] ?? 0) & SYNCED_APPEND).toBe(SYNCED_APPEND);
+    await sink.close();
+    expect(await openFlags(file)).toEqual([]);
   });
 });
 
