@@ -60,9 +60,10 @@ describe.runIf(serverUp)('two broker processes on a Redis Cluster', () => {
   }, 60_000);
 
   afterAll(async () => {
+    // Guarded: when beforeAll failed part-way, what it did not start is undefined (its error is the one to read).
     await Promise.all(replicas.map((r) => r.stop()));
-    await idp.close();
-    await cluster.stop();
+    await (idp as UpstreamIdp | undefined)?.close();
+    await (cluster as PrivateCluster | undefined)?.stop();
   });
 
   const exchange = async (replica: BrokerProcess) => rawPost(`${replica.url}/token`, form({

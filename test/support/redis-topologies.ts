@@ -6,6 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -25,7 +26,32 @@ export function requireRedisServer(what: string): boolean {
   return false;
 }
 
-const randomPort = (): number => 20_000 + Math.floor(Math.random() * 20_000);
+/** Whether 127.0.0.1:`port` can be bound right now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const probe = createServer();
+    probe.once('error', () => { done(false); });
+    probe.listen(port, '127.0.0.1', () => probe.close(() => { done(true); }));
+  });
+}
+
+/**
+ * A base port such that base .. base + count - 1 (and, with `busOffset`, the same ports + busOffset: a cluster
+ * node's bus port) are free now. Bases lie in 20000–22699, so with the cluster bus offset of 10000 every port
+ * stays below Linux's ephemeral range (32768+), where outgoing connections and listen(0) would take them.
+ */
+async function freeBase(count: number, busOffset?: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 2_700);
+    const ports = Array.from({ length: count }, (_, i) => base + i);
+    const wanted = busOffset === undefined ? ports : [...ports, ...ports.map((p) => p + busOffset)];
+    if ((await Promise.all(wanted.map(portFree))).every(Boolean)) return base;
+  }
+  throw new Error(`no ${String(count)} consecutive free ports found for a private Redis`);
+}
+
+/** How long a freshly spawned redis-server may take to answer (tests run in parallel on small machines). */
+const START_TIMEOUT_MS = 20_000;
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -75,7 +101,7 @@ export interface PrivateCluster {
 export async function startPrivateCluster(): Promise<PrivateCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'redis-cluster-'));
   const processes = new Processes();
-  const base = randomPort();
+  const base = await freeBase(3, 10_000);
   const ports = [base, base + 1, base + 2];
   const stop = async () => {
     await processes.killAll();
@@ -88,7 +114,7 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
         '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${String(port)}.conf`, '--cluster-node-timeout', '2000',
       ], dir);
     }
-    for (const port of ports) await waitFor(`redis cluster node ${String(port)}`, async () => (await command(port, 'PING')) === 'PONG', 5000);
+    for (const port of ports) await waitFor(`redis cluster node ${String(port)}`, async () => (await command(port, 'PING')) === 'PONG', START_TIMEOUT_MS);
     const created = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${String(p)}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 15_000 });
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
     for (const port of ports) {
@@ -114,7 +140,7 @@ export interface PrivateSentinel {
 export async function startPrivateSentinel(name = 'brokermaster', opts: { readonly withReplica?: boolean } = {}): Promise<PrivateSentinel> {
   const dir = await mkdtemp(join(tmpdir(), 'redis-sentinel-'));
   const processes = new Processes();
-  const masterPort = randomPort();
+  const masterPort = await freeBase(3);
   const sentinelPort = masterPort + 1;
   const stop = async () => {
     await processes.killAll();
@@ -122,7 +148,7 @@ export async function startPrivateSentinel(name = 'brokermaster', opts: { readon
   };
   try {
     processes.spawn('redis-server', ['--port', String(masterPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], dir);
-    await waitFor('sentinel-managed master', async () => (await command(masterPort, 'PING')) === 'PONG', 5000);
+    await waitFor('sentinel-managed master', async () => (await command(masterPort, 'PING')) === 'PONG', START_TIMEOUT_MS);
     if (opts.withReplica) {
       // Started before the Sentinel, so its first INFO of the master already lists the replica.
       processes.spawn('redis-server', ['--port', String(masterPort + 2), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--replicaof', '127.0.0.1', String(masterPort)], dir);
@@ -138,7 +164,7 @@ export async function startPrivateSentinel(name = 'brokermaster', opts: { readon
     await waitFor('sentinel', async () => {
       const reply = await command(sentinelPort, 'SENTINEL', 'get-master-addr-by-name', name);
       return Array.isArray(reply) && reply[1] === String(masterPort);
-    }, 5000);
+    }, START_TIMEOUT_MS);
   } catch (err) {
     await stop();
     throw err;
