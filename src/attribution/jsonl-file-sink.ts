@@ -30,7 +30,7 @@
  * Note: a batch whose write failed part-way (or whose bytes reached the file but not stable storage) was
  * rejected to its callers yet may be in the file; its records then describe decisions whose tokens were withheld.
  */
-import { constants, write } from 'node:fs';
+import { constants, fdatasync, write } from 'node:fs';
 import { access, chmod, mkdir, open, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { SigningKey } from '../keys/signing-keys.js';
@@ -95,7 +95,9 @@ export interface RotationEvent {
  * file size they need) are on stable storage, as write + fdatasync would, in one system call: one thread-pool
  * job and one event-loop wake-up per batch instead of two.
  */
-const ACTIVE_FILE_FLAGS = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC;
+// Where the platform has no O_DSYNC (Windows: fs.constants lacks it), each write is followed by fdatasync instead.
+const O_DSYNC = (constants as { O_DSYNC?: number }).O_DSYNC;
+const ACTIVE_FILE_FLAGS = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (O_DSYNC ?? 0);
 
 interface OpenLog {
   readonly handle: FileHandle;
@@ -334,7 +336,6 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-
 /** Writes every byte of `bytes` at the end of `fd` (opened with ACTIVE_FILE_FLAGS); a short write(2) is continued. */
 function appendSynced(fd: number, bytes: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -342,6 +343,7 @@ function appendSynced(fd: number, bytes: Buffer): Promise<void> {
       write(fd, bytes, offset, bytes.length - offset, null, (error, written) => {
         if (error) reject(error);
         else if (offset + written < bytes.length) from(offset + written);
+        else if (O_DSYNC === undefined) fdatasync(fd, (syncError) => { if (syncError) reject(syncError); else resolve(); });
         else resolve();
       });
     };
