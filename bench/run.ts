@@ -10,7 +10,6 @@
  *   npm run bench -- --cpu-prof --scenarios broker-same   writes .cpuprofile files of the broker and oidc-provider servers to bench/results/profiles/
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpuSeconds } from './proc-cpu.js';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -26,6 +25,7 @@ import {
   type BrokerServerConfig, type LoadConfig, type LoadResult, type ServerReady, type UnitConfig, type UnitResult,
   type ValidatorBenchConfig, type ValidatorBenchResult,
 } from './protocol.js';
+import { cpuSeconds } from './proc-cpu.js';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoDir = resolve(benchDir, '..');
@@ -472,6 +472,12 @@ function roundOrder(round: number): ScenarioId[] {
   return [...reversed.slice(0, at + 1), ...halfRate, ...reversed.slice(at + 1)];
 }
 
+/** The median of ascending `sorted` (the mean of the middle two for an even count). */
+function medianOf(sorted: readonly number[]): number {
+  const n = sorted.length;
+  return n % 2 === 1 ? sorted[(n - 1) / 2] ?? Number.NaN : ((sorted[n / 2 - 1] ?? Number.NaN) + (sorted[n / 2] ?? Number.NaN)) / 2;
+}
+
 /** The round with the median throughput (failed rounds only count when every round failed). */
 function median(rows: readonly Row[]): Row {
   const ok = rows.filter((r) => r.error === undefined).sort((a, b) => a.perSec - b.perSec);
@@ -542,7 +548,7 @@ function report(rows: readonly Row[], started: Date): Record<string, number | st
     const y = by(b);
     if (!x || !y) return undefined;
     const rs = pairedRatios(x, y);
-    const mid = rs.length === 0 ? x.perSec / y.perSec : (rs.length % 2 === 1 ? rs[(rs.length - 1) / 2] ?? Number.NaN : ((rs[rs.length / 2 - 1] ?? 0) + (rs[rs.length / 2] ?? 0)) / 2);
+    const mid = rs.length === 0 ? x.perSec / y.perSec : medianOf(rs);
     return { r: mid, range: rs.length > 1 ? ` (per round ${rs.map((v) => fmt(v, 2)).join(', ')})` : '' };
   };
   const ratio = (a: ScenarioId, b: ScenarioId, label: string, key: string): void => {
@@ -563,7 +569,7 @@ function report(rows: readonly Row[], started: Date): Record<string, number | st
     const y = by(b)?.cpuRounds ?? [];
     const extra = x.map((v, i) => v / (y[i] ?? Number.NaN) - 1).filter((v) => Number.isFinite(v)).sort((m, n) => m - n);
     if (extra.length === 0) return;
-    const mid = extra.length % 2 === 1 ? extra[(extra.length - 1) / 2] ?? Number.NaN : ((extra[extra.length / 2 - 1] ?? 0) + (extra[extra.length / 2] ?? 0)) / 2;
+    const mid = medianOf(extra);
     summary[`${key}CpuPerRequest`] = mid * 100;
     console.log(`${label}, as server CPU per request: +${fmt(mid * 100, 1)} %${extra.length > 1 ? ` (per round ${extra.map((v) => `${fmt(v * 100, 1)} %`).join(', ')})` : ''}`);
   };

@@ -10,9 +10,9 @@
  *
  * Restart: the sink reads the end of an existing file and continues the chain from its last line.
  *  - Torn final line (bytes after the last newline: a crash mid-write; never acknowledged, since a batch
- *    is acknowledged only after its synchronous write returned): the torn bytes are copied to `<file>.torn-<ms>`, cut from the
- *    log, reported through `onRecovery` (default: a process warning), and the chain continues from the
- *    last complete line. `verifyLog` on the file before restart reports the torn line.
+ *    is acknowledged only after its synchronous write returned): the torn bytes are copied to
+ *    `<file>.torn-<ms>`, cut from the log, reported through `onRecovery` (default: a process warning), and
+ *    the chain continues from the last complete line. `verifyLog` on the file before restart reports the torn line.
  *  - Last complete line without chain fields (a log written before chaining): the file is renamed to
  *    `<file>.unchained-<ms>`, reported, and a new chain starts in a fresh file.
  *  - Last complete line that is not valid JSON, or chain fields that are malformed: the log has been
@@ -93,9 +93,9 @@ export interface RotationEvent {
 /**
  * The active file: appended to (O_APPEND) with O_DSYNC, so each write(2) returns only once its bytes (and the
  * file size they need) are on stable storage, as write + fdatasync would, in one system call: one thread-pool
- * job and one event-loop wake-up per batch instead of two.
+ * job and one event-loop wake-up per batch instead of two. Where the platform has no O_DSYNC (Windows:
+ * fs.constants lacks it), each write is followed by fdatasync instead.
  */
-// Where the platform has no O_DSYNC (Windows: fs.constants lacks it), each write is followed by fdatasync instead.
 const O_DSYNC = (constants as { O_DSYNC?: number }).O_DSYNC;
 const ACTIVE_FILE_FLAGS = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (O_DSYNC ?? 0);
 
