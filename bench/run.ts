@@ -10,6 +10,7 @@
  *   npm run bench -- --cpu-prof --scenarios broker-same   writes .cpuprofile files of the broker and oidc-provider servers to bench/results/profiles/
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -49,7 +50,7 @@ const { values: opts } = parseArgs({
   strict: true,
 });
 
-const SCENARIOS = ['broker-same', 'broker-half-rate', 'broker-fresh', 'broker-durable', 'broker-durable-fresh', 'broker-redis', 'broker-durable-redis', 'oidc-cc', 'koa', 'koa-half-rate', 'unit', 'validator'] as const;
+const SCENARIOS = ['broker-same', 'broker-half-rate', 'broker-fresh', 'broker-durable', 'broker-chained', 'broker-durable-fresh', 'broker-redis', 'broker-durable-redis', 'oidc-cc', 'koa', 'koa-half-rate', 'unit', 'validator'] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 const isScenario = (s: string): s is ScenarioId => (SCENARIOS as readonly string[]).includes(s);
 
@@ -92,6 +93,10 @@ const serverNodeArgs: readonly string[] = [
   ...(semiSpaceMiB > 0 ? [`--max-semi-space-size=${semiSpaceMiB}`] : []),
   ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0),
 ];
+// With BENCH_SERVER_STDOUT_DIR set, each server's stdout (e.g. what --trace-gc-nvp prints) is also appended
+// to <dir>/<pid>.txt (stderr is relayed to the bench output as always).
+const stdoutDir = process.env.BENCH_SERVER_STDOUT_DIR;
+if (stdoutDir !== undefined) await mkdir(stdoutDir, { recursive: true });
 // The orchestrator (and the bench IdP it serves) stays off the servers' core too: CPU 1, with the load generator.
 if (pinned) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 
@@ -125,6 +130,7 @@ async function startServer(script: string, config: unknown, nodeArgs: readonly s
     let out = '';
     const timer = setTimeout(() => { rej(new Error(`${script} did not start in 30 s: ${stderr}`)); }, 30_000);
     child.stdout?.on('data', (d: Buffer) => {
+      if (stdoutDir !== undefined && child.pid !== undefined) appendFileSync(join(stdoutDir, `${String(child.pid)}.txt`), d);
       out += d.toString();
       const line = out.split('\n').find((l) => l.startsWith('READY '));
       if (line) { clearTimeout(timer); res(JSON.parse(line.slice(6)) as ServerReady); }
@@ -203,6 +209,7 @@ const DESCRIPTIONS: Record<ScenarioId, string> = {
   'broker-half-rate': 'broker-same at a fixed 50 % of its saturation rate',
   'broker-fresh': 'broker exchange, fresh user token/request, memory sink',
   'broker-durable': 'broker exchange, same user token, JSONL fsync sink',
+  'broker-chained': 'as broker-durable, records chained but not written',
   'broker-durable-fresh': 'broker exchange, fresh user token, JSONL fsync sink',
   'broker-redis': 'broker-same with shared state in Redis (rate limits, status)',
   'broker-durable-redis': 'as deployed with replicas: JSONL fsync sink + Redis state',
@@ -398,7 +405,7 @@ async function main(): Promise<void> {
             const redisPrefix = `bench:${randomUUID()}:`;
             const cfg: BrokerServerConfig = {
               upstreamIssuer: issuer.issuer,
-              sink: id.includes('durable') ? 'jsonl' : 'memory',
+              sink: id.includes('durable') ? 'jsonl' : id === 'broker-chained' ? 'chained' : 'memory',
               ...(id.includes('redis') ? { state: { kind: 'redis', url: redisUrl, prefix: redisPrefix } } : {}),
             };
             if (id.includes('redis')) redisPrefixes.push(redisPrefix);
@@ -557,12 +564,12 @@ function report(rows: readonly Row[], started: Date): Record<string, number | st
     summary[key] = q.r;
     console.log(`${label}: ${fmt(q.r, 2)}×${q.range}`);
   };
-  const cost = (a: ScenarioId, b: ScenarioId, label: string, key: string): void => {
+  const cost = (a: ScenarioId, b: ScenarioId, label: string, key: string, target = ' (target ≤ 10 %)'): void => {
     const q = ratioOf(a, b);
     if (!q) return;
     const c = (1 - q.r) * 100;
     summary[key] = c;
-    console.log(`${label}: ${fmt(c, 1)} % of throughput (target ≤ 10 %)${q.range.replace('per round', 'durable/memory throughput per round')}`);
+    console.log(`${label}: ${fmt(c, 1)} % of throughput${target}${q.range.replace('per round', `${a}/${b} throughput per round`)}`);
     // The same cost seen as server CPU per request (measured run only, every thread of the server process):
     // steadier than throughput on a shared machine, since time the server was not running does not count.
     const x = by(a)?.cpuRounds ?? [];
@@ -583,6 +590,7 @@ function report(rows: readonly Row[], started: Date): Record<string, number | st
   ratio('broker-durable-redis', 'oidc-cc', 'broker as deployed with replicas (durable sink + Redis) vs oidc-provider client_credentials', 'brokerDeployedVsClientCredentials');
   cost('broker-durable', 'broker-same', 'durable attribution cost, same token', 'attributionCostSamePct');
   cost('broker-durable-fresh', 'broker-fresh', 'durable attribution cost, fresh tokens', 'attributionCostFreshPct');
+  cost('broker-chained', 'broker-same', 'chaining without I/O, same token (part of the durable cost)', 'chainingCostSamePct', '');
   if (same) {
     const cc = by('oidc-cc');
     const met = same.perSec >= 2000 && cc !== undefined && same.perSec >= cc.perSec;

@@ -9,7 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Agent, AgentRegistry } from '../../src/domain/agent.js';
 import { JsonlFileSink } from '../../src/attribution/jsonl-file-sink.js';
+import { chainBatch, type ChainState } from '../../src/attribution/chain-batch.js';
+import { EMPTY_CHAIN } from '../../src/attribution/chain.js';
+import { GroupCommit } from '../../src/attribution/group-commit.js';
 import { MemorySink } from '../../src/attribution/memory-sink.js';
+import type { AttributionRecord } from '../../src/attribution/record.js';
 import type { AttributionSink } from '../../src/attribution/sink.js';
 import { loadSigningKeys } from '../../src/keys/signing-keys.js';
 import { createLogger } from '../../src/log.js';
@@ -17,6 +21,7 @@ import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
 import { DEFAULT_KILL_SWITCH } from '../../src/config/load-broker-config.js';
 import { RedisState } from '../../src/state/redis-state.js';
 import { createBroker } from '../../src/server/create-broker.js';
+import { currentTurn } from '../../src/token-endpoint/loop-turn.js';
 import { listen, serve } from '../../src/server/listen.js';
 import { baseConfig, trustedIssuer } from '../../test/support/broker-harness.js';
 import { testCatalog } from '../../test/support/catalog.js';
@@ -30,6 +35,29 @@ class DiscardingMemorySink extends MemorySink {
     const done = super.append(record);
     this.records.length = 0;
     return done;
+  }
+}
+
+/**
+ * Everything the JSONL sink does to a batch except the I/O: group commit, chaining (seq, prev, hash) and
+ * serialisation into the bytes it would write. broker-durable − broker-chained is what the disk costs.
+ */
+class ChainedOnlySink implements AttributionSink {
+  chained = 0;
+  bytes = 0;
+  #state: ChainState = { head: EMPTY_CHAIN, sinceCheckpoint: 0 };
+  readonly #commit = new GroupCommit<AttributionRecord>(async (batch) => {
+    const { lines, state } = await chainBatch(batch, this.#state, { checkpointEveryRecords: 1000, forceCheckpoint: false, redact: (r) => r, now: () => new Date() });
+    lines.push('');
+    this.bytes += Buffer.from(lines.join('\n'), 'utf8').length;
+    this.chained += batch.length;
+    this.#state = state;
+  });
+  append(record: AttributionRecord): Promise<void> {
+    return this.#commit.submit(record);
+  }
+  async close(): Promise<void> {
+    await this.#commit.idle();
   }
 }
 
@@ -51,7 +79,7 @@ new PerformanceObserver((list) => {
 const dir = await mkdtemp(join(tmpdir(), 'broker-bench-'));
 const keys = await loadSigningKeys(join(dir, 'keys'), { generateIfMissing: true });
 const jsonlPath = join(dir, 'attribution', 'attribution.jsonl');
-const sink: AttributionSink = cfg.sink === 'jsonl' ? new JsonlFileSink(jsonlPath) : new DiscardingMemorySink();
+const sink: AttributionSink = cfg.sink === 'jsonl' ? new JsonlFileSink(jsonlPath) : cfg.sink === 'chained' ? new ChainedOnlySink() : new DiscardingMemorySink();
 
 const agent: Agent = {
   clientId: BENCH_CLIENT_ID,
@@ -98,7 +126,10 @@ announce(server, port, async () => {
   process.stderr.write(`event-loop delay p50 ${ms(loopDelay.percentile(50))} ms, p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms | GC pauses ${gcPauses.length}, total ${gcTotal.toFixed(0)} ms, p99 ${(gcPauses[Math.floor(gcPauses.length * 0.99)] ?? 0).toFixed(1)} ms, max ${(gcPauses.at(-1) ?? 0).toFixed(1)} ms (${[...gcByKind].map(([kind, k]) => `${kind} ${k.count}× total ${k.total.toFixed(0)} max ${k.max.toFixed(1)}`).join(', ')}) | heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB\n`);
   await sink.close();
   await state?.close();
+  // Requests answered per event-loop turn: responses released together make fewer, fuller turns.
+  process.stderr.write(`event-loop turns with requests: ${String(currentTurn())}\n`);
   if (sink instanceof DiscardingMemorySink) process.stderr.write(`in-memory attribution records appended: ${String(sink.appended)}\n`);
+  if (sink instanceof ChainedOnlySink) process.stderr.write(`attribution records chained (not written): ${String(sink.chained)}, ${String(sink.bytes)} bytes\n`);
   if (cfg.sink === 'jsonl') {
     // Evidence that the durable sink really wrote: one line per exchange (probe + warm-up + measured run).
     const lines = (await readFile(jsonlPath, 'utf8').catch(() => '')).split('\n').length - 1;

@@ -24,7 +24,57 @@ export function canonicalMember(key: string, value: unknown): string {
   return memberPrefix(key) + (typeof value === 'string' ? JSON.stringify(value) : canonicalJson(value));
 }
 
+/**
+ * True when `JSON.stringify(value)` already is the canonical JSON of `value`: strings, finite numbers, booleans,
+ * null, arrays, and objects with Object.prototype or no prototype whose keys come in canonical order at every
+ * level, with no `toJSON` anywhere JSON.stringify would call one. Walks without allocating. JSON.stringify
+ * writes own keys in the order for-in visits them (integer-like keys first, ascending, then insertion order),
+ * so "visited in strictly increasing code-unit order" is exactly "no sort needed" (inherited enumerable keys,
+ * which for-in visits after the own ones and JSON.stringify ignores, only add checks).
+ */
+export function isCanonicallyOrdered(value: unknown): boolean {
+  if (value === null) return true;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if ('toJSON' in value) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          if (item !== undefined && !isCanonicallyOrdered(item)) return false;
+        }
+        return true;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      const record = value as Record<string, unknown>;
+      let previous: string | undefined;
+      for (const key in record) {
+        if (previous !== undefined && !(previous < key)) return false;
+        previous = key;
+        const member = record[key];
+        if (member !== undefined && !isCanonicallyOrdered(member)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * Records are built in canonical key order (build-record.ts), so the usual case is one JSON.stringify; anything
+ * else is sorted here, member by member (a nested value that is in order again takes JSON.stringify).
+ */
 export function canonicalJson(value: unknown): string {
+  return isCanonicallyOrdered(value) ? JSON.stringify(value) : sortedCanonicalJson(value);
+}
+
+function sortedCanonicalJson(value: unknown): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':

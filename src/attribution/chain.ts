@@ -17,7 +17,7 @@
 import { createHash, hash as digest } from 'node:crypto';
 import { CompactSign, compactVerify, createLocalJWKSet, base64url, type JWK } from 'jose';
 import type { SigningKey } from '../keys/signing-keys.js';
-import { canonicalJson, canonicalMember } from './canonical-json.js';
+import { canonicalJson, canonicalMember, isCanonicallyOrdered } from './canonical-json.js';
 import type { AttributionRecord } from './record.js';
 
 /** `prev` of the first line of a chain: base64url of 32 zero bytes. */
@@ -75,23 +75,64 @@ export function chainRecord(record: AttributionRecord, prev: ChainHead): Chained
 export function chainRecordLine(record: AttributionRecord, prev: ChainHead): { readonly line: string; readonly hash: string; readonly seq: number } {
   const seq = prev.seq + 1;
   const source = record as unknown as Record<string, unknown>;
+  const ordered = inOrder(source, prev.hash, seq);
+  let body: string;
+  let before: string; // members sorting before "hash"
+  let after: string; // members sorting after it
+  if (ordered) {
+    // One JSON.stringify writes the canonical body; the members before "hash" end where `head`'s text ends.
+    body = JSON.stringify(ordered.body);
+    const cut = ordered.head === undefined ? 1 : JSON.stringify(ordered.head).length;
+    before = body.slice(1, Math.max(1, cut - 1));
+    after = body.slice(cut, -1);
+  } else {
+    ({ before, after } = sortedMembers(source, prev.hash, seq));
+    body = before === '' ? `{${after}}` : after === '' ? `{${before}}` : `{${before},${after}}`;
+  }
+  const hash = digest('sha256', body, 'base64url');
+  const line = `{${before === '' ? '' : `${before},`}"hash":"${hash}"${after === '' ? '' : `,${after}`}}`;
+  return { line, hash, seq };
+}
+
+/**
+ * The record with the chain's `prev` and `seq` as one object whose JSON.stringify is canonical, and the
+ * defined members sorting before "hash" again on their own (`head`, undefined when there are none), to find
+ * where `hash` goes; undefined when the record is not in canonical order at every level (then sortedMembers
+ * serialises it). The record's own `seq`, `prev` and `hash` are dropped.
+ */
+function inOrder(source: Record<string, unknown>, prevHash: string, seq: number): { body: Record<string, unknown>; head: Record<string, unknown> | undefined } | undefined {
+  if (!isCanonicallyOrdered(source)) return undefined;
+  const body: Record<string, unknown> = {};
+  let head: Record<string, unknown> | undefined;
+  let pending = 0; // 0: prev and seq still to add, 1: seq still to add, 2: both added
+  for (const key in source) {
+    if (pending === 0 && key > 'prev') { body.prev = prevHash; pending = 1; }
+    if (pending === 1 && key > 'seq') { body.seq = seq; pending = 2; }
+    if (key === 'seq' || key === 'prev' || key === 'hash') continue;
+    const value = source[key];
+    body[key] = value;
+    if (key < 'hash' && value !== undefined) (head ??= {})[key] = value;
+  }
+  if (pending === 0) body.prev = prevHash;
+  if (pending < 2) body.seq = seq;
+  return { body, head };
+}
+
+/** The general path of chainRecordLine: members sorted and serialised one by one. */
+function sortedMembers(source: Record<string, unknown>, prevHash: string, seq: number): { before: string; after: string } {
   const keys = Object.keys(source).filter((key) => key !== 'seq' && key !== 'prev' && key !== 'hash');
   keys.push('prev', 'seq');
   keys.sort();
-  let before = ''; // members sorting before "hash"
-  let after = ''; // members sorting after it
+  let before = '';
+  let after = '';
   for (const key of keys) {
-    const value = key === 'seq' ? seq : key === 'prev' ? prev.hash : source[key];
+    const value = key === 'seq' ? seq : key === 'prev' ? prevHash : source[key];
     if (value === undefined) continue;
     const member = canonicalMember(key, value);
     if (key < 'hash') before += before === '' ? member : `,${member}`;
     else after += after === '' ? member : `,${member}`;
   }
-  const body = before === '' ? `{${after}}` : after === '' ? `{${before}}` : `{${before},${after}}`;
-  const hash = digest('sha256', body, 'base64url');
-  const hashMember = `"hash":"${hash}"`;
-  const line = `{${before === '' ? '' : `${before},`}${hashMember}${after === '' ? '' : `,${after}`}}`;
-  return { line, hash, seq };
+  return { before, after };
 }
 
 /** The head a chained line leaves the chain at. */

@@ -18,30 +18,29 @@ export type Outcome =
 export function buildExchangeRecord(state: ExchangeState, outcome: Outcome, rc: RecordContext): ExchangeRecord {
   const { grant, minted, subject, tool } = state;
   const granted = outcome.decision === 'granted' && grant !== undefined && minted !== undefined;
+  const scopes = grant ? grant.scopes : state.denial?.scopes ?? (state.request ? { requested: state.request.scopes, granted: [], dropped: [] } : undefined);
+  // Members in canonical (sorted) order at every level: the sink then serialises the record with one
+  // JSON.stringify instead of sorting it (canonical-json.ts); test/token-endpoint/build-record.test.ts holds it.
   return {
-    v: RECORD_SCHEMA_VERSION,
-    type: 'token_exchange',
-    id: randomUUID(),
-    time: new Date(rc.nowMs).toISOString(),
-    request_id: state.requestId,
-    ...(state.traceId ? { trace_id: state.traceId } : {}),
-    decision: granted ? 'granted' : 'denied',
-    reason: outcome.decision === 'granted' ? 'granted' : outcome.reason,
-    ...(outcome.decision === 'denied' ? { error: outcome.error } : {}),
-    agent: { client_id: rc.agent.clientId, authenticated: rc.agent.authenticated },
-    ...(subject ? { user: { iss: subject.iss, sub: subject.sub } } : {}),
-    ...(grant ? { actors: chainActors(grant.act) } : {}),
-    ...(tool ? { tool: { id: tool.id, resource: tool.resource } } : {}),
-    ...(grant
-      ? { scopes: grant.scopes }
-      : state.denial?.scopes
-        ? { scopes: state.denial.scopes }
-        : state.request
-          ? { scopes: { requested: state.request.scopes, granted: [], dropped: [] } }
-          : {}),
-    ...(granted ? { token: { jti: minted.jti, exp: minted.exp, lifetime_bound_by: grant.lifetimeBoundBy, ...(state.dpopJkt !== undefined ? { dpop_jkt: state.dpopJkt } : {}) } } : {}),
-    ...(state.subjectFingerprint ? { subject_token_sha256: state.subjectFingerprint } : {}),
     ...(state.actorFingerprint ? { actor_token_sha256: state.actorFingerprint } : {}),
+    ...(grant ? { actors: chainActors(grant.act) } : {}),
+    agent: { authenticated: rc.agent.authenticated, client_id: rc.agent.clientId },
     caller: { address: rc.callerAddress },
+    decision: granted ? 'granted' : 'denied',
+    ...(outcome.decision === 'denied' ? { error: outcome.error } : {}),
+    id: randomUUID(),
+    reason: outcome.decision === 'granted' ? 'granted' : outcome.reason,
+    request_id: state.requestId,
+    ...(scopes
+      ? { scopes: { dropped: scopes.dropped.map((d) => ({ reason: d.reason, scope: d.scope })), granted: scopes.granted, requested: scopes.requested } }
+      : {}),
+    ...(state.subjectFingerprint ? { subject_token_sha256: state.subjectFingerprint } : {}),
+    time: new Date(rc.nowMs).toISOString(),
+    ...(granted ? { token: { ...(state.dpopJkt !== undefined ? { dpop_jkt: state.dpopJkt } : {}), exp: minted.exp, jti: minted.jti, lifetime_bound_by: grant.lifetimeBoundBy } } : {}),
+    ...(tool ? { tool: { id: tool.id, resource: tool.resource } } : {}),
+    ...(state.traceId ? { trace_id: state.traceId } : {}),
+    type: 'token_exchange',
+    ...(subject ? { user: { iss: subject.iss, sub: subject.sub } } : {}),
+    v: RECORD_SCHEMA_VERSION,
   };
 }

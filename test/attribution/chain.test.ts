@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/attribution/canonical-json.js';
+import { canonicalJson, isCanonicallyOrdered } from '../../src/attribution/canonical-json.js';
 import { EMPTY_CHAIN, GENESIS_HASH, chainRecord, chainRecordLine, headOf, hashOf, signCheckpoint } from '../../src/attribution/chain.js';
 import type { AttributionRecord } from '../../src/attribution/record.js';
 import { verifyLog } from '../../src/attribution/verify.js';
-import { makeRecord, testSigner } from './helpers.js';
+import { deepSorted, makeRecord, testSigner } from './helpers.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every level, drops undefined members and writes no whitespace', () => {
@@ -75,6 +75,21 @@ describe('chainRecordLine (the sinks\' single-serialisation fast path)', () => {
       expect(fast.line).toBe(canonicalJson(slow));
       expect(fast.hash).toBe(slow.hash);
     }), { numRuns: 500 });
+  });
+
+  it('agrees with the reference for records already in canonical order (one JSON.stringify, hash spliced in)', () => {
+    const key = fc.oneof(fc.string(), fc.constantFrom('a', 'h', 'hasi', 'has', 'hasg', 'prev', 'seq', 'z', 'type', 'Z', '10', '9')).filter((k) => k !== 'hash');
+    const record = fc.dictionary(key, fc.oneof(fc.jsonValue(), fc.constant(undefined)), { maxKeys: 12 }).map(deepSorted);
+    let ordered = 0;
+    fc.assert(fc.property(record, fc.nat(), (r, seq) => {
+      if (isCanonicallyOrdered(r)) ordered += 1;
+      const head = { seq, hash: GENESIS_HASH };
+      const slow = chainRecord(r as AttributionRecord, head);
+      const fast = chainRecordLine(r as AttributionRecord, head);
+      expect(fast.line).toBe(canonicalJson(slow));
+      expect(fast.hash).toBe(slow.hash);
+    }), { numRuns: 1000 });
+    expect(ordered).toBeGreaterThan(500); // the fast path was what ran
   });
 
   it('drops a stray `hash` member from the record, so the line still verifies', async () => {
