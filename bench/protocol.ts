@@ -23,8 +23,11 @@ export const BENCH_VALIDATOR_ID = 'bench-validator';
 
 export interface BrokerServerConfig {
   readonly upstreamIssuer: string;
-  /** `chained`: records chained and serialised as the JSONL sink does, group-committed, never written (no I/O). */
-  readonly sink: 'memory' | 'jsonl' | 'chained';
+  /**
+   * `chained`: records chained and serialised as the JSONL sink does, group-committed, never written (no I/O);
+   * `delayed`: the same, each batch released 1 ms later (a disk's wait without the disk).
+   */
+  readonly sink: 'memory' | 'jsonl' | 'chained' | 'delayed';
   /** Where suspensions, revocations, rate-limit counters and the client-assertion replay cache live. */
   readonly state?: { readonly kind: 'memory' } | { readonly kind: 'redis'; readonly url: string; readonly prefix: string };
   /** scrypt hashes of the admin and validator keys the orchestrator holds (validator scenario). */

@@ -50,7 +50,7 @@ const { values: opts } = parseArgs({
   strict: true,
 });
 
-const SCENARIOS = ['broker-same', 'broker-half-rate', 'broker-fresh', 'broker-durable', 'broker-chained', 'broker-durable-fresh', 'broker-redis', 'broker-durable-redis', 'oidc-cc', 'koa', 'koa-half-rate', 'unit', 'validator'] as const;
+const SCENARIOS = ['broker-same', 'broker-half-rate', 'broker-fresh', 'broker-durable', 'broker-chained', 'broker-delayed', 'broker-durable-fresh', 'broker-redis', 'broker-durable-redis', 'oidc-cc', 'koa', 'koa-half-rate', 'unit', 'validator'] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 const isScenario = (s: string): s is ScenarioId => (SCENARIOS as readonly string[]).includes(s);
 
@@ -210,6 +210,7 @@ const DESCRIPTIONS: Record<ScenarioId, string> = {
   'broker-fresh': 'broker exchange, fresh user token/request, memory sink',
   'broker-durable': 'broker exchange, same user token, JSONL fsync sink',
   'broker-chained': 'as broker-durable, records chained but not written',
+  'broker-delayed': 'chained, not written, released after a 1 ms timer',
   'broker-durable-fresh': 'broker exchange, fresh user token, JSONL fsync sink',
   'broker-redis': 'broker-same with shared state in Redis (rate limits, status)',
   'broker-durable-redis': 'as deployed with replicas: JSONL fsync sink + Redis state',
@@ -405,7 +406,7 @@ async function main(): Promise<void> {
             const redisPrefix = `bench:${randomUUID()}:`;
             const cfg: BrokerServerConfig = {
               upstreamIssuer: issuer.issuer,
-              sink: id.includes('durable') ? 'jsonl' : id === 'broker-chained' ? 'chained' : 'memory',
+              sink: id.includes('durable') ? 'jsonl' : id === 'broker-chained' ? 'chained' : id === 'broker-delayed' ? 'delayed' : 'memory',
               ...(id.includes('redis') ? { state: { kind: 'redis', url: redisUrl, prefix: redisPrefix } } : {}),
             };
             if (id.includes('redis')) redisPrefixes.push(redisPrefix);
@@ -591,6 +592,7 @@ function report(rows: readonly Row[], started: Date): Record<string, number | st
   cost('broker-durable', 'broker-same', 'durable attribution cost, same token', 'attributionCostSamePct');
   cost('broker-durable-fresh', 'broker-fresh', 'durable attribution cost, fresh tokens', 'attributionCostFreshPct');
   cost('broker-chained', 'broker-same', 'chaining without I/O, same token (part of the durable cost)', 'chainingCostSamePct', '');
+  cost('broker-delayed', 'broker-same', 'chaining + a 1 ms wait without I/O, same token', 'delayedCostSamePct', '');
   if (same) {
     const cc = by('oidc-cc');
     const met = same.perSec >= 2000 && cc !== undefined && same.perSec >= cc.perSec;

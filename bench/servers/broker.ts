@@ -40,9 +40,12 @@ class DiscardingMemorySink extends MemorySink {
 
 /**
  * Everything the JSONL sink does to a batch except the I/O: group commit, chaining (seq, prev, hash) and
- * serialisation into the bytes it would write. broker-durable − broker-chained is what the disk costs.
+ * serialisation into the bytes it would write; with `delayMs`, each batch is released that much later, as if
+ * it had waited for a disk. broker-durable − broker-chained is what the disk costs, broker-delayed shows how
+ * much of that is the wait alone.
  */
 class ChainedOnlySink implements AttributionSink {
+  constructor(readonly delayMs = 0) {}
   chained = 0;
   bytes = 0;
   #state: ChainState = { head: EMPTY_CHAIN, sinceCheckpoint: 0 };
@@ -52,6 +55,7 @@ class ChainedOnlySink implements AttributionSink {
     this.bytes += Buffer.from(lines.join('\n'), 'utf8').length;
     this.chained += batch.length;
     this.#state = state;
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
   });
   append(record: AttributionRecord): Promise<void> {
     return this.#commit.submit(record);
@@ -79,7 +83,7 @@ new PerformanceObserver((list) => {
 const dir = await mkdtemp(join(tmpdir(), 'broker-bench-'));
 const keys = await loadSigningKeys(join(dir, 'keys'), { generateIfMissing: true });
 const jsonlPath = join(dir, 'attribution', 'attribution.jsonl');
-const sink: AttributionSink = cfg.sink === 'jsonl' ? new JsonlFileSink(jsonlPath) : cfg.sink === 'chained' ? new ChainedOnlySink() : new DiscardingMemorySink();
+const sink: AttributionSink = cfg.sink === 'jsonl' ? new JsonlFileSink(jsonlPath) : cfg.sink === 'chained' ? new ChainedOnlySink() : cfg.sink === 'delayed' ? new ChainedOnlySink(1) : new DiscardingMemorySink();
 
 const agent: Agent = {
   clientId: BENCH_CLIENT_ID,
