@@ -3,27 +3,20 @@
  * autocannon run. With `tokenPoolFile`, every request carries the next token of the pool (`{{TOKEN}}` in the
  * body template). Prints its LoadResult as one JSON line on stdout.
  */
-import { readFile } from 'node:fs/promises';
-import autocannon from 'autocannon';
+import { probe, requestSource, runAutocannon } from './autocannon-run.js';
 import { paced } from './paced.js';
 import { cpuSeconds } from './proc-cpu.js';
 import { readConfig, type LoadConfig, type LoadResult } from './protocol.js';
 
 const cfg = readConfig() as LoadConfig;
-const pool = cfg.tokenPoolFile ? (await readFile(cfg.tokenPoolFile, 'utf8')).split('\n').filter((l) => l.length > 0) : [];
-let next = 0;
-const nextBody = (): string => {
-  if (pool.length === 0) return cfg.body;
-  const token = pool[next % pool.length] ?? '';
-  next += 1;
-  return cfg.body.replace('{{TOKEN}}', token);
-};
+const source = await requestSource(cfg.body, cfg.tokenPoolFile);
+const nextBody = source.nextBody;
 
 // One request first: a benchmark of error responses would be meaningless.
-const probe = await fetch(cfg.url, { method: 'POST', headers: cfg.headers, body: nextBody() });
-const probeText = await probe.text();
-if (probe.status !== 200 || !probeText.includes(cfg.expect)) {
-  process.stderr.write(`sanity request failed: ${probe.status} ${probeText.slice(0, 500)}\n`);
+try {
+  await probe(cfg.url, cfg.headers, source, cfg.expect);
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(2);
 }
 
@@ -31,19 +24,7 @@ function cpuUsed(before: number | undefined, after: number | undefined): number 
   return before === undefined || after === undefined ? undefined : after - before;
 }
 
-function run(seconds: number): Promise<autocannon.Result> {
-  return autocannon({
-    url: cfg.url,
-    connections: cfg.connections,
-    duration: seconds,
-    requests: [{
-      method: 'POST',
-      headers: cfg.headers,
-      body: cfg.body,
-      ...(pool.length > 0 ? { setupRequest: (req: autocannon.Request) => ({ ...req, body: nextBody() }) } : {}),
-    }],
-  });
-}
+const run = (seconds: number) => runAutocannon(cfg.url, cfg.headers, source, cfg.connections, seconds);
 
 if (cfg.overallRate !== undefined) {
   const opts = { url: cfg.url, headers: cfg.headers, body: nextBody, rate: cfg.overallRate, connections: cfg.connections };
@@ -73,7 +54,7 @@ const result: LoadResult = {
   errors: r.errors,
   timeouts: r.timeouts,
   durationSeconds: r.duration,
-  ...(pool.length > 0 ? { tokensUsed: Math.min(next, pool.length), poolWrapped: next > pool.length } : {}),
+  ...source.used(),
   ...(serverCpuSeconds !== undefined ? { serverCpuSeconds } : {}),
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -120,3 +120,40 @@ export function announce(server: Server, port: number, cleanup: () => Promise<vo
   const ready: ServerReady = { url: `http://127.0.0.1:${port}` };
   process.stdout.write(`READY ${JSON.stringify(ready)}\n`);
 }
+
+/** `npm run bench -- --alternate N`: one load generator moving between servers that run side by side. */
+export interface AlternateLoadConfig {
+  /** The servers, baseline first; all receive the same requests. */
+  readonly targets: readonly { readonly id: string; readonly url: string; readonly serverPid?: number }[];
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  readonly tokenPoolFile?: string;
+  readonly connections: number;
+  /** Warm-up of every target before the first cycle. */
+  readonly warmupSeconds: number;
+  /** Unmeasured load before each measured slice (the server's pipeline fills up again). */
+  readonly sliceWarmupSeconds: number;
+  readonly sliceSeconds: number;
+  /** Cycles: each measures every target once, in table order in even cycles and reversed in odd ones. */
+  readonly cycles: number;
+  readonly expect: string;
+}
+
+export interface AlternateSlice {
+  readonly cycle: number;
+  readonly target: number;
+  /** When the slice (with its unmeasured lead-in) began, ms after the first slice. */
+  readonly startedMs: number;
+  readonly reqPerSec: number;
+  readonly total: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly p99Ms: number;
+  readonly serverCpuSeconds?: number;
+  /** CPU seconds the other (idle) servers used during this slice, together. */
+  readonly idleServersCpuSeconds?: number;
+}
+
+export interface AlternateLoadResult {
+  readonly slices: readonly AlternateSlice[];
+}

@@ -8,6 +8,8 @@
  *   npm run bench -- --quick            3 s measured, 1 s warm-up (smoke run)
  *   npm run bench -- --duration 20 --scenarios broker-same,oidc-cc
  *   npm run bench -- --cpu-prof --scenarios broker-same   writes .cpuprofile files of the broker and oidc-provider servers to bench/results/profiles/
+ *   npm run bench -- --alternate 30 --scenarios broker-same,broker-durable   the servers side by side, the load
+ *                                       alternating between them in 1-s slices for 30 cycles (cost as a paired ratio)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
@@ -23,10 +25,11 @@ import { createAdminKey } from '../src/admin/admin-auth.js';
 import { startTestIssuer, type TestIssuer } from '../test/support/test-issuer.js';
 import {
   AT_TYPE, BENCH_ADMIN_ID, BENCH_AUDIENCE, BENCH_CLIENT_ID, BENCH_RESOURCE, BENCH_SCOPE, BENCH_SECRET, BENCH_VALIDATOR_ID, TE_GRANT,
-  type BrokerServerConfig, type LoadConfig, type LoadResult, type ServerReady, type UnitConfig, type UnitResult,
+  type AlternateLoadConfig, type AlternateLoadResult, type AlternateSlice, type BrokerServerConfig, type LoadConfig, type LoadResult, type ServerReady, type UnitConfig, type UnitResult,
   type ValidatorBenchConfig, type ValidatorBenchResult,
 } from './protocol.js';
 import { cpuSeconds } from './proc-cpu.js';
+import { medianInterval, medianOf, quantile } from './stats.js';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoDir = resolve(benchDir, '..');
@@ -44,6 +47,9 @@ const { values: opts } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
     soak: { type: 'string' },
+    alternate: { type: 'string' },
+    slice: { type: 'string' },
+    'slice-warmup': { type: 'string' },
     'semi-space': { type: 'string', default: '16' },
     help: { type: 'boolean', default: false },
   },
@@ -57,6 +63,8 @@ const isScenario = (s: string): s is ScenarioId => (SCENARIOS as readonly string
 if (opts.help) {
   console.log(`usage: npm run bench -- [--quick] [--duration S] [--warmup S] [--connections N] [--pool N] [--rounds N] [--scenarios ${SCENARIOS.join(',')}] [--no-pin] [--cpu-prof] [--semi-space MiB (default 16, 0 = node default)]`);
   console.log('       npm run bench -- --soak S       broker-same (durable sink) at half of its saturation rate for S seconds; memory at start and end');
+  console.log('       npm run bench -- --alternate N --scenarios broker-same,broker-durable[,...] [--slice S (default 1)] [--slice-warmup S (default 0.25)]');
+  console.log('                                       broker servers side by side, the load alternating between them for N cycles; per-cycle ratios to the first');
   process.exit(0);
 }
 
@@ -176,6 +184,29 @@ const exchangeBody = (token: string): string => new URLSearchParams({
 function userClaims(issuer: TestIssuer, sub: string): Record<string, unknown> {
   const now = Math.floor(Date.now() / 1000);
   return { iss: issuer.issuer, sub, aud: BENCH_AUDIENCE, scope: 'crm.read crm.write tickets.read', iat: now, exp: now + 3 * 3600, jti: crypto.randomUUID() };
+}
+
+/** A broker scenario: the server's configuration (sink, state) and the requests it gets. */
+function brokerScenario(id: ScenarioId, issuer: TestIssuer, sameToken: string, poolFile: string | undefined): {
+  config: BrokerServerConfig;
+  load: Pick<LoadConfig, 'headers' | 'body' | 'tokenPoolFile' | 'expect'>;
+} {
+  const redisPrefix = `bench:${randomUUID()}:`;
+  if (id.includes('redis')) redisPrefixes.push(redisPrefix);
+  const fresh = id.endsWith('-fresh');
+  return {
+    config: {
+      upstreamIssuer: issuer.issuer,
+      sink: id.includes('durable') ? 'jsonl' : id === 'broker-chained' ? 'chained' : id === 'broker-delayed' ? 'delayed' : 'memory',
+      ...(id.includes('redis') ? { state: { kind: 'redis', url: redisUrl, prefix: redisPrefix } } : {}),
+    },
+    load: {
+      headers: formHeaders,
+      body: exchangeBody(fresh ? '{{TOKEN}}' : sameToken).replace(encodeURIComponent('{{TOKEN}}'), '{{TOKEN}}'),
+      ...(fresh && poolFile ? { tokenPoolFile: poolFile } : {}),
+      expect: 'access_token',
+    },
+  };
 }
 
 // ---------- results ----------
@@ -354,6 +385,111 @@ async function soak(seconds: number): Promise<void> {
   if (!flat || errors > 0) process.exitCode = 1;
 }
 
+/**
+ * `--alternate N`: the selected broker scenarios' servers run side by side on the servers' core and one load
+ * generator (alternate-load.ts) moves between them in short slices for N cycles, every server once per cycle,
+ * the order reversed every other cycle. The first scenario (table order) is the baseline; every other one is
+ * reported as the median of its per-cycle ratios to it, with a distribution-free 95 % interval of that median.
+ * Slices of the same cycle are seconds apart instead of the minutes between rounds, so the machine's drifts
+ * cancel far better than in the interleaved rounds of the table (see bench/README.md).
+ */
+async function alternate(cycles: number): Promise<void> {
+  const started = new Date();
+  const log = (msg: string): void => { process.stderr.write(`${msg}\n`); };
+  const sliceSeconds = positive('slice', opts.slice, 1);
+  const sliceWarmupSeconds = opts['slice-warmup'] === '0' ? 0 : positive('slice-warmup', opts['slice-warmup'], 0.25);
+  const brokers = selected.filter((id) => id.startsWith('broker') && !isHalfRate(id));
+  if (brokers.length < 2 || brokers.length !== selected.length) {
+    throw new Error(`--alternate compares broker scenarios at saturation: name two or more of ${SCENARIOS.filter((id) => id.startsWith('broker') && !isHalfRate(id)).join(', ')}`);
+  }
+  const fresh = brokers.filter((id) => id.endsWith('-fresh'));
+  if (fresh.length !== 0 && fresh.length !== brokers.length) throw new Error('--alternate: the scenarios must all use the same token or all fresh tokens (they share one load generator)');
+  log(`bench --alternate: ${brokers.join(' vs ')} | ${cycles} cycles of ${sliceSeconds} s slices (+ ${sliceWarmupSeconds} s unmeasured before each) | ${connections} connections | ${pinned ? 'PINNED: servers on CPU 0, load generator and orchestrator on CPU 1 (taskset)' : 'NOT pinned'}`);
+  const issuer = await startTestIssuer();
+  const tmp = await mkdtemp(join(tmpdir(), 'broker-bench-alternate-'));
+  const servers: RunningServer[] = [];
+  let slices: readonly AlternateSlice[] = [];
+  try {
+    const sameToken = await issuer.sign(userClaims(issuer, 'alice'));
+    let poolFile: string | undefined;
+    if (fresh.length > 0) {
+      log(`signing a pool of ${poolSize} distinct user tokens...`);
+      const tokens: string[] = [];
+      for (let i = 0; i < poolSize; i += 1) tokens.push(await issuer.sign(userClaims(issuer, `user-${i}`)));
+      poolFile = join(tmp, 'tokens.txt');
+      await writeFile(poolFile, `${tokens.join('\n')}\n`);
+    }
+    const scenarios = brokers.map((id) => ({ id, ...brokerScenario(id, issuer, sameToken, poolFile) }));
+    for (const s of scenarios) servers.push(await startServer('servers/broker.ts', s.config));
+    const load = scenarios[0]?.load;
+    if (load === undefined) throw new Error('no scenario');
+    const config: AlternateLoadConfig = {
+      ...load,
+      targets: scenarios.map((s, i) => ({ id: s.id, url: `${servers[i]?.url ?? ''}/token`, ...(servers[i]?.pid !== undefined ? { serverPid: servers[i].pid } : {}) })),
+      connections,
+      warmupSeconds,
+      sliceWarmupSeconds,
+      sliceSeconds,
+      cycles,
+    };
+    slices = (await runJsonChild<AlternateLoadResult>('alternate-load.ts', config)).slices;
+  } finally {
+    for (const server of servers) await server.stop();
+    await removeRedisKeys(redisPrefixes);
+    await issuer.close();
+    await rm(tmp, { recursive: true, force: true });
+  }
+
+  const of = (target: number): AlternateSlice[] => slices.filter((x) => x.target === target);
+  const usPerRequest = (x: AlternateSlice): number => (x.serverCpuSeconds === undefined || x.total === 0 ? Number.NaN : (x.serverCpuSeconds * 1e6) / x.total);
+  const sortedFinite = (values: readonly number[]): number[] => values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  console.log('');
+  console.log(`Alternating benchmark ${started.toISOString()} | ${cpus()[0]?.model ?? 'cpu?'} ×${cpus().length} | node ${process.version}`);
+  console.log(`${connections} connections, ${cycles} cycles of ${sliceSeconds} s per server (+ ${sliceWarmupSeconds} s unmeasured before each slice), order reversed every other cycle | servers: ${serverNodeArgs.length > 0 ? serverNodeArgs.join(' ') : 'node defaults'} | load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')} | ${pinned ? 'pinned' : 'NOT pinned'}`);
+  console.log('');
+  console.log('| scenario | what | median req/s | slices min–max | median CPU µs/req | median p99 ms | non-2xx/err |');
+  console.log('|---|---|---:|---:|---:|---:|---:|');
+  brokers.forEach((id, target) => {
+    const own = of(target);
+    const thr = sortedFinite(own.map((x) => x.reqPerSec));
+    console.log(`| ${id} | ${DESCRIPTIONS[id]} | ${fmt(medianOf(thr))} | ${spread(thr)} | ${fmt(medianOf(sortedFinite(own.map(usPerRequest))))} | ${fmt(medianOf(sortedFinite(own.map((x) => x.p99Ms))), 1)} | ${own.reduce((n, x) => n + x.non2xx, 0)}/${own.reduce((n, x) => n + x.errors, 0)} |`);
+  });
+  console.log('');
+  const summary: Record<string, number | string | boolean> = { pinned };
+  const idle = sortedFinite(slices.map((x) => x.idleServersCpuSeconds ?? Number.NaN));
+  const spacing = sortedFinite(slices.slice(1).map((x, i) => x.startedMs - (slices[i]?.startedMs ?? Number.NaN)));
+  if (spacing.length > 0) console.log(`one slice every ${fmt(medianOf(spacing) / 1000, 2)} s (median, including autocannon's start and end)`);
+  if (idle.length > 0) console.log(`the idle servers during each slice: ${fmt(medianOf(idle) * 1000)} ms of CPU (median; max ${fmt((idle.at(-1) ?? 0) * 1000)} ms per ${sliceSeconds} s slice)`);
+  const base = of(0);
+  brokers.slice(1).forEach((id, k) => {
+    const own = of(k + 1);
+    // A slice that answered nothing is a stall of the machine, not a measurement: its cycle is left out.
+    const all = own.map((x) => ({ x, b: base.find((y) => y.cycle === x.cycle) }));
+    const paired = all.filter(({ x, b }) => x.total > 0 && b !== undefined && b.total > 0);
+    const thr = sortedFinite(paired.map(({ x, b }) => x.reqPerSec / (b?.reqPerSec ?? Number.NaN)));
+    const cpu = sortedFinite(paired.map(({ x, b }) => usPerRequest(x) / (b === undefined ? Number.NaN : usPerRequest(b))));
+    const ci = medianInterval(thr);
+    const cost = (1 - medianOf(thr)) * 100;
+    const target = id === 'broker-durable' && brokers[0] === 'broker-same' ? ' (target ≤ 10 %)' : id === 'broker-durable-fresh' && brokers[0] === 'broker-fresh' ? ' (target ≤ 10 %)' : '';
+    summary[`${id}VsBaselineThroughput`] = medianOf(thr);
+    summary[`${id}VsBaselineCpuPerRequest`] = medianOf(cpu);
+    console.log(`${id} vs ${brokers[0] ?? ''}: throughput ${fmt(medianOf(thr), 3)}× = cost ${fmt(cost, 1)} %${target}; 95 % interval of the median ${ci ? `${fmt((1 - ci[1]) * 100, 1)}–${fmt((1 - ci[0]) * 100, 1)} %` : 'needs ≥ 6 cycles'}; quartiles ${fmt(quantile(thr, 0.25), 3)}–${fmt(quantile(thr, 0.75), 3)}×; ${thr.length} cycles${all.length > paired.length ? ` (${all.length - paired.length} with a stalled slice left out)` : ''}`);
+    console.log(`${id} vs ${brokers[0] ?? ''}: server CPU per request ${fmt(medianOf(cpu), 3)}× (quartiles ${fmt(quantile(cpu, 0.25), 3)}–${fmt(quantile(cpu, 0.75), 3)}×)`);
+  });
+  const resultsDir = join(benchDir, 'results');
+  await mkdir(resultsDir, { recursive: true });
+  const file = join(resultsDir, `alternate-${started.toISOString().replace(/[:]/g, '-')}.json`);
+  await writeFile(file, `${JSON.stringify({
+    date: started.toISOString(),
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version, platform: `${process.platform}-${process.arch}` },
+    options: { cycles, sliceSeconds, sliceWarmupSeconds, warmupSeconds, connections, pinned, scenarios: brokers, serverNodeArgs },
+    slices,
+    summary,
+  }, null, 2)}\n`);
+  console.log(`\nresults written to ${file}`);
+  if (slices.some((x) => x.non2xx > 0 || x.errors > 0)) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   const log = (msg: string): void => { process.stderr.write(`${msg}\n`); };
@@ -403,22 +539,9 @@ async function main(): Promise<void> {
           let server: RunningServer;
           let load: Omit<LoadConfig, 'url' | 'connections' | 'warmupSeconds' | 'durationSeconds'>;
           if (id.startsWith('broker')) {
-            const redisPrefix = `bench:${randomUUID()}:`;
-            const cfg: BrokerServerConfig = {
-              upstreamIssuer: issuer.issuer,
-              sink: id.includes('durable') ? 'jsonl' : id === 'broker-chained' ? 'chained' : id === 'broker-delayed' ? 'delayed' : 'memory',
-              ...(id.includes('redis') ? { state: { kind: 'redis', url: redisUrl, prefix: redisPrefix } } : {}),
-            };
-            if (id.includes('redis')) redisPrefixes.push(redisPrefix);
-            server = await startServer('servers/broker.ts', cfg, brokerNodeArgs);
-            const fresh = id.endsWith('-fresh');
-            load = {
-              ...rate,
-              headers: formHeaders,
-              body: exchangeBody(fresh ? '{{TOKEN}}' : sameToken).replace(encodeURIComponent('{{TOKEN}}'), '{{TOKEN}}'),
-              ...(fresh && poolFile ? { tokenPoolFile: poolFile } : {}),
-              expect: 'access_token',
-            };
+            const broker = brokerScenario(id, issuer, sameToken, poolFile);
+            server = await startServer('servers/broker.ts', broker.config, brokerNodeArgs);
+            load = { ...rate, ...broker.load };
           } else if (id === 'oidc-cc') {
             server = await startServer('servers/oidc-client-credentials.ts', {}, brokerNodeArgs);
             load = { headers: formHeaders, body: new URLSearchParams({ grant_type: 'client_credentials', resource: BENCH_RESOURCE, scope: BENCH_SCOPE }).toString(), expect: 'access_token' };
@@ -478,12 +601,6 @@ function roundOrder(round: number): ScenarioId[] {
   const at = reversed.indexOf('broker-same');
   if (at < 0) return [...reversed, ...halfRate];
   return [...reversed.slice(0, at + 1), ...halfRate, ...reversed.slice(at + 1)];
-}
-
-/** The median of ascending `sorted` (the mean of the middle two for an even count). */
-function medianOf(sorted: readonly number[]): number {
-  const n = sorted.length;
-  return n % 2 === 1 ? sorted[(n - 1) / 2] ?? Number.NaN : ((sorted[n / 2 - 1] ?? Number.NaN) + (sorted[n / 2] ?? Number.NaN)) / 2;
 }
 
 /** The round with the median throughput (failed rounds only count when every round failed). */
@@ -621,4 +738,5 @@ function report(rows: readonly Row[], started: Date): Record<string, number | st
 }
 
 if (opts.soak !== undefined) await soak(positive('soak', opts.soak, 600));
+else if (opts.alternate !== undefined) await alternate(Math.round(positive('alternate', opts.alternate, 30)));
 else await main();

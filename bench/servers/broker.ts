@@ -134,10 +134,11 @@ announce(server, port, async () => {
   process.stderr.write(`event-loop turns with requests: ${String(currentTurn())}\n`);
   if (sink instanceof DiscardingMemorySink) process.stderr.write(`in-memory attribution records appended: ${String(sink.appended)}\n`);
   if (sink instanceof ChainedOnlySink) process.stderr.write(`attribution records chained (not written): ${String(sink.chained)}, ${String(sink.bytes)} bytes\n`);
-  if (cfg.sink === 'jsonl') {
+  if (sink instanceof JsonlFileSink) {
     // Evidence that the durable sink really wrote: one line per exchange (probe + warm-up + measured run).
     const lines = (await readFile(jsonlPath, 'utf8').catch(() => '')).split('\n').length - 1;
-    process.stderr.write(`durable attribution records written: ${lines}\n`);
+    const { writes, records } = sink.written;
+    process.stderr.write(`durable attribution records written: ${lines} (${String(records)} in ${String(writes)} synchronous writes, ${(records / Math.max(1, writes)).toFixed(1)} per write)\n`);
   }
   await rm(dir, { recursive: true, force: true });
 });

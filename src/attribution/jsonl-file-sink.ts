@@ -116,6 +116,8 @@ export class JsonlFileSink implements AttributionSink {
   #log: OpenLog | undefined;
   readonly #commit: GroupCommit<AttributionRecord>;
   #closed = false;
+  #writes = 0;
+  #records = 0;
 
   constructor(readonly path: string, options: JsonlFileSinkOptions = {}) {
     this.#options = options;
@@ -128,6 +130,11 @@ export class JsonlFileSink implements AttributionSink {
       }, seconds * 1000);
       this.#timer.unref();
     }
+  }
+
+  /** Synchronous writes made by this sink and the records they held (checkpoints excluded): records per write. */
+  get written(): { readonly writes: number; readonly records: number } {
+    return { writes: this.#writes, records: this.#records };
   }
 
   /** The chain position reached by durable lines (undefined before the file is opened). */
@@ -161,6 +168,8 @@ export class JsonlFileSink implements AttributionSink {
       if (lines.length > 0) {
         lines.push(''); // the batch ends with a newline, and joins into one flat string (no copy before encoding)
         await writeDurably(log, lines.join('\n'), this.#now());
+        this.#writes += 1;
+        this.#records += batch.length;
       }
       log.head = state.head;
       log.sinceCheckpoint = state.sinceCheckpoint;

@@ -27,6 +27,8 @@ describe('JsonlFileSink chaining', () => {
     const sink = new JsonlFileSink(file);
     await Promise.all(Array.from({ length: 200 }, (_, i) => sink.append(makeRecord(i + 1))));
     expect(sink.head?.seq).toBe(200);
+    // Appended in one turn: one batch, one synchronous write.
+    expect(sink.written).toEqual({ writes: 1, records: 200 });
     const lines = await readLines(file);
     expect(lines.map((l) => l.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     expect(new Set(lines.map((l) => (l.type === 'token_exchange' ? l.id : ''))).size).toBe(200);
@@ -167,8 +169,10 @@ describe('JsonlFileSink failure and recovery', () => {
     await expect(broken.append(makeRecord(3))).rejects.toBeInstanceOf(AttributionUnavailableError);
 
     await rm(file, { recursive: true });
+    expect(broken.written).toEqual({ writes: 0, records: 0 }); // rejected batches are not counted
     await broken.append(makeRecord(4));
     await broken.append(makeRecord(5));
+    expect(broken.written).toEqual({ writes: 2, records: 2 });
     await broken.close();
     expect((await readLines(file)).map((l) => [l.seq, l.type === 'token_exchange' ? l.id : ''])).toEqual([[1, 'rec-4'], [2, 'rec-5']]);
   });
