@@ -102,7 +102,9 @@ export function chainRecordLine(record: AttributionRecord, prev: ChainHead): { r
  */
 function inOrder(source: Record<string, unknown>, prevHash: string, seq: number): { body: Record<string, unknown>; head: Record<string, unknown> | undefined } | undefined {
   if (!isCanonicallyOrdered(source)) return undefined;
-  const body: Record<string, unknown> = {};
+  // No prototype: a member named `__proto__` (an own property after JSON.parse or a spread) stays a member
+  // instead of setting the prototype and vanishing from the body JSON.stringify writes.
+  const body = Object.create(null) as Record<string, unknown>;
   let head: Record<string, unknown> | undefined;
   let pending = 0; // 0: prev and seq still to add, 1: seq still to add, 2: both added
   for (const key in source) {
@@ -111,7 +113,7 @@ function inOrder(source: Record<string, unknown>, prevHash: string, seq: number)
     if (key === 'seq' || key === 'prev' || key === 'hash') continue;
     const value = source[key];
     body[key] = value;
-    if (key < 'hash' && value !== undefined) (head ??= {})[key] = value;
+    if (key < 'hash' && value !== undefined) (head ??= Object.create(null) as Record<string, unknown>)[key] = value;
   }
   if (pending === 0) body.prev = prevHash;
   if (pending < 2) body.seq = seq;

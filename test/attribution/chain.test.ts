@@ -66,7 +66,7 @@ describe('chainRecordLine (the sinks\' single-serialisation fast path)', () => {
 
   it('agrees with the reference for arbitrary records (keys before and after "hash", undefined members, nesting)', () => {
     // Records never carry `hash` (chainRecord would hash a body holding the stale one; the fast path drops it).
-    const key = fc.oneof(fc.string(), fc.constantFrom('a', 'h', 'hasi', 'has', 'hasg', 'prev', 'seq', 'z', 'type', 'Z', '\u00e9')).filter((k) => k !== 'hash');
+    const key = fc.oneof(fc.string(), fc.constantFrom('a', 'h', 'hasi', 'has', 'hasg', 'prev', 'seq', 'z', 'type', 'Z', '\u00e9', '__proto__', 'constructor')).filter((k) => k !== 'hash');
     const record = fc.dictionary(key, fc.oneof(fc.jsonValue(), fc.constant(undefined)), { maxKeys: 12 });
     fc.assert(fc.property(record, fc.nat(), (r, seq) => {
       const head = { seq, hash: GENESIS_HASH };
@@ -78,7 +78,7 @@ describe('chainRecordLine (the sinks\' single-serialisation fast path)', () => {
   });
 
   it('agrees with the reference for records already in canonical order (one JSON.stringify, hash spliced in)', () => {
-    const key = fc.oneof(fc.string(), fc.constantFrom('a', 'h', 'hasi', 'has', 'hasg', 'prev', 'seq', 'z', 'type', 'Z', '10', '9')).filter((k) => k !== 'hash');
+    const key = fc.oneof(fc.string(), fc.constantFrom('a', 'h', 'hasi', 'has', 'hasg', 'prev', 'seq', 'z', 'type', 'Z', '10', '9', '__proto__', 'constructor')).filter((k) => k !== 'hash');
     const record = fc.dictionary(key, fc.oneof(fc.jsonValue(), fc.constant(undefined)), { maxKeys: 12 }).map(deepSorted);
     let ordered = 0;
     fc.assert(fc.property(record, fc.nat(), (r, seq) => {
@@ -90,6 +90,22 @@ describe('chainRecordLine (the sinks\' single-serialisation fast path)', () => {
       expect(fast.hash).toBe(slow.hash);
     }), { numRuns: 1000 });
     expect(ordered).toBeGreaterThan(500); // the fast path was what ran
+  });
+
+  it('keeps a member named `__proto__` (an own property, as JSON.parse makes it) on both paths, and the line verifies', async () => {
+    // Found by the property above (seed 1416240237): assigning `__proto__` on a plain object sets its prototype,
+    // so the member vanished from the fast path's body and the line lost a quote where `hash` was spliced in.
+    const inOrder = JSON.parse('{"__proto__":"","a":1}') as AttributionRecord;
+    const unordered = JSON.parse('{"z":{"__proto__":{"x":1}},"__proto__":"p","b":2}') as AttributionRecord;
+    for (const record of [inOrder, unordered]) {
+      const slow = chainRecord(record, EMPTY_CHAIN);
+      const fast = chainRecordLine(record, EMPTY_CHAIN);
+      expect(fast.line).toBe(canonicalJson(slow));
+      expect(fast.line).toContain('"__proto__":');
+      expect(fast.hash).toBe(slow.hash);
+      await expect(verifyLog(`${fast.line}\n`, { keys: [] })).resolves.toMatchObject({ ok: true, records: 1 });
+    }
+    expect(isCanonicallyOrdered(inOrder)).toBe(true); // the first one took the fast path
   });
 
   it('drops a stray `hash` member from the record, so the line still verifies', async () => {
