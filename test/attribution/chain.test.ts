@@ -95,6 +95,7 @@ describe('chainRecordLine (the sinks\' single-serialisation fast path)', () => {
   it('keeps a member named `__proto__` (an own property, as JSON.parse makes it) on both paths, and the line verifies', async () => {
     // Found by the property above (seed 1416240237): assigning `__proto__` on a plain object sets its prototype,
     // so the member vanished from the fast path's body and the line lost a quote where `hash` was spliced in.
+    // Such records now take the sorted path.
     const inOrder = JSON.parse('{"__proto__":"","a":1}') as AttributionRecord;
     const unordered = JSON.parse('{"z":{"__proto__":{"x":1}},"__proto__":"p","b":2}') as AttributionRecord;
     for (const record of [inOrder, unordered]) {
@@ -105,7 +106,7 @@ describe('chainRecordLine (the sinks\' single-serialisation fast path)', () => {
       expect(fast.hash).toBe(slow.hash);
       await expect(verifyLog(`${fast.line}\n`, { keys: [] })).resolves.toMatchObject({ ok: true, records: 1 });
     }
-    expect(isCanonicallyOrdered(inOrder)).toBe(true); // the first one took the fast path
+    expect(isCanonicallyOrdered(inOrder)).toBe(true); // the first one is in canonical order: it reached the fast path's check
   });
 
   it('drops a stray `hash` member from the record, so the line still verifies', async () => {
