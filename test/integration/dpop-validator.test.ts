@@ -216,6 +216,36 @@ describe('the plain validation function', () => {
     }
   });
 
+  it('caps the proofs one key may have remembered (429 + Retry-After for that key, others unaffected) and fails closed when the cache is full (503)', async () => {
+    const small = await TokenValidator.create({ issuer: broker.issuer, resource: CRM, revocation: false, dpop: { replayCacheSize: 3, replayCachePerKey: 2 } });
+    const { server, port } = await listen(sampleCrmApp(small, { resource: CRM, issuer: broker.issuer }).callback(), '127.0.0.1', 0);
+    const other = await AgentClient.create({ issuer: broker.issuer, clientId: 'dpop-agent', auth: { clientSecret: SECRET }, allowInsecureLoopback: true, dpop: attackerKey });
+    try {
+      const url = `http://127.0.0.1:${port}/accounts/A`;
+      const flood = await aliceToken();
+      const fresh = async (token: ToolToken) => fetch(url, { headers: await token.headers('GET', url) });
+      expect((await fresh(flood)).status).toBe(200);
+      expect((await fresh(flood)).status).toBe(200);
+      const capped = await fresh(flood);
+      expect(capped.status).toBe(429);
+      expect(capped.headers.get('retry-after')).toBe('71'); // the replay window: 60 s max age + 2 × 5 s clock tolerance + 1 s
+      expect(capped.headers.get('www-authenticate')).toBeNull();
+      expect(await capped.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'too many DPoP proofs by this key; retry later' });
+      // Another client's key still has room: the flood did not lock it out.
+      const theirs = await other.getToken({ subjectToken: await idp.userToken('alice'), tool: CRM, scope: 'crm.accounts.read' });
+      expect(theirs.dpopJkt).toBe(other.dpopJkt);
+      expect((await fresh(theirs)).status).toBe(200);
+      // Three live entries fill the cache: the next new proof cannot be remembered, so it is refused.
+      const full = await fresh(theirs);
+      expect(full.status).toBe(503);
+      expect(Number(full.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(await full.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'the DPoP replay cache is full' });
+    } finally {
+      await close(server);
+      small.close();
+    }
+  });
+
   it('with dpop.required, refuses unbound bearer tokens and challenges with DPoP when no token is sent', async () => {
     const strict = await TokenValidator.create({ issuer: broker.issuer, resource: CRM, revocation: false, dpop: { required: true } });
     try {

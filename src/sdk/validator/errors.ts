@@ -7,12 +7,14 @@ export type ChallengeScheme = 'Bearer' | 'DPoP';
 export class TokenValidationError extends Error {
   override readonly name = 'TokenValidationError';
   constructor(
-    readonly status: 401 | 403 | 503,
+    readonly status: 401 | 403 | 429 | 503,
     readonly code: ValidationErrorCode,
     readonly description: string,
     /** For insufficient_scope: the scope(s) the request needed. */
     readonly scope?: string,
     readonly scheme: ChallengeScheme = 'Bearer',
+    /** For 429 and 503: when the request may succeed again (the `Retry-After` header), seconds. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(`${code}: ${description}`);
   }

@@ -2,3 +2,5 @@
 export { TokenValidator, type DpopValidationOptions, type RequestContext, type ValidatedToken, type ValidatorOptions } from './token-validator.js';
 export { TokenValidationError, wwwAuthenticate, type ChallengeScheme, type ValidationErrorCode } from './errors.js';
 export { authenticate, requireScope, protectedResourceMetadata, type KoaOptions } from './koa.js';
+export { redisReplayStore, type RedisReplayStoreOptions } from './redis-replay-store.js';
+export type { ClaimResult, DpopReplayStore } from './replay-cache.js';

@@ -7,7 +7,8 @@ export interface KoaOptions { readonly realm?: string; readonly resourceMetadata
 
 function refuse(ctx: Context, err: TokenValidationError, opts: KoaOptions & { dpopAlgorithms?: readonly string[] }): void {
   ctx.status = err.status;
-  if (err.status !== 503) ctx.set('WWW-Authenticate', wwwAuthenticate(err, opts));
+  if (err.status !== 503 && err.status !== 429) ctx.set('WWW-Authenticate', wwwAuthenticate(err, opts));
+  if (err.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(err.retryAfterSeconds));
   ctx.body = err.code === 'invalid_request' && err.description === 'no token'
     ? { error: 'invalid_token', error_description: 'an access token is required' }
     : { error: err.code, error_description: err.description };

@@ -13,7 +13,7 @@ import { canonicalResource } from '../../domain/resource.js';
 import { dpopHeaderFromValues } from '../../dpop/dpop-header.js';
 import { DPOP_ALGORITHMS, DPOP_MAX_AGE_SECONDS, dpopReplayWindowMs, verifyDpopProof } from '../../dpop/verify-dpop-proof.js';
 import { RevocationFollower } from './revocation-follower.js';
-import { ReplayCache } from './replay-cache.js';
+import { ReplayCache, type ClaimResult, type DpopReplayStore } from './replay-cache.js';
 import { TokenValidationError, type ChallengeScheme } from './errors.js';
 
 export interface DpopValidationOptions {
@@ -31,6 +31,17 @@ export interface DpopValidationOptions {
   readonly algorithms?: readonly string[];
   /** Bound on remembered proof `jti`s (default 100,000); when full of live entries, requests get 503. */
   readonly replayCacheSize?: number;
+  /**
+   * Bound on one proof key's remembered `jti`s (default a tenth of `replayCacheSize`): a key with that many
+   * proofs inside the replay window gets 429 until they age out, and cannot fill the cache for other clients.
+   */
+  readonly replayCachePerKey?: number;
+  /**
+   * Share the replay state between the replicas of this service (e.g. `redisReplayStore(redis)`), so a proof
+   * used at one replica is refused at every other; replaces the in-memory cache (and its two bounds). When the
+   * store fails, requests with a proof get 503.
+   */
+  readonly replayStore?: DpopReplayStore;
 }
 
 /** The parts of the HTTP request DPoP binds a proof to. */
@@ -98,6 +109,7 @@ function boundJkt(payload: JWTPayload): string | undefined {
 
 export class TokenValidator {
   readonly #replays: ReplayCache;
+  readonly #replayStore: DpopReplayStore | undefined;
 
   private constructor(
     private readonly opts: ValidatorOptions,
@@ -105,7 +117,9 @@ export class TokenValidator {
     private readonly follower: RevocationFollower | undefined,
   ) {
     const dpop = opts.dpop ?? {};
-    this.#replays = new ReplayCache(dpopReplayWindowMs(dpop.maxAgeSeconds ?? DPOP_MAX_AGE_SECONDS, this.#tolerance), dpop.replayCacheSize ?? 100_000);
+    const size = dpop.replayCacheSize ?? 100_000;
+    this.#replays = new ReplayCache(dpopReplayWindowMs(dpop.maxAgeSeconds ?? DPOP_MAX_AGE_SECONDS, this.#tolerance), size, dpop.replayCachePerKey ?? Math.max(1, Math.ceil(size / 10)));
+    this.#replayStore = dpop.replayStore;
   }
 
   get #tolerance(): number {
@@ -206,9 +220,14 @@ export class TokenValidator {
 
     // Last, once everything else holds: each proof is good for one request.
     if (proofJti !== undefined && jkt !== undefined) {
-      const claimed = this.#replays.claim(`${jkt}:${createHash('sha256').update(proofJti).digest('base64url')}`);
+      const claimed = await this.#claimProof(jkt, createHash('sha256').update(proofJti).digest('base64url'), scheme);
       if (claimed === 'replayed') throw refuse(401, 'invalid_dpop_proof', 'the DPoP proof has already been used');
-      if (claimed === 'full') throw refuse(503, 'temporarily_unavailable', 'the DPoP replay cache is full');
+      if (claimed === 'owner_full') {
+        throw new TokenValidationError(429, 'temporarily_unavailable', 'too many DPoP proofs by this key; retry later', undefined, scheme, Math.ceil(this.#replays.ttl / 1000));
+      }
+      if (claimed === 'full') {
+        throw new TokenValidationError(503, 'temporarily_unavailable', 'the DPoP replay cache is full', undefined, scheme, Math.max(1, Math.ceil(this.#replays.msUntilRoom() / 1000)));
+      }
     }
 
     return {
@@ -242,6 +261,16 @@ export class TokenValidator {
     if (!result.ok) throw invalid(result.problem);
     if (result.proof.jkt !== jkt) throw new TokenValidationError(401, 'invalid_token', 'the DPoP proof key does not match the token binding', undefined, 'DPoP');
     return result.proof.jti;
+  }
+
+  /** Claims the proof in the shared store when there is one, else in this process's cache; unknown state → 503. */
+  async #claimProof(jkt: string, id: string, scheme: ChallengeScheme): Promise<ClaimResult> {
+    if (this.#replayStore === undefined) return this.#replays.claim(jkt, id);
+    try {
+      return await this.#replayStore.claim(jkt, id, this.#replays.ttl);
+    } catch {
+      throw new TokenValidationError(503, 'temporarily_unavailable', 'the DPoP replay state cannot be reached', undefined, scheme);
+    }
   }
 
   #absoluteUrl(url: string): string {
