@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentRegistry } from '../domain/agent.js';
 import type { Catalog } from '../domain/catalog.js';
-import type { Revocation, RevocationKind, SharedState } from '../state/shared-state.js';
+import { StateUnavailableError, type Revocation, type RevocationKind, type SharedState } from '../state/shared-state.js';
 import { adminRecord, type AdminActionRecord } from './admin-record.js';
 
 export class AdminActionError extends Error {
@@ -69,11 +69,20 @@ export function createAdminActions(deps: AdminActionsDeps) {
         await deps.state.setAgentOverride(clientId, null);
         return {};
       }
-      await deps.state.setAgentOverride(clientId, { status: action === 'revoke' ? 'revoked' : 'suspended', reason: ctx.reason, by: ctx.by, at });
+      const status = action === 'revoke' ? 'revoked' : 'suspended';
+      await deps.state.setAgentOverride(clientId, { status, reason: ctx.reason, by: ctx.by, at });
       // The rule covers tokens issued up to now, after the suspension is committed: a replica whose
       // after-mint check read the feed before the commit minted before now, so its token is covered.
       const rule = { ...revocation('agent', clientId, nowMs, ctx), issuedBefore: coveredUntil(Math.max(nowMs, deps.now())) };
-      await deps.state.addRevocation(rule);
+      try {
+        await deps.state.addRevocation(rule);
+      } catch (err) {
+        // Two writes, so a failure between them leaves the agent stopped but its tokens alive: say exactly that.
+        if (err instanceof StateUnavailableError) {
+          throw new AdminActionError(503, 'temporarily_unavailable', `the agent is ${status} (no replica mints for it), but its live tokens could not be revoked: shared state is unavailable; repeat the action`);
+        }
+        throw err;
+      }
       return { revocation: rule };
     },
 

@@ -61,7 +61,7 @@ export function adminRouter(opts: { actions: AdminActions; authenticate: (author
       const known = err instanceof AdminActionError
         ? err
         : err instanceof StateUnavailableError
-          ? new AdminActionError(503, 'temporarily_unavailable', 'shared state is unavailable; nothing was changed')
+          ? new AdminActionError(503, 'temporarily_unavailable', 'shared state is unavailable; the action may not have taken effect: repeat it (repeating an action is safe)')
           : new AdminActionError(503, 'temporarily_unavailable', 'the action could not be attributed or applied; retry');
       ctx.status = known.status;
       ctx.body = { error: known.code, error_description: known.message };

@@ -4,10 +4,10 @@
  * commit (and so granted) still minted a token the rule revokes, even if a second boundary passed.
  */
 import { describe, expect, it } from 'vitest';
-import { createAdminActions } from '../../src/admin/admin-actions.js';
+import { AdminActionError, createAdminActions } from '../../src/admin/admin-actions.js';
 import type { Agent } from '../../src/domain/agent.js';
 import { MemoryState } from '../../src/state/memory-state.js';
-import { isRevokedBy, type AgentStatusOverride } from '../../src/state/shared-state.js';
+import { isRevokedBy, StateUnavailableError, type AgentStatusOverride } from '../../src/state/shared-state.js';
 import { testCatalog } from '../support/catalog.js';
 
 /** A store whose status write takes 1.5 s of (fake) time to commit. */
@@ -63,5 +63,34 @@ describe('agent suspension rule', () => {
       // A token minted after the skew has passed is not covered: reinstated agents and users get live tokens again.
       expect(isRevokedBy({ client_id: 'agent-a', sub: 'alice', tool: 'crm', iat: 1_700_000_004 }, rule)).toBe(false);
     }
+  });
+});
+
+/** A store whose revocation write fails, as Redis does when it goes away between the two writes of a suspension. */
+class RuleWriteFails extends MemoryState {
+  override addRevocation(): Promise<void> {
+    return Promise.reject(new StateUnavailableError('redis MULTI failed'));
+  }
+}
+
+describe('a suspension whose second write fails', () => {
+  it.each(['suspend', 'revoke'] as const)('%s: answers 503 saying the agent is stopped but its tokens are not revoked, and the agent is stopped', async (action) => {
+    const state = new RuleWriteFails();
+    const recorded: string[] = [];
+    const actions = createAdminActions({
+      state,
+      agents: () => ({ agents: new Map([['agent-a', { clientId: 'agent-a' } as unknown as Agent]]) }),
+      catalog: testCatalog,
+      record: (record) => { recorded.push(record.action); return Promise.resolve(); },
+      now: () => 1_700_000_000_000,
+      clockSkewSeconds: 0,
+    });
+    const status = action === 'revoke' ? 'revoked' : 'suspended';
+    const error = await actions.agent(action, 'agent-a', { by: 'oncall', reason: 'r', requestId: 'q', callerAddress: '127.0.0.1' }).then(() => undefined, (err: unknown) => err);
+    expect(error).toBeInstanceOf(AdminActionError);
+    expect(error).toMatchObject({ status: 503, code: 'temporarily_unavailable', message: `the agent is ${status} (no replica mints for it), but its live tokens could not be revoked: shared state is unavailable; repeat the action` });
+    expect((await state.agentOverride('agent-a'))?.status).toBe(status);
+    expect(await state.listRevocations()).toEqual([]);
+    expect(recorded).toEqual([`agent.${action}`]);
   });
 });
