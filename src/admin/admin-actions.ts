@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentRegistry } from '../domain/agent.js';
 import type { Catalog } from '../domain/catalog.js';
-import { StateUnavailableError, type Revocation, type RevocationKind, type SharedState } from '../state/shared-state.js';
+import { ReplicationUnconfirmedError, StateUnavailableError, type Revocation, type RevocationKind, type SharedState } from '../state/shared-state.js';
 import { adminRecord, type AdminActionRecord } from './admin-record.js';
 
 export class AdminActionError extends Error {
@@ -58,6 +58,18 @@ export function createAdminActions(deps: AdminActionsDeps) {
     return { id: randomUUID(), kind, value, issuedBefore: coveredUntil(nowMs), reason: ctx.reason, by: ctx.by, at: Math.floor(nowMs / 1000) };
   }
 
+  /** With redis.replica_acks: the action's writes are on that many replicas, or a 503 saying they are only on the master. */
+  async function confirm(what: string): Promise<void> {
+    try {
+      await deps.state.confirmReplicated(what);
+    } catch (err) {
+      if (err instanceof ReplicationUnconfirmedError) {
+        throw new AdminActionError(503, 'temporarily_unavailable', `${err.message}; it is in effect, but a failover now could lose it: repeat the action once the replicas are back`);
+      }
+      throw err;
+    }
+  }
+
   return {
     /** suspend / revoke: no replica mints for the agent, and every token it already holds is revoked. */
     async agent(action: AgentAction, clientId: string, ctx: ActionContext): Promise<{ revocation?: Revocation }> {
@@ -67,6 +79,7 @@ export function createAdminActions(deps: AdminActionsDeps) {
       if (action === 'reinstate') {
         // Tokens revoked by the suspension stay revoked; only new exchanges are allowed again.
         await deps.state.setAgentOverride(clientId, null);
+        await confirm('the reinstatement');
         return {};
       }
       const status = action === 'revoke' ? 'revoked' : 'suspended';
@@ -83,6 +96,7 @@ export function createAdminActions(deps: AdminActionsDeps) {
         }
         throw err;
       }
+      await confirm(`the ${action === 'revoke' ? 'revocation' : 'suspension'} of the agent and of its live tokens`);
       return { revocation: rule };
     },
 
@@ -92,6 +106,7 @@ export function createAdminActions(deps: AdminActionsDeps) {
       const nowMs = await attribute(`revoke.${kind}`, { kind, value }, ctx);
       const rule = revocation(kind, value, nowMs, ctx);
       await deps.state.addRevocation(rule);
+      await confirm('the revocation');
       return rule;
     },
 

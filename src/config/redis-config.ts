@@ -11,6 +11,7 @@ import { durationMillis, nonEmptyString, type Problems } from './validate.js';
 export const DEFAULT_REDIS_PREFIX = 'broker:';
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 500;
 export const DEFAULT_PROPAGATION_WINDOW_MS = 1000;
+export const DEFAULT_REPLICA_ACK_TIMEOUT_MS = 1000;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/u;
 const nodeSchema = z.strictObject({ host: nonEmptyString, port: z.number().int().min(1).max(65535) });
@@ -57,6 +58,10 @@ export const redisSchema = z.strictObject({
   db: z.number().int().min(0).max(255).optional(),
   command_timeout: durationMillis({ min: 50, max: 10_000 }).optional(),
   propagation_window: durationMillis({ min: 250, max: 10_000 }).optional(),
+  replica_acks: z.strictObject({
+    replicas: z.number().int().min(1).max(16),
+    timeout: durationMillis({ min: 10, max: 10_000 }).optional(),
+  }).optional(),
 });
 
 export type RedisFields = z.infer<typeof redisSchema>;
@@ -118,6 +123,7 @@ export function redisSettingsFrom(fields: RedisFields | undefined, ctx: Context)
     return undefined;
   }
   if (f.cluster && f.db !== undefined) problems.add(source, 'redis.db', 'is not available with a cluster (a cluster has only database 0)');
+  if (f.cluster && f.replica_acks !== undefined) problems.add(source, 'redis.replica_acks', 'is not available with a cluster (use a single master with replicas, or Sentinel)');
 
   const password = secretFrom(f, 'redis', ctx);
   const sentinelPassword = f.sentinel ? secretFrom(f.sentinel, 'redis.sentinel', ctx) : undefined;
@@ -135,6 +141,7 @@ export function redisSettingsFrom(fields: RedisFields | undefined, ctx: Context)
     ...(f.db === undefined ? {} : { db: f.db }),
     commandTimeoutMs: f.command_timeout ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
     propagationWindowMs: f.propagation_window ?? DEFAULT_PROPAGATION_WINDOW_MS,
+    ...(f.replica_acks === undefined ? {} : { replicaAcks: { replicas: f.replica_acks.replicas, timeoutMs: f.replica_acks.timeout ?? DEFAULT_REPLICA_ACK_TIMEOUT_MS } }),
   };
   if (envUrl !== undefined || f.url !== undefined) {
     endpoint = { url: envUrl ?? f.url ?? '', ...common };

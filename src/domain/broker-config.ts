@@ -60,6 +60,11 @@ export type RedisSettings = RedisEndpointSettings & {
    * mint (503); also bounds how long a suspension at another replica takes to reach the mirror.
    */
   readonly propagationWindowMs: number;
+  /**
+   * Suspensions, reinstatements and revocations wait (Redis WAIT) until this many replicas hold them, at
+   * most `timeoutMs`; with fewer acknowledgements the action answers 503. Not with a cluster.
+   */
+  readonly replicaAcks?: { readonly replicas: number; readonly timeoutMs: number };
 };
 
 export interface BrokerConfig {

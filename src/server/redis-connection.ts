@@ -28,6 +28,7 @@ export async function redisStateOptions(settings: RedisSettings, env: Readonly<R
       },
     }),
     ...(settings.db === undefined ? {} : { db: settings.db }),
+    ...(settings.replicaAcks === undefined ? {} : { replicaAcks: settings.replicaAcks }),
   };
   if ('cluster' in settings) return { cluster: { nodes: settings.cluster.nodes }, ...common };
   if ('sentinel' in settings) {

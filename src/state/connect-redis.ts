@@ -34,7 +34,7 @@ export type RedisConnectOptions = RedisEndpoint & {
   readonly connectTimeoutMs?: number;
 };
 
-const DEFAULT_COMMAND_TIMEOUT_MS = 500;
+export const DEFAULT_COMMAND_TIMEOUT_MS = 500;
 const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
 /** Reconnect backoff: 100 ms, 200 ms, ... capped at 1 s, forever (the broker recovers without a restart). */
 const backoff = (attempt: number): number => Math.min(attempt * 100, 1000);

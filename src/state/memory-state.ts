@@ -78,6 +78,11 @@ export class MemoryState implements SharedState {
     return Promise.resolve(entry.members.size);
   }
 
+  /** One process holds everything: nothing to replicate. */
+  confirmReplicated(): Promise<void> {
+    return Promise.resolve();
+  }
+
   claimOnce(key: string, ttlMs: number): Promise<boolean> {
     const now = this.#clock();
     if (this.#claims.size >= CLAIM_SWEEP_THRESHOLD) {

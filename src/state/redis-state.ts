@@ -5,12 +5,14 @@
  * reconnects in the background). Key layout and hash tags: state-keys.ts.
  */
 import type { AgentStatusOverride, AgentStatusSnapshot, Revocation, SharedState, StateEvent } from './shared-state.js';
-import { slidingCount, StateUnavailableError } from './shared-state.js';
-import { connectRedis, type RedisClient, type RedisConnectOptions } from './connect-redis.js';
+import { ReplicationUnconfirmedError, slidingCount, StateUnavailableError } from './shared-state.js';
+import { connectRedis, DEFAULT_COMMAND_TIMEOUT_MS, type RedisClient, type RedisConnectOptions } from './connect-redis.js';
 import { distinctWindowKey, onceKey, rateWindowKey, stateKey } from './state-keys.js';
 
 export type RedisStateOptions = RedisConnectOptions & {
   readonly prefix?: string;
+  /** Agent status changes and revocations wait (WAIT) until this many replicas acknowledge them. */
+  readonly replicaAcks?: { readonly replicas: number; readonly timeoutMs: number };
   /** How long `connect` waits for Redis to answer (default 5 s). */
   readonly timeoutMs?: number;
 };
@@ -40,7 +42,17 @@ return { count, previous or '0' }
 export class RedisState implements SharedState {
   readonly kind = 'redis' as const;
 
-  constructor(readonly redis: RedisClient, readonly prefix = 'broker:') {
+  readonly #writer: RedisClient;
+  readonly #acks: { readonly replicas: number; readonly timeoutMs: number } | undefined;
+
+  /**
+   * With `confirmed`, status changes and revocations go through their own connection (`writer`), and
+   * confirmReplicated WAITs on it: WAIT blocks the connection it is sent on and counts that connection's
+   * writes, so the exchanges' commands on `redis` never queue behind it.
+   */
+  constructor(readonly redis: RedisClient, readonly prefix = 'broker:', confirmed?: { readonly writer: RedisClient; readonly replicas: number; readonly timeoutMs: number }) {
+    this.#writer = confirmed?.writer ?? redis;
+    this.#acks = confirmed;
     // One script call per hit instead of a MULTI of three commands: a single round trip, and far less work
     // for the client (the rate-limit windows are counted on every exchange). ioredis sends it by EVALSHA,
     // loading it once per connection; both keys share the limit's hash tag.
@@ -49,7 +61,29 @@ export class RedisState implements SharedState {
 
   /** Connects and waits until Redis answers (bounded); the broker calls this before serving. */
   static async connect(opts: RedisStateOptions): Promise<RedisState> {
-    return new RedisState(await connectRedis(opts), opts.prefix ?? 'broker:');
+    const redis = await connectRedis(opts);
+    if (opts.replicaAcks === undefined) return new RedisState(redis, opts.prefix ?? 'broker:');
+    try {
+      // The writer's commands may include a WAIT of up to timeoutMs, so its bound is that much longer.
+      const writer = await connectRedis({ ...opts, commandTimeoutMs: (opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS) + opts.replicaAcks.timeoutMs });
+      return new RedisState(redis, opts.prefix ?? 'broker:', { writer, ...opts.replicaAcks });
+    } catch (err) {
+      redis.disconnect();
+      throw err;
+    }
+  }
+
+  /**
+   * With `replicaAcks`: waits until that many replicas hold this connection's writes so far (the changes just
+   * made among them), or throws when fewer acknowledged in time. The changes stay on the master either way.
+   */
+  async confirmReplicated(what: string): Promise<void> {
+    if (this.#acks === undefined) return;
+    const { replicas, timeoutMs } = this.#acks;
+    const acked = Number(await this.#run('WAIT', () => this.#writer.call('WAIT', replicas, timeoutMs)));
+    if (acked < replicas) {
+      throw new ReplicationUnconfirmedError(`${what} is on the Redis master, but ${String(acked)} of the ${String(replicas)} required replicas acknowledged it within ${String(timeoutMs)} ms`);
+    }
   }
 
   async #run<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -77,7 +111,7 @@ export class RedisState implements SharedState {
   async setAgentOverride(clientId: string, override: AgentStatusOverride | null): Promise<void> {
     const event = JSON.stringify({ type: 'agent_status', agent: { clientId, override } });
     await this.#run('MULTI', async () => {
-      const tx = this.redis.multi();
+      const tx = this.#writer.multi();
       if (override) tx.hset(stateKey(this.prefix, 'agent-status'), clientId, JSON.stringify(override));
       else tx.hdel(stateKey(this.prefix, 'agent-status'), clientId);
       tx.xadd(stateKey(this.prefix, 'events'), 'MAXLEN', '~', String(MAX_EVENTS), '*', 'e', event);
@@ -88,7 +122,7 @@ export class RedisState implements SharedState {
   async addRevocation(revocation: Revocation): Promise<void> {
     const event = JSON.stringify({ type: 'revocation', revocation });
     await this.#run('MULTI', async () => {
-      replies(await this.redis.multi()
+      replies(await this.#writer.multi()
         .hset(stateKey(this.prefix, 'revocations'), revocation.id, JSON.stringify(revocation))
         .xadd(stateKey(this.prefix, 'events'), 'MAXLEN', '~', String(MAX_EVENTS), '*', 'e', event)
         .exec());
@@ -133,6 +167,7 @@ export class RedisState implements SharedState {
 
   async close(): Promise<void> {
     this.redis.disconnect();
+    if (this.#writer !== this.redis) this.#writer.disconnect();
     return Promise.resolve();
   }
 }

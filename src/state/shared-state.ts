@@ -69,13 +69,24 @@ export interface SharedState {
    * lives (one-time values such as DPoP proof `jti`s). Atomic across replicas.
    */
   claimOnce(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Resolves once the writes this client made so far are held by as many Redis replicas as configured
+   * (`redis.replica_acks`); rejects with ReplicationUnconfirmedError when fewer acknowledged in time. A no-op
+   * without that setting and in memory.
+   */
+  confirmReplicated(what: string): Promise<void>;
   /** Resolves when the store answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export class StateUnavailableError extends Error {
-  override readonly name = 'StateUnavailableError';
+  override readonly name: string = 'StateUnavailableError';
+}
+
+/** A change the Redis master took but fewer replicas than required acknowledged in time (redis.replica_acks). */
+export class ReplicationUnconfirmedError extends StateUnavailableError {
+  override readonly name = 'ReplicationUnconfirmedError';
 }
 
 /** Whether a broker token's claims fall under a revocation rule. Pure. */

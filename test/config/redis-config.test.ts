@@ -40,6 +40,19 @@ describe('redis settings', () => {
       .toEqual(['environment: REDIS_URL: conflicts with redis.cluster; unset one of them']);
   });
 
+  it('accepts replica_acks (WAIT) with a timeout defaulting to 1 s', () => {
+    expect(build({ url: 'redis://r', replica_acks: { replicas: 1 } }).redis).toMatchObject({ replicaAcks: { replicas: 1, timeoutMs: 1000 } });
+    expect(build({ sentinel: { sentinels: [{ host: 's', port: 26379 }], name: 'm' }, replica_acks: { replicas: 2, timeout: '3s' } }).redis)
+      .toMatchObject({ replicaAcks: { replicas: 2, timeoutMs: 3000 } });
+  });
+
+  it('refuses replica_acks with a cluster, and out-of-range counts and timeouts', () => {
+    expect(problemsOf(() => build({ cluster: { nodes: [{ host: 'r', port: 7000 }] }, replica_acks: { replicas: 1 } })))
+      .toEqual(['broker.yaml: redis.replica_acks: is not available with a cluster (use a single master with replicas, or Sentinel)']);
+    expect(problemsOf(() => build({ url: 'redis://r', replica_acks: { replicas: 0 } }))[0]).toMatch(/^broker\.yaml: redis\.replica_acks\.replicas: /u);
+    expect(problemsOf(() => build({ url: 'redis://r', replica_acks: { replicas: 1, timeout: '1m' } }))).toEqual(['broker.yaml: redis.replica_acks.timeout: must be at most 10000ms (got 60000ms)']);
+  });
+
   it('names the field of every problem', () => {
     expect(problemsOf(() => build({ url: 'redis://a', cluster: { nodes: [{ host: 'b', port: 1 }] } })))
       .toEqual(['broker.yaml: redis.cluster: give exactly one of url, sentinel or cluster (also given: url)']);

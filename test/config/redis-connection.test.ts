@@ -25,6 +25,11 @@ describe('redis connection options', () => {
     });
   });
 
+  it('passes replica_acks on to the state', async () => {
+    expect(await redisStateOptions({ ...common, url: 'redis://r', replicaAcks: { replicas: 2, timeoutMs: 800 } }, {}))
+      .toEqual({ url: 'redis://r', prefix: 'broker:', commandTimeoutMs: 500, replicaAcks: { replicas: 2, timeoutMs: 800 } });
+  });
+
   it('refuses to start when the named environment variable is empty', async () => {
     await expect(redisStateOptions({ ...common, url: 'redis://r', password: { env: 'REDIS_PASSWORD' } }, {})).rejects.toThrow(/REDIS_PASSWORD is not set/u);
   });

@@ -32,6 +32,7 @@ class SwitchableState implements SharedState {
   hit(key: string, windowMs: number, nowMs: number) { return this.inner.hit(key, windowMs, nowMs); }
   addDistinct(key: string, member: string, windowMs: number, nowMs: number) { return this.inner.addDistinct(key, member, windowMs, nowMs); }
   claimOnce(key: string, ttlMs: number) { return this.inner.claimOnce(key, ttlMs); }
+  confirmReplicated() { return this.inner.confirmReplicated(); }
   ping() { return this.inner.ping(); }
   close() { return this.inner.close(); }
 }
