@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisStateOptions } from '../../src/server/redis-connection.js';
 import { RedisState } from '../../src/state/redis-state.js';
-import { requireRedisServer } from '../support/redis-topologies.js';
+import { freeBase, requireRedisServer } from '../support/redis-topologies.js';
 import { uniquePrefix } from '../support/redis.js';
 
 const serverUp = requireRedisServer('password-protected Redis tests');
@@ -20,7 +20,7 @@ describe.runIf(serverUp)('Redis with requirepass and an ACL user', () => {
   let child: ChildProcess;
   let url: string;
   beforeAll(async () => {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = await freeBase(1);
     url = `redis://127.0.0.1:${port}`;
     const adminPassword = randomBytes(18).toString('base64url');
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', adminPassword], { stdio: 'ignore' });

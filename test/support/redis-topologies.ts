@@ -40,7 +40,7 @@ function portFree(port: number): Promise<boolean> {
  * node's bus port) are free now. Bases lie in 20000–22699, so with the cluster bus offset of 10000 every port
  * stays below Linux's ephemeral range (32768+), where outgoing connections and listen(0) would take them.
  */
-async function freeBase(count: number, busOffset?: number): Promise<number> {
+export async function freeBase(count: number, busOffset?: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 2_700);
     const ports = Array.from({ length: count }, (_, i) => base + i);

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { freeBase } from './redis-topologies.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -73,12 +74,13 @@ async function waitForPing(url: string, timeoutMs: number): Promise<void> {
 }
 
 export async function startPrivateRedis(): Promise<PrivateRedis> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  // A port that is free now and below the ephemeral range, where a client socket could take it between runs.
+  const port = await freeBase(1);
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    await waitForPing(url, 5000);
+    await waitForPing(url, 20_000); // the whole suite runs in parallel on two cores
   };
   const stop = async () => {
     const proc = child;
