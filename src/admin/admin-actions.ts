@@ -90,9 +90,9 @@ export function createAdminActions(deps: AdminActionsDeps) {
       try {
         await deps.state.addRevocation(rule);
       } catch (err) {
-        // Two writes, so a failure between them leaves the agent stopped but its tokens alive: say exactly that.
+        // Two writes: a failure of the second leaves the agent stopped and its tokens perhaps alive; say exactly that.
         if (err instanceof StateUnavailableError) {
-          throw new AdminActionError(503, 'temporarily_unavailable', `the agent is ${status} (no replica mints for it), but its live tokens could not be revoked: shared state is unavailable; repeat the action`);
+          throw new AdminActionError(503, 'temporarily_unavailable', `the agent is ${status} (no replica mints for it), but revoking its live tokens may not have taken effect: shared state is unavailable; repeat the action`);
         }
         throw err;
       }

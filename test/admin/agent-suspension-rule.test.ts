@@ -74,7 +74,7 @@ class RuleWriteFails extends MemoryState {
 }
 
 describe('a suspension whose second write fails', () => {
-  it.each(['suspend', 'revoke'] as const)('%s: answers 503 saying the agent is stopped but its tokens are not revoked, and the agent is stopped', async (action) => {
+  it.each(['suspend', 'revoke'] as const)('%s: answers 503 saying the agent is stopped but its tokens may not be revoked, and the agent is stopped', async (action) => {
     const state = new RuleWriteFails();
     const recorded: string[] = [];
     const actions = createAdminActions({
@@ -88,7 +88,7 @@ describe('a suspension whose second write fails', () => {
     const status = action === 'revoke' ? 'revoked' : 'suspended';
     const error = await actions.agent(action, 'agent-a', { by: 'oncall', reason: 'r', requestId: 'q', callerAddress: '127.0.0.1' }).then(() => undefined, (err: unknown) => err);
     expect(error).toBeInstanceOf(AdminActionError);
-    expect(error).toMatchObject({ status: 503, code: 'temporarily_unavailable', message: `the agent is ${status} (no replica mints for it), but its live tokens could not be revoked: shared state is unavailable; repeat the action` });
+    expect(error).toMatchObject({ status: 503, code: 'temporarily_unavailable', message: `the agent is ${status} (no replica mints for it), but revoking its live tokens may not have taken effect: shared state is unavailable; repeat the action` });
     expect((await state.agentOverride('agent-a'))?.status).toBe(status);
     expect(await state.listRevocations()).toEqual([]);
     expect(recorded).toEqual([`agent.${action}`]);
