@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { AGENT_DPOP_MODES, AGENT_STATUSES, type Agent, type AgentAuthentication, type AgentRegistry } from '../domain/agent.js';
 import type { BrokerMode } from '../domain/broker-config.js';
 import type { Catalog } from '../domain/catalog.js';
+import { TOKEN_EXCHANGE_GRANT } from '../domain/exchange.js';
 import { isClientSecretHash } from '../provider/client-secret-hash.js';
 import { ConfigError } from './config-error.js';
 import { catalogView, type CatalogView, type LoadOptions } from './load-catalog.js';
@@ -175,6 +176,22 @@ const actorTokenSchema = z.strictObject({
   subjects: uniqueList(nonEmptyString, 'subject').default([]),
 });
 
+/** The grants an agent may be registered for: the broker serves only token exchange (RFC 8693). */
+export const AGENT_GRANT_TYPES = [TOKEN_EXCHANGE_GRANT] as const;
+
+/**
+ * `grant_types` (RFC 7591 §2): the grants the agent may use; default the token-exchange grant. An empty list
+ * keeps the registration (its id, owner and records) while its grant is withdrawn: `unauthorized_client`.
+ */
+const grantTypesSchema = uniqueList(
+  z.string().superRefine((grant, ctx) => {
+    if (!(AGENT_GRANT_TYPES as readonly string[]).includes(grant)) {
+      ctx.addIssue({ code: 'custom', message: `"${grant}" is not a grant this broker serves (it serves only ${TOKEN_EXCHANGE_GRANT}); use [] to withdraw the grant` });
+    }
+  }),
+  'grant type',
+).default([TOKEN_EXCHANGE_GRANT]);
+
 const agentFileShape = {
   client_id: z.string().regex(CLIENT_ID, {
     error: 'must be 1-128 characters of A-Z, a-z, 0-9, ".", "_" or "-", starting with a letter or digit',
@@ -188,6 +205,7 @@ const agentFileShape = {
     .refine((tools) => Object.keys(tools).length > 0, { error: 'must list at least one tool' }),
   max_ttl: durationSeconds({ max: MAX_AGENT_TTL_SECONDS }),
   actor_token: actorTokenSchema.optional(),
+  grant_types: grantTypesSchema,
   dpop: z.enum(AGENT_DPOP_MODES, { error: (issue) => (issue.input === undefined ? undefined : 'must be one of optional, required (RFC 9449 proof of possession)') }).default('optional'),
 };
 
@@ -264,7 +282,7 @@ export function collectAgents(
       usable = false;
     }
 
-    const { name, owner, status, dev_only: devOnly, authentication, tools, max_ttl: maxTtl, dpop } = fields;
+    const { name, owner, status, dev_only: devOnly, authentication, tools, max_ttl: maxTtl, dpop, grant_types: grantTypes } = fields;
     if (
       !usable ||
       clientId === undefined ||
@@ -275,7 +293,8 @@ export function collectAgents(
       authentication === undefined ||
       tools === undefined ||
       maxTtl === undefined ||
-      dpop === undefined
+      dpop === undefined ||
+      grantTypes === undefined
     ) {
       continue;
     }
@@ -293,6 +312,7 @@ export function collectAgents(
       maxTtlSeconds: maxTtl,
       actorToken: { allowed: actorToken.allowed, subjects: actorToken.subjects },
       dpop,
+      grantTypes,
       devOnly,
       source,
     });

@@ -33,6 +33,11 @@ export interface Agent {
    * DPoP-bound; `optional` (the default when absent) = bound when the agent sends a proof.
    */
   readonly dpop?: AgentDpop;
+  /**
+   * The grants this agent may use (RFC 7591 `grant_types`). Absent = the token-exchange grant; an empty
+   * list keeps the registration (and its records) while withdrawing the grant: `unauthorized_client`.
+   */
+  readonly grantTypes?: readonly string[];
   /** A sample identity that only the embedded development mode will load. */
   readonly devOnly: boolean;
   readonly source: string;

@@ -4,7 +4,7 @@
  */
 import type { Agent } from '../domain/agent.js';
 import type { Catalog, Tool } from '../domain/catalog.js';
-import type { ActorClaims, ExchangeRequest, Grant, SubjectClaims } from '../domain/exchange.js';
+import { TOKEN_EXCHANGE_GRANT, type ActorClaims, type ExchangeRequest, type Grant, type SubjectClaims } from '../domain/exchange.js';
 import { buildActChain } from './act-chain.js';
 import { boundLifetime } from './bound-lifetime.js';
 import { checkKeyBinding } from './key-binding.js';
@@ -31,9 +31,17 @@ export interface DecisionInput {
   readonly proofJkt?: string;
 }
 
-/** The agent is active and registered for the tool; any status other than `active` is refused. */
+/** RFC 6749 §5.2: the agent's registration lists the token-exchange grant (`grant_types`, default: it does). */
+function checkAgentGrant(agent: Agent): Denial | null {
+  if (agent.grantTypes === undefined || agent.grantTypes.includes(TOKEN_EXCHANGE_GRANT)) return null;
+  return deny('agent_not_allowed_grant', 'the token-exchange grant is not registered for this agent');
+}
+
+/** The agent is active, registered for the grant and for the tool; any status other than `active` is refused. */
 function checkAgentForTool(agent: Agent, tool: Tool): Denial | null {
   if (agent.status !== 'active') return deny('agent_suspended', 'agent is not active');
+  const grantDenial = checkAgentGrant(agent);
+  if (grantDenial !== null) return grantDenial;
   if (!agent.tools.has(tool.id)) return deny('agent_not_allowed_tool', 'agent is not registered for this tool');
   return null;
 }
@@ -49,9 +57,11 @@ function checkActor(actor: ActorClaims, agent: Agent): Denial | null {
   return deny('actor_token_subject_mismatch', 'actor_token subject is not this agent');
 }
 
-/** Cheap checks, before any token is verified: agent status, target tool, tool registration, actor token use. */
+/** Cheap checks, before any token is verified: agent status, its grant, target tool, tool registration, actor token use. */
 export function precheck(request: ExchangeRequest, agent: Agent, catalog: Catalog): { tool: Tool } | Denial {
   if (agent.status !== 'active') return deny('agent_suspended', 'agent is not active');
+  const grantDenial = checkAgentGrant(agent);
+  if (grantDenial !== null) return grantDenial;
   const tool = resolveTool(request, catalog);
   if (isDenial(tool)) return tool;
   const agentDenial = checkAgentForTool(agent, tool);

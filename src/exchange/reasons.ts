@@ -37,10 +37,17 @@ export const DENIAL_REASONS = {
   // the agent
   client_authentication_failed: 'invalid_client',
   agent_unknown: 'invalid_client',
+  /**
+   * Product rule: a suspended agent is still who it says it is (its credentials verify, and a person or the
+   * kill switch may reinstate it), it is just not authorized right now: RFC 6749 §5.2 `unauthorized_client`.
+   */
   agent_suspended: 'unauthorized_client',
-  agent_revoked: 'unauthorized_client',
+  /** RFC 6749 §5.2: a revoked identity's credentials no longer authenticate it (401). */
+  agent_revoked: 'invalid_client',
+  /** The agent's registration does not list this grant (`grant_types`): RFC 6749 §5.2. */
   agent_not_allowed_grant: 'unauthorized_client',
-  agent_not_allowed_tool: 'unauthorized_client',
+  /** RFC 8693 §2.2.2: the server is unwilling to issue a token for that target (a known tool, not this agent's). */
+  agent_not_allowed_tool: 'invalid_target',
   unsupported_grant_type: 'unsupported_grant_type',
   // proof of possession (RFC 9449)
   dpop_proof_required: 'invalid_dpop_proof',
@@ -73,6 +80,10 @@ export const DENIAL_REASONS = {
   act_chain_malformed: 'invalid_request',
   act_chain_too_deep: 'invalid_request',
   act_chain_repeated_actor: 'invalid_request',
+  /** An earlier actor in the subject token's `act` chain is one of this broker's agents, and it is suspended. */
+  act_chain_suspended_actor: 'invalid_request',
+  /** An earlier actor in the subject token's `act` chain is one of this broker's agents, and it is revoked. */
+  act_chain_revoked_actor: 'invalid_request',
   // policy
   outside_time_window: 'invalid_target',
   scope_missing: 'invalid_scope',

@@ -7,10 +7,11 @@
  * written by record-outcome.ts before the response leaves.
  */
 import type { AgentRegistry } from '../domain/agent.js';
+import { chainStandingDenial, earlierLocalActors, type ActorStanding } from '../exchange/act-chain-standing.js';
 import type { BrokerConfig, RequestLimits } from '../domain/broker-config.js';
 import { checkRateLimits } from '../kill-switch/rate-limits.js';
 import type { Catalog } from '../domain/catalog.js';
-import { TOKEN_EXCHANGE_GRANT, type RawParams } from '../domain/exchange.js';
+import { TOKEN_EXCHANGE_GRANT, type ActClaim, type RawParams } from '../domain/exchange.js';
 import { decide, precheck, type ExchangePolicy } from '../exchange/decide.js';
 import { parseExchangeRequest } from '../exchange/parse-request.js';
 import { deny, isDenial, type Denial } from '../exchange/reasons.js';
@@ -68,6 +69,30 @@ async function agentOverrideDenial(read: () => Promise<AgentStatusOverride | nul
     : deny('agent_suspended', 'agent is suspended');
 }
 
+/**
+ * The standing of every earlier actor in the chain that names one of this broker's agents: the registry's
+ * `status` and the shared-state override (read through the same agent-status view as the agent's own).
+ * Nothing to read, and no cost, when the subject token carried no `act`.
+ */
+async function actChainDenial(
+  act: ActClaim, brokerIssuer: string, registry: AgentRegistry, read: (clientId: string) => Promise<AgentStatusOverride | null>,
+): Promise<Denial | null> {
+  const actors = earlierLocalActors(act, brokerIssuer);
+  if (actors.length === 0) return null;
+  let overrides;
+  try {
+    overrides = await Promise.all(actors.map(read));
+  } catch {
+    return deny('state_unavailable', 'agent status cannot be checked right now; try again later');
+  }
+  const standings = new Map<string, ActorStanding>();
+  actors.forEach((actor, i) => {
+    const registered = registry.agents.get(actor)?.status;
+    standings.set(actor, overrides[i]?.status ?? (registered === undefined || registered === 'active' ? 'active' : 'suspended'));
+  });
+  return chainStandingDenial(actors, (actor) => standings.get(actor) ?? 'active');
+}
+
 export { TOKEN_EXCHANGE_GRANT };
 
 /**
@@ -88,6 +113,8 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     state.authenticatedClientId = clientId;
     const refuse = (denial: Denial): never => {
       state.denial = denial;
+      // RFC 6749 §5.2: a 401 to a client that authenticated with the Authorization header carries a challenge.
+      if (denial.error === 'invalid_client' && ctx.headers.authorization !== undefined) ctx.set('WWW-Authenticate', 'Basic realm="token"');
       throw denialError(denial);
     };
 
@@ -148,6 +175,8 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
       ...(dpop.jkt !== undefined ? { proofJkt: dpop.jkt } : {}),
     });
     if (isDenial(decision)) return refuse(decision);
+    const chainDenial = await actChainDenial(decision.act, deps.policy.brokerIssuer, deps.agents(), (id) => deps.agentStatus.recent(id));
+    if (chainDenial) return refuse(chainDenial);
 
     const minted = mintAccessToken(decision, agent, deps.issuer, deps.signingKey(), dpop.jkt !== undefined ? { dpopJkt: dpop.jkt } : {});
     // Checked again after minting, against a read of the feed that started after the mint: a suspension
@@ -155,6 +184,9 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     // (the rule's issuedBefore is taken after the suspension is committed, so it is >= this token's iat).
     const suspendedMeanwhile = await agentOverrideDenial(() => deps.agentStatus.latest(clientId));
     if (suspendedMeanwhile) return refuse(suspendedMeanwhile);
+    // latest() has just brought the view up to date, so recent() answers for the chain as of now too.
+    const chainMeanwhile = await actChainDenial(decision.act, deps.policy.brokerIssuer, deps.agents(), (id) => deps.agentStatus.recent(id));
+    if (chainMeanwhile) return refuse(chainMeanwhile);
     state.grant = decision;
     state.minted = { jti: minted.jti, iat: minted.iat, exp: minted.exp };
     ctx.body = {

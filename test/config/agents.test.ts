@@ -19,6 +19,8 @@ import {
 
 afterEach(removeTempDirs);
 
+const TE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
 const catalog = buildCatalog([
   { source: 'scopes/crm.yaml', data: crmTool() },
   { source: 'scopes/tickets.yaml', data: ticketsTool() },
@@ -78,6 +80,7 @@ describe('buildAgents', () => {
       maxTtlSeconds: 600,
       actorToken: { allowed: false, subjects: [] },
       dpop: 'optional',
+      grantTypes: [TE_GRANT],
       devOnly: false,
       source: F,
     });
@@ -98,6 +101,20 @@ describe('buildAgents', () => {
         'clients/test-agent.yaml: dpop: must be one of optional, required (RFC 9449 proof of possession)',
       ]);
     }
+  });
+
+  it('reads grant_types (default the token-exchange grant; [] withdraws it) and rejects other grants with file and field', () => {
+    expect(one(agentFile()).agents.get('test-agent')?.grantTypes).toEqual([TE_GRANT]);
+    expect(one(agentFile({ grant_types: [TE_GRANT] })).agents.get('test-agent')?.grantTypes).toEqual([TE_GRANT]);
+    expect(one(agentFile({ grant_types: [] })).agents.get('test-agent')?.grantTypes).toEqual([]);
+    expect(problemsOf(() => one(agentFile({ grant_types: ['client_credentials'] })))).toEqual([
+      `clients/test-agent.yaml: grant_types[0]: "client_credentials" is not a grant this broker serves (it serves only ${TE_GRANT}); use [] to withdraw the grant`,
+    ]);
+    expect(problemsOf(() => one(agentFile({ grant_types: [TE_GRANT, TE_GRANT] })))).toEqual([
+      `clients/test-agent.yaml: grant_types[1]: repeats the grant type "${TE_GRANT}"`,
+    ]);
+    expect(problemsOf(() => one(agentFile({ grant_types: TE_GRANT })))).toHaveLength(1);
+    expect(problemsOf(() => one(agentFile({ grant_types: TE_GRANT })))[0]).toMatch(/^clients\/test-agent\.yaml: grant_types: /u);
   });
 
   it('accepts private_key_jwt with public keys, keeping only JWK members it knows', () => {

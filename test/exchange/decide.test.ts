@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TOKEN_TYPE, type Grant } from '../../src/domain/exchange.js';
+import { TOKEN_EXCHANGE_GRANT, TOKEN_TYPE, type Grant } from '../../src/domain/exchange.js';
 import { decide, precheck, type DecisionInput } from '../../src/exchange/decide.js';
 import { isDenial, type Denial } from '../../src/exchange/reasons.js';
 import {
@@ -73,7 +73,16 @@ describe('precheck', () => {
     const request = makeRequest({ resources: ['https://billing.example.com'] });
     const result = precheck(request, agent, catalog);
     expect(isDenial(result) && result.reason).toBe('agent_not_allowed_tool');
+    expect(isDenial(result) && result.error).toBe('invalid_target');
+  });
+
+  it('refuses an agent whose grant_types do not list token exchange, before looking at the target', () => {
+    const withdrawn = { ...agent, grantTypes: [] };
+    const result = precheck(makeRequest(), withdrawn, catalog);
+    expect(isDenial(result) && result.reason).toBe('agent_not_allowed_grant');
     expect(isDenial(result) && result.error).toBe('unauthorized_client');
+    expect(precheckReason(makeRequest({ resources: ['/nonsense'] }), withdrawn, catalog)).toBe('agent_not_allowed_grant');
+    expect(precheckReason(makeRequest(), { ...agent, grantTypes: [TOKEN_EXCHANGE_GRANT] }, catalog)).toBe('tool:crm');
   });
 
   it('refuses an actor token from an agent not registered to present one', () => {
@@ -169,6 +178,7 @@ describe('decide: a grant', () => {
 describe('decide: denials', () => {
   it('re-checks the agent status and tool registration', () => {
     expect(denied({ agent: makeAgent({ status: 'suspended' }) }).reason).toBe('agent_suspended');
+    expect(denied({ agent: { ...makeAgent(), grantTypes: [] } }).reason).toBe('agent_not_allowed_grant');
     expect(denied({ tool: billing }).reason).toBe('agent_not_allowed_tool');
   });
 
