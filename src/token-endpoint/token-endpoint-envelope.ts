@@ -14,6 +14,7 @@ import { deny, type Denial } from '../exchange/reasons.js';
 import type { Logger } from '../log.js';
 import { buildExchangeRecord, type Outcome } from './build-record.js';
 import { checkFraming, tooLarge } from './check-framing.js';
+import { checkFormEncoding } from './check-form-encoding.js';
 import { exchangeState, type ExchangeState } from './exchange-state.js';
 import { currentTurn, leaveTurn } from './loop-turn.js';
 import { clientWasAuthenticated, overrideForMissingClientAuth, providerDenialReason } from './provider-denial.js';
@@ -102,10 +103,11 @@ export function tokenEndpointEnvelope(deps: EnvelopeDeps) {
       deps.maxBodyBytes,
     );
     let body: Buffer | undefined;
-    if (!rejection && lengthHeader === '' && ctx.req.readable) {
+    // Every body is read here (not only chunked ones): the UTF-8 check must see the raw bytes (check-form-encoding.ts).
+    if (!rejection && ctx.req.readable) {
       const read = await readBoundedBody(ctx.req, deps.maxBodyBytes);
       if (read === 'too_large') rejection = tooLarge(deps.maxBodyBytes);
-      else body = read;
+      else { body = read; rejection = checkFormEncoding(body); }
     }
     if (rejection) {
       state.denial = rejection.denial;

@@ -129,6 +129,51 @@ describe('oversized bodies', () => {
   });
 });
 
+describe('the body is UTF-8 after percent-decoding (RFC 6749 Appendix B)', () => {
+  const bytes = (...parts: (string | number[])[]) => {
+    const chunks = parts.map((p) => (typeof p === 'string' ? new TextEncoder().encode(p) : Uint8Array.from(p)));
+    const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) { out.set(c, at); at += c.length; }
+    return out;
+  };
+  const good = () => form(goodParams());
+
+  it.each([
+    ['an escaped 0xFF in an ignored parameter', () => `${good()}&note=%FF`],
+    ['an escaped invalid byte in a parameter name', () => `${good()}&n%C3te=1`],
+    ['an overlong "/" (%C0%AF) in the scope', () => form(goodParams({ scope: 'crm.accounts.read' })).replace('scope=', 'scope=%C0%AF')],
+    ['a lone surrogate (%ED%A0%80) in the resource', () => `${good().replace(/resource=[^&]*/u, `resource=${encodeURIComponent(CRM)}%ED%A0%80`)}`],
+    ['a sequence cut by the end of the body', () => `${good()}&note=%E2%82`],
+    ['a sequence cut by a separator', () => `${good()}&note=%E2%82&x=1`],
+  ])('%s -> 400 invalid_request request_malformed', async (_name, body) => {
+    const res = await bed.client.send({ auth: bed.support, body: body(), secrets: [userToken] });
+    expectDenied(res, { ...BAD_REQUEST, reason: 'request_malformed' });
+  });
+
+  it('a raw (unescaped) invalid byte -> 400 invalid_request request_malformed', async () => {
+    const res = await bed.client.send({ auth: bed.support, body: bytes(good(), '&note=', [0xff, 0xfe]), secrets: [userToken] });
+    expectDenied(res, { ...BAD_REQUEST, reason: 'request_malformed' });
+  });
+
+  it('an invalid sequence in a chunked body (no Content-Length) -> 400 invalid_request request_malformed', async () => {
+    const res = await bed.client.send({ auth: bed.support, body: chunked(bytes(`${good()}&note=%C3%28`)), secrets: [userToken] });
+    expectDenied(res, { ...BAD_REQUEST, reason: 'request_malformed' });
+  });
+
+  it('valid multi-byte UTF-8, escaped or raw, is accepted (positive controls)', async () => {
+    expectGranted(await bed.client.send({ auth: bed.support, body: `${good()}&note=%E2%9C%93%F0%9F%94%91`, secrets: [userToken] }));
+    expectGranted(await bed.client.send({ auth: bed.support, body: bytes(good(), '&note=caf\u00e9 \u2713'), secrets: [userToken] }));
+    expectGranted(await bed.client.send({ auth: bed.support, body: `${good()}&note=100%25&odd=%zz%`, secrets: [userToken] }));
+  });
+
+  it('a charset other than UTF-8 -> 400 invalid_request request_content_type; utf-8 is accepted', async () => {
+    const latin1 = await bed.client.send({ auth: bed.support, contentType: 'application/x-www-form-urlencoded; charset=ISO-8859-1', body: good(), secrets: [userToken] });
+    expectDenied(latin1, { ...BAD_REQUEST, reason: 'request_content_type' });
+    expectGranted(await bed.client.send({ auth: bed.support, contentType: 'application/x-www-form-urlencoded; charset="UTF-8"', body: good(), secrets: [userToken] }));
+  });
+});
+
 describe('repeated parameters', () => {
   // Tables are built before beforeAll runs, so each row builds its parameters at run time.
   it.each([
