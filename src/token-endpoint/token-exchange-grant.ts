@@ -113,8 +113,6 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     state.authenticatedClientId = clientId;
     const refuse = (denial: Denial): never => {
       state.denial = denial;
-      // RFC 6749 §5.2: a 401 to a client that authenticated with the Authorization header carries a challenge.
-      if (denial.error === 'invalid_client' && ctx.headers.authorization !== undefined) ctx.set('WWW-Authenticate', 'Basic realm="token"');
       throw denialError(denial);
     };
 

@@ -189,6 +189,26 @@ describe('suspended agents', () => {
   });
 });
 
+describe('an agent whose grant is withdrawn (grant_types)', () => {
+  it('grant_types: [] keeps the registration but refuses token exchange -> 400 unauthorized_client', async () => {
+    const active = bed.broker.agents.get('support-agent')!;
+    try {
+      bed.broker.agents.set('support-agent', { ...active, grantTypes: [] });
+      const record = expectDenied(await exchange(bed.support), { status: 400, error: 'unauthorized_client', reason: 'agent_not_allowed_grant' });
+      expect(record.agent).toEqual({ client_id: 'support-agent', authenticated: true });
+      // Wrong credentials still fail as authentication, not as the grant.
+      expectDenied(
+        await exchange({ kind: 'basic', clientId: 'support-agent', secret: `${SUPPORT_SECRET}-wrong` }),
+        { ...INVALID_CLIENT, reason: 'client_authentication_failed', wwwAuthenticate: BASIC_CHALLENGE },
+      );
+      bed.broker.agents.set('support-agent', { ...active, grantTypes: ['urn:ietf:params:oauth:grant-type:token-exchange'] });
+      expectGranted(await exchange(bed.support));
+    } finally {
+      bed.broker.agents.set('support-agent', active);
+    }
+  });
+});
+
 describe('an agent suspended while it is working', () => {
   it('is refused on its very next request, and requests racing the suspension stay consistent', async () => {
     const active = bed.broker.agents.get('support-agent')!;

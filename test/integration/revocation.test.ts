@@ -132,9 +132,17 @@ describe('admin API and the kill switch (in-memory state)', () => {
     }
     expect((await adminCall(broker, 'POST', '/admin/revocations', { kind: 'tool', value: 'no-such-tool', reason: 'x' })).status).toBe(404);
     expect((await adminCall(broker, 'POST', `/admin/agents/${agent.clientId}/revoke`, { reason: 'key leaked' })).status).toBe(200);
+    const count = broker.sink.records.length;
     const refused = await exchange(broker, await env.idp.userToken('alice'));
-    expect(refused.body).toMatchObject({ error: 'unauthorized_client' });
-    expect(broker.sink.records.filter(isExchangeRecord).at(-1)).toMatchObject({ decision: 'denied', reason: 'agent_revoked' });
+    // RFC 6749 §5.2: a revoked identity's credentials no longer authenticate it: 401 invalid_client, with a challenge.
+    expect(refused.status).toBe(401);
+    expect(refused.body).toMatchObject({ error: 'invalid_client' });
+    expect(refused.body.access_token).toBeUndefined();
+    // (oidc-provider's client authentication adds it to every 401 after an Authorization header.)
+    expect(refused.headers.get('www-authenticate')).toMatch(/^Basic realm="[^"]+", error="invalid_client"/u);
+    const records = broker.sink.records.slice(count);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ type: 'token_exchange', decision: 'denied', reason: 'agent_revoked', error: 'invalid_client' });
   });
 });
 

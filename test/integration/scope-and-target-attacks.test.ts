@@ -151,8 +151,8 @@ describe('audience and resource confusion', () => {
     expectDenied(await ask({ scope: 'crm.accounts.read' }), { ...INVALID_TARGET, reason: 'resource_missing' });
   });
 
-  it('a tool the agent is not registered for -> unauthorized_client', async () => {
-    expectDenied(await ask({ resource: TICKETS, scope: 'tickets.read' }, { auth: bed.keyAgent }), { status: 400, error: 'unauthorized_client', reason: 'agent_not_allowed_tool' });
+  it('a known tool the agent is not registered for -> invalid_target (RFC 8693 §2.2.2)', async () => {
+    expectDenied(await ask({ resource: TICKETS, scope: 'tickets.read' }, { auth: bed.keyAgent }), { status: 400, error: 'invalid_target', reason: 'agent_not_allowed_tool' });
   });
 
   it.each([
