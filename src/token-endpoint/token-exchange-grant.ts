@@ -173,7 +173,8 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
       ...(dpop.jkt !== undefined ? { proofJkt: dpop.jkt } : {}),
     });
     if (isDenial(decision)) return refuse(decision);
-    const chainDenial = await actChainDenial(decision.act, deps.policy.brokerIssuer, deps.agents(), (id) => deps.agentStatus.recent(id));
+    // As for the agent itself: the mirror's answer, a refusal confirmed against the feed (a reinstatement counts at once).
+    const chainDenial = await actChainDenial(decision.act, deps.policy.brokerIssuer, deps.agents(), async (id) => (await deps.agentStatus.recent(id)) && deps.agentStatus.latest(id));
     if (chainDenial) return refuse(chainDenial);
 
     const minted = mintAccessToken(decision, agent, deps.issuer, deps.signingKey(), dpop.jkt !== undefined ? { dpopJkt: dpop.jkt } : {});
