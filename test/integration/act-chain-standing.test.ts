@@ -5,7 +5,7 @@
  * B reads agent statuses only through its mirror (direct reads throw), as in agent-status-mirror.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeJwt, type JWTPayload } from 'jose';
+import { decodeJwt } from 'jose';
 import { createAdminKey } from '../../src/admin/admin-auth.js';
 import type { Agent } from '../../src/domain/agent.js';
 import { connectRedis } from '../../src/state/connect-redis.js';
@@ -31,6 +31,10 @@ class MirrorOnlyState extends RedisState {
 }
 
 const BAD = { status: 400, error: 'invalid_request' } as const;
+
+/** A chain link that names its issuer. */
+interface IssuedActor { readonly sub: string; readonly iss: string }
+const issued = (sub: string, iss: string): IssuedActor => ({ sub, iss });
 
 describe.runIf(redisUp)('a suspended or revoked agent anywhere in the act chain, across replicas', () => {
   const prefix = uniquePrefix();
@@ -72,8 +76,8 @@ describe.runIf(redisUp)('a suspended or revoked agent anywhere in the act chain,
   });
 
   /** A user token for alice whose `act` chain is `actors`, outermost first (each nested in the one before). */
-  function chainToken(actors: readonly (string | { sub: string; iss: string })[]): Promise<string> {
-    let act: JWTPayload | undefined;
+  function chainToken(actors: readonly (string | IssuedActor)[]): Promise<string> {
+    let act: object | undefined;
     for (const actor of [...actors].reverse()) {
       const link = typeof actor === 'string' ? { sub: actor } : actor;
       act = act === undefined ? link : { ...link, act };
@@ -142,7 +146,7 @@ describe.runIf(redisUp)('a suspended or revoked agent anywhere in the act chain,
   });
 
   it("a link naming another issuer is that issuer's identity, not this broker's agent of the same name", async () => {
-    expectGranted(await exchangeAtB([{ sub: 'dormant-agent', iss: 'https://agents.example' }]));
-    expectDenied(await exchangeAtB([{ sub: 'dormant-agent', iss: b.issuer }]), { ...BAD, reason: 'act_chain_suspended_actor' });
+    expectGranted(await exchangeAtB([issued('dormant-agent', 'https://agents.example')]));
+    expectDenied(await exchangeAtB([issued('dormant-agent', b.issuer)]), { ...BAD, reason: 'act_chain_suspended_actor' });
   });
 });
