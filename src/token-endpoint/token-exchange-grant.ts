@@ -7,11 +7,10 @@
  * written by record-outcome.ts before the response leaves.
  */
 import type { AgentRegistry } from '../domain/agent.js';
-import { chainStandingDenial, earlierLocalActors, type ActorStanding } from '../exchange/act-chain-standing.js';
 import type { BrokerConfig, RequestLimits } from '../domain/broker-config.js';
 import { checkRateLimits } from '../kill-switch/rate-limits.js';
 import type { Catalog } from '../domain/catalog.js';
-import { TOKEN_EXCHANGE_GRANT, type ActClaim, type RawParams } from '../domain/exchange.js';
+import { TOKEN_EXCHANGE_GRANT, type RawParams } from '../domain/exchange.js';
 import { decide, precheck, type ExchangePolicy } from '../exchange/decide.js';
 import { parseExchangeRequest } from '../exchange/parse-request.js';
 import { deny, isDenial, type Denial } from '../exchange/reasons.js';
@@ -21,6 +20,7 @@ import type { TokenEndpointGrantContext } from '../provider/oidc-provider.js';
 import type { AgentStatusOverride, SharedState } from '../state/shared-state.js';
 import type { AgentStatusView } from '../state/agent-status.js';
 import { tokenFingerprint, type IncomingTokenVerifier } from '../subject-token/verify-incoming-token.js';
+import { actChainDenial } from './check-act-chain-standing.js';
 import { checkDpop } from './check-dpop.js';
 import { denialError } from './denial-error.js';
 import { exchangeState } from './exchange-state.js';
@@ -67,30 +67,6 @@ async function agentOverrideDenial(read: () => Promise<AgentStatusOverride | nul
   return override.status === 'revoked'
     ? deny('agent_revoked', 'agent identity has been revoked')
     : deny('agent_suspended', 'agent is suspended');
-}
-
-/**
- * The standing of every earlier actor in the chain that names one of this broker's agents: the registry's
- * `status` and the shared-state override (read through the same agent-status view as the agent's own).
- * Nothing to read, and no cost, when the subject token carried no `act`.
- */
-async function actChainDenial(
-  act: ActClaim, brokerIssuer: string, registry: AgentRegistry, read: (clientId: string) => Promise<AgentStatusOverride | null>,
-): Promise<Denial | null> {
-  const actors = earlierLocalActors(act, brokerIssuer);
-  if (actors.length === 0) return null;
-  let overrides;
-  try {
-    overrides = await Promise.all(actors.map(read));
-  } catch {
-    return deny('state_unavailable', 'agent status cannot be checked right now; try again later');
-  }
-  const standings = new Map<string, ActorStanding>();
-  actors.forEach((actor, i) => {
-    const registered = registry.agents.get(actor)?.status;
-    standings.set(actor, overrides[i]?.status ?? (registered === undefined || registered === 'active' ? 'active' : 'suspended'));
-  });
-  return chainStandingDenial(actors, (actor) => standings.get(actor) ?? 'active');
 }
 
 export { TOKEN_EXCHANGE_GRANT };
