@@ -96,17 +96,18 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
       return refuse(deny('client_authentication_ambiguous', 'client authentication must only be provided using one mechanism'));
     }
 
-    const request = parseExchangeRequest(ctx.oidc.params as RawParams, deps.limits);
-    if (isDenial(request)) return refuse(request);
-    state.request = request;
-
     const agent = deps.agents().agents.get(clientId);
     if (!agent) return refuse(deny('agent_unknown', 'the client is not a registered agent'));
 
     // From the replica's mirror (at most the propagation window old, else it fails closed). A refusal is
     // confirmed against the feed first, so a reinstatement at another replica is honoured at once.
+    // Before the request is read: a revoked identity no longer authenticates (RFC 6749 §5.2), whatever it asks.
     const suspended = await agentOverrideDenial(async () => (await deps.agentStatus.recent(clientId)) && deps.agentStatus.latest(clientId));
     if (suspended) return refuse(suspended);
+
+    const request = parseExchangeRequest(ctx.oidc.params as RawParams, deps.limits);
+    if (isDenial(request)) return refuse(request);
+    state.request = request;
 
     const pre = precheck(request, agent, deps.catalog());
     if (isDenial(pre)) return refuse(pre);

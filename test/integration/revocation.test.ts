@@ -143,6 +143,11 @@ describe('admin API and the kill switch (in-memory state)', () => {
     const records = broker.sink.records.slice(count);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ type: 'token_exchange', decision: 'denied', reason: 'agent_revoked', error: 'invalid_client' });
+    // Whatever it asks: a request the broker would refuse for its parameters is still refused as the identity.
+    const unparsed = await rawPost(broker.tokenEndpoint, form({ grant_type: TE_GRANT, subject_token_type: AT_TYPE, resource: CRM }), { authorization: basic(agent.clientId, SECRET) });
+    expect(unparsed.status).toBe(401);
+    expect(unparsed.body).toMatchObject({ error: 'invalid_client' });
+    expect(broker.sink.records.filter(isExchangeRecord).at(-1)).toMatchObject({ decision: 'denied', reason: 'agent_revoked' });
   });
 });
 
