@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { isStrictBase64url, parseStrictJwt, type StrictJwtProblem } from '../../src/jwt/strict-compact.js';
+import { isStrictBase64url, parseStrictJwt, type StrictJwtOptions, type StrictJwtProblem } from '../../src/jwt/strict-compact.js';
 
 const NOW_MS = 1_800_000_000_000;
 const OPTS = { nowMs: NOW_MS, clockSkewSeconds: 10 };
@@ -15,7 +15,7 @@ const GOOD_HEADER = '{"alg":"ES256","typ":"at+jwt","kid":"k1"}';
 const GOOD_PAYLOAD = JSON.stringify({ iss: 'https://idp.example', sub: 'alice', aud: 'broker', iat: NOW_MS / 1000, exp: NOW_MS / 1000 + 300 });
 const GOOD = token(GOOD_HEADER, GOOD_PAYLOAD);
 
-const problem = (t: string, opts = OPTS): StrictJwtProblem | undefined => {
+const problem = (t: string, opts: StrictJwtOptions = OPTS): StrictJwtProblem | undefined => {
   const r = parseStrictJwt(t, opts);
   return r.ok ? undefined : r.problem;
 };
