@@ -27,8 +27,11 @@ const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 
-class Refusal {
-  constructor(readonly problem: JsonProblem, readonly at: number) {}
+/** Thrown inside the scanner only, caught by scanJson: unwinds the recursion at the first refusal. */
+class Refusal extends Error {
+  constructor(readonly problem: JsonProblem, readonly at: number) {
+    super(problem);
+  }
 }
 
 const isDigit = (c: number): boolean => c >= ZERO && c <= NINE;
@@ -133,11 +136,24 @@ class Scanner {
   /** RFC 8259 §7. Returns the decoded string when `decode` (member names), else ''. */
   string(decode: boolean): string {
     const { text } = this;
-    this.pos += 1;
-    const start = this.pos;
-    let decoded = '';
-    let chunkStart = start;
-    let escaped = false;
+    const start = this.pos + 1;
+    // The common case first, on a local index: a run of plain characters up to the closing quote.
+    let pos = start;
+    let c = text.charCodeAt(pos);
+    while (c !== QUOTE && c !== BACKSLASH && c >= 0x20) c = text.charCodeAt((pos += 1));
+    if (c === QUOTE) {
+      this.pos = pos + 1;
+      return decode ? text.slice(start, pos) : '';
+    }
+    this.pos = pos;
+    return this.escapedString(start, decode);
+  }
+
+  /** The rest of a string from the first backslash (or an invalid character) on. */
+  escapedString(start: number, decode: boolean): string {
+    const { text } = this;
+    let decoded = decode ? text.slice(start, this.pos) : '';
+    let chunkStart = this.pos;
     for (;;) {
       if (this.pos >= text.length) this.fail();
       const c = text.charCodeAt(this.pos);
@@ -147,7 +163,6 @@ class Scanner {
         this.pos += 1;
         continue;
       }
-      escaped = true;
       if (decode) decoded += text.slice(chunkStart, this.pos);
       const e = text.charCodeAt(this.pos + 1);
       if (e === 0x75) {
@@ -169,8 +184,7 @@ class Scanner {
     }
     const end = this.pos;
     this.pos += 1;
-    if (!decode) return '';
-    return escaped ? decoded + text.slice(chunkStart, end) : text.slice(start, end);
+    return decode ? decoded + text.slice(chunkStart, end) : '';
   }
 
   /** RFC 8259 §6: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`. */
