@@ -74,7 +74,8 @@ describe('scanJson', () => {
       const scanned = scanJson(text, 1000);
       if (scanned.ok) expect(parses(text), text).toBe(true);
       else if (parses(text)) expect(scanned.problem, text).toBe('duplicate_member');
-      else expect(scanned.problem, text).toBe('syntax');
+      // Not JSON: refused, as a syntax error or for a duplicate name met before the syntax error.
+      else expect(['syntax', 'duplicate_member'], text).toContain(scanned.problem);
     }), { numRuns: 3000 });
   });
 
