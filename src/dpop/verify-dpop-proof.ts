@@ -3,14 +3,16 @@
  * validation SDK. Pure apart from the signature check: one-time use of the proof's `jti` is the caller's
  * job (the broker claims it in the shared state, the validator in its own replay cache), and so is
  * comparing the key's thumbprint with a token's `cnf.jkt`.
- *   - exactly one compact JWS, bounded size; header `typ: dpop+jwt`, an asymmetric `alg` from the allow-list,
+ *   - exactly one compact JWS, bounded size, parsed strictly first (src/jwt/strict-compact.ts: canonical
+ *     base64url, no duplicate member names, bounded depth, no future iat); header `typ: dpop+jwt`, an asymmetric `alg` from the allow-list,
  *     an embedded public `jwk` (no private members) that verifies the signature; nothing is fetched;
  *   - `htm` = the request method, `htu` = the request URL (without query and fragment, normalised),
  *     `iat` within the freshness window, `jti` present, `ath` = base64url(SHA-256(access token)) when a
  *     token accompanies the proof.
  */
 import { createHash } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
+import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
+import { parseStrictJwt } from '../jwt/strict-compact.js';
 
 /** Asymmetric JWS algorithms accepted for DPoP proofs (RFC 9449 §4.2: never none, never MAC). */
 export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'PS256', 'RS256'] as const;
@@ -21,7 +23,6 @@ export const MAX_DPOP_PROOF_CHARS = 8192;
 const MAX_JTI_CHARS = 256;
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv'] as const;
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/u;
 
 export interface DpopCheck {
   /** The HTTP method of the request the proof accompanies. */
@@ -74,13 +75,7 @@ export function dpopReplayWindowMs(maxAgeSeconds: number, clockSkewSeconds: numb
   return (maxAgeSeconds + 2 * clockSkewSeconds + 1) * 1000;
 }
 
-function headerProblem(proof: string, algorithms: readonly string[]): string | undefined {
-  let header: Record<string, unknown>;
-  try {
-    header = decodeProtectedHeader(proof);
-  } catch {
-    return 'the DPoP proof header is not valid JSON';
-  }
+function headerProblem(header: Readonly<Record<string, unknown>>, algorithms: readonly string[]): string | undefined {
   if (header.typ !== 'dpop+jwt') return 'the DPoP proof must have typ "dpop+jwt"';
   if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
     return `the DPoP proof alg must be one of ${algorithms.join(', ')}`;
@@ -97,9 +92,10 @@ function headerProblem(proof: string, algorithms: readonly string[]): string | u
 
 export async function verifyDpopProof(proof: string, check: DpopCheck): Promise<DpopResult> {
   if (proof.length > MAX_DPOP_PROOF_CHARS) return fail('the DPoP proof is too large');
-  if (!COMPACT_JWS.test(proof)) return fail('the DPoP proof is not a compact signed JWT');
+  const strict = parseStrictJwt(proof, { nowMs: check.nowMs, clockSkewSeconds: check.clockSkewSeconds });
+  if (!strict.ok) return fail(`the DPoP proof ${strict.description}`);
   const algorithms = check.algorithms ?? DPOP_ALGORITHMS;
-  const problem = headerProblem(proof, algorithms);
+  const problem = headerProblem(strict.header, algorithms);
   if (problem) return fail(problem);
 
   let payload;

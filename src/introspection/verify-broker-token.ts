@@ -3,6 +3,7 @@
  * `iss`, `typ: at+jwt`, ES256, unexpired. Anything else is simply "not an active broker token".
  */
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { parseStrictJwt } from '../jwt/strict-compact.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
 
 export function createBrokerTokenVerifier(issuer: string, keys: SigningKeys, clockSkewSeconds: number) {
@@ -11,6 +12,8 @@ export function createBrokerTokenVerifier(issuer: string, keys: SigningKeys, clo
   });
   return async function verifyBrokerToken(token: string, nowMs: number): Promise<JWTPayload | undefined> {
     if (token.length === 0 || token.length > 16_384) return undefined;
+    // Strictly first (src/jwt/strict-compact.ts): a token the broker minted always passes.
+    if (!parseStrictJwt(token, { nowMs, clockSkewSeconds }).ok) return undefined;
     try {
       const { payload } = await jwtVerify(token, jwks, {
         issuer,

@@ -6,9 +6,10 @@
 import type { Agent } from '../domain/agent.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
 import { DPOP_ALGORITHMS } from '../dpop/verify-dpop-proof.js';
+import { parseStrictJwt } from '../jwt/strict-compact.js';
 import { clientMetadata } from './client-metadata.js';
 import { isolatedMemoryAdapter } from './memory-adapter.js';
-import { Provider, type Configuration, type ErrorOut, type KoaContextWithOIDC } from './oidc-provider.js';
+import { errors, Provider, type Configuration, type ErrorOut, type KoaContextWithOIDC } from './oidc-provider.js';
 import { VerifiedSecretCache } from './verified-secret-cache.js';
 
 export const ROUTES = { token: '/token', jwks: '/jwks', revocation: '/revoke' } as const;
@@ -24,6 +25,19 @@ export interface ProviderOptions {
 
 /** Algorithms agents may sign client assertions with (asymmetric only). */
 export const CLIENT_ASSERTION_ALGS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] as const;
+
+/**
+ * The client assertion parsed strictly (src/jwt/strict-compact.ts). oidc-provider has no hook before it
+ * decodes the assertion, so this runs in its assertion hook: after the signature check, before the jti is
+ * claimed; a refusal is 401 invalid_client (RFC 7523 §3.2), as for any other invalid assertion.
+ */
+function strictClientAssertion(clockSkewSeconds: number) {
+  return (ctx: KoaContextWithOIDC): void => {
+    const assertion = ctx.oidc.params?.client_assertion;
+    const strict = typeof assertion === 'string' ? parseStrictJwt(assertion, { nowMs: Date.now(), clockSkewSeconds }) : undefined;
+    if (!strict?.ok) throw new errors.InvalidClientAuth(`the client_assertion ${strict?.description ?? 'is missing'}`);
+  };
+}
 
 function renderJsonError(ctx: KoaContextWithOIDC, out: ErrorOut): void {
   ctx.type = 'application/json';
@@ -43,6 +57,7 @@ export function buildProvider(opts: ProviderOptions): Provider {
     clientAuthMethods: ['private_key_jwt', 'client_secret_basic'],
     enabledJWA: { clientAuthSigningAlgValues: [...CLIENT_ASSERTION_ALGS] },
     clockTolerance: opts.clockSkewSeconds,
+    assertJwtClientAuthClaimsAndHeader: strictClientAssertion(opts.clockSkewSeconds),
     features: {
       devInteractions: { enabled: false },
       // Off on purpose: DPoP at the token endpoint is the broker's own check (src/token-endpoint/check-dpop.ts).

@@ -5,10 +5,11 @@
  * an issuer whose keys cannot be fetched fails closed as `issuer_unavailable`.
  */
 import { createHash } from 'node:crypto';
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { TrustedIssuer } from '../domain/broker-config.js';
 import type { ActorClaims, SubjectClaims } from '../domain/exchange.js';
 import { readConfirmation } from '../exchange/key-binding.js';
+import { parseStrictJwt } from '../jwt/strict-compact.js';
 import { deny, type Denial, type DenialReason } from '../exchange/reasons.js';
 import { IssuerUnavailableError, type IssuerKeys, type TrustedIssuers } from './issuer-keys.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
@@ -95,14 +96,12 @@ export function createIncomingTokenVerifier(issuers: TrustedIssuers, opts: Incom
   async function verifyFully(token: string, role: Role, nowMs: number): Promise<Verified | Denial> {
     const reasons = REASONS[role];
     const what = role === 'subject' ? 'subject_token' : 'actor_token';
-    let unverifiedIss: unknown;
-    let typ: unknown;
-    try {
-      typ = decodeProtectedHeader(token).typ;
-      unverifiedIss = decodeJwt(token).iss;
-    } catch {
-      return deny(reasons.invalid, `${what} is not a well-formed signed JWT`);
-    }
+    // Strictly, before jose reads anything (src/jwt/strict-compact.ts); a future iat is the invalid reason,
+    // as jose's own iat check reports it when the issuer bounds the token age.
+    const strict = parseStrictJwt(token, { nowMs, clockSkewSeconds: opts.clockSkewSeconds });
+    if (!strict.ok) return deny(reasons.invalid, `${what} ${strict.description}`);
+    const unverifiedIss = strict.payload.iss;
+    const typ = strict.header.typ;
     const keys = typeof unverifiedIss === 'string' ? issuers.get(unverifiedIss) : undefined;
     if (!keys || (role === 'actor' && !keys.issuer.issuesActorTokens)) {
       return deny(reasons.untrusted, `${what} is not from a trusted issuer`);

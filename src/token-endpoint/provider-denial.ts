@@ -9,6 +9,8 @@ export interface ProviderErrorInfo { readonly error: string; readonly descriptio
 
 const NO_CLIENT_AUTH = 'no client authentication mechanism provided';
 const TWO_CLIENT_AUTH = 'client authentication must only be provided using one mechanism';
+/** oidc-provider's answer when it cannot even decode a client assertion (it is then `invalid_request`). */
+const UNDECODABLE_ASSERTION = 'invalid client_assertion format';
 
 export function providerDenialReason(e: ProviderErrorInfo | undefined): DenialReason {
   switch (e?.error) {
@@ -23,6 +25,7 @@ export function providerDenialReason(e: ProviderErrorInfo | undefined): DenialRe
     case 'invalid_request':
       if (e.description === NO_CLIENT_AUTH) return 'client_authentication_missing';
       if (e.description === TWO_CLIENT_AUTH) return 'client_authentication_ambiguous';
+      if (e.description === UNDECODABLE_ASSERTION) return 'client_authentication_failed';
       return 'request_malformed';
     default:
       return 'internal_error';
@@ -46,7 +49,11 @@ export function clientWasAuthenticated(clientIdentified: boolean, reason: Denial
  * RFC 8693 §2.1 / RFC 9700: a token request without client authentication is `invalid_client` (401),
  * where oidc-provider answers `invalid_request`.
  */
-export function overrideForMissingClientAuth(reason: DenialReason): { status: number; body: { error: string; error_description: string } } | undefined {
+export function overrideForMissingClientAuth(reason: DenialReason, e?: ProviderErrorInfo): { status: number; body: { error: string; error_description: string } } | undefined {
+  // RFC 7523 §3.2: a client assertion that is not a valid JWT is `invalid_client`, like any failed assertion.
+  if (reason === 'client_authentication_failed' && e?.error === 'invalid_request') {
+    return { status: 401, body: { error: 'invalid_client', error_description: 'the client_assertion is not a well-formed signed JWT' } };
+  }
   if (reason !== 'client_authentication_missing') return undefined;
   return { status: 401, body: { error: 'invalid_client', error_description: 'client authentication is required' } };
 }

@@ -138,7 +138,7 @@ async function recordOutcome(ctx: Context, state: ExchangeState, deps: EnvelopeD
     authenticated = state.authenticatedClientId !== undefined;
   } else {
     const reason = providerDenialReason(state.providerError);
-    const override = overrideForMissingClientAuth(reason);
+    const override = overrideForMissingClientAuth(reason, state.providerError);
     if (override) {
       ctx.status = override.status;
       ctx.body = override.body;

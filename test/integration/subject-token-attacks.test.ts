@@ -248,7 +248,8 @@ describe('malformed, oversized and hostile-JSON tokens', () => {
     expectDenied(res, { status: 400, error: 'invalid_request', reason: 'token_too_large' });
   });
 
-  it('refuses a deeply nested act claim without walking it (act_chain_too_deep)', async () => {
+  // Nesting deeper than 32 is refused by the strict pre-parser before anything walks the claims (issue 15).
+  it('refuses a deeply nested act claim without walking it (JSON depth > 32: subject_token_invalid)', async () => {
     const claims = bed.claims();
     let act = '{"sub":"deepest"}';
     for (let i = 0; i < 450; i += 1) act = `{"sub":"a${i}","act":${act}}`;
@@ -256,14 +257,14 @@ describe('malformed, oversized and hostile-JSON tokens', () => {
     const token = compactJwsRaw({ alg: 'ES256', typ: 'at+jwt', kid: 'es-1' }, payload, asymmetricSigner(bed.issuer.es256, 'ES256'));
     expect(token.length).toBeLessThan(16_384);
     const res = await present(token);
-    expectDenied(res, { status: 400, error: 'invalid_request', reason: 'act_chain_too_deep' });
+    expectDenied(res, { status: 400, error: 'invalid_request', reason: 'subject_token_invalid' });
   });
 
-  it('does not treat a deeply nested scope claim as any scope (invalid_scope)', async () => {
+  it('does not treat a deeply nested scope claim as any scope (JSON depth > 32: subject_token_invalid)', async () => {
     const payload = `${JSON.stringify(bed.claims({ scope: undefined })).slice(0, -1)},"scope":${'['.repeat(4000)}"crm.read"${']'.repeat(4000)}}`;
     const token = compactJwsRaw({ alg: 'ES256', typ: 'at+jwt', kid: 'es-1' }, payload, asymmetricSigner(bed.issuer.es256, 'ES256'));
     const res = await present(token);
-    expectDenied(res, { status: 400, error: 'invalid_scope', reason: 'scope_empty_after_narrowing' });
+    expectDenied(res, { status: 400, error: 'invalid_request', reason: 'subject_token_invalid' });
   });
 
   it('survives a header nested deeper than a recursive parser\'s stack, and still checks the signature', async () => {

@@ -12,6 +12,7 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, t
 import { canonicalResource } from '../../domain/resource.js';
 import { dpopHeaderFromValues } from '../../dpop/dpop-header.js';
 import { DPOP_ALGORITHMS, DPOP_MAX_AGE_SECONDS, dpopReplayWindowMs, verifyDpopProof } from '../../dpop/verify-dpop-proof.js';
+import { parseStrictJwt } from '../../jwt/strict-compact.js';
 import { RevocationFollower } from './revocation-follower.js';
 import { ReplayCache, type ClaimResult, type DpopReplayStore } from './replay-cache.js';
 import { TokenValidationError, type ChallengeScheme } from './errors.js';
@@ -171,6 +172,9 @@ export class TokenValidator {
       new TokenValidationError(status, code, description, undefined, as);
     const token = match[2];
     if (token.length > 16_384) throw refuse(401, 'invalid_token', 'token too large');
+    // Strictly, before jose reads it (src/jwt/strict-compact.ts): one spelling per token, no duplicate claims.
+    const strict = parseStrictJwt(token, { nowMs: Date.now(), clockSkewSeconds: this.#tolerance });
+    if (!strict.ok) throw refuse(401, 'invalid_token', `the token ${strict.description}`);
 
     let payload: JWTPayload;
     try {
