@@ -18,6 +18,7 @@ import { createAdminAuthenticator } from '../admin/admin-auth.js';
 import { adminRouter } from '../admin/admin-routes.js';
 import { queryChain, type QueryFilter } from '../attribution/query.js';
 import { createKillSwitch } from '../kill-switch/kill-switch.js';
+import { resetWindowsOnReinstate, windowEpochsFor } from '../kill-switch/window-epochs.js';
 import { validatorRouter } from '../introspection/introspection-routes.js';
 import { revocationEndpoint } from '../revocation/revocation-endpoint.js';
 import { createBrokerTokenVerifier } from '../introspection/verify-broker-token.js';
@@ -120,7 +121,7 @@ export function createBroker(deps: BrokerDeps): Broker {
     log.error({ err, path: ctx.path }, 'internal error');
   });
 
-  const actions = createAdminActions({
+  const adminActions = createAdminActions({
     state,
     agents: () => deps.agents,
     catalog: () => deps.catalog,
@@ -128,9 +129,12 @@ export function createBroker(deps: BrokerDeps): Broker {
     now,
     clockSkewSeconds: config.clockSkewSeconds,
   });
+  // A reinstatement starts fresh kill-switch windows for the agent (kill-switch/window-epochs.ts).
+  const epochs = config.killSwitch ? windowEpochsFor(state) : undefined;
+  const actions = epochs ? resetWindowsOnReinstate(adminActions, epochs) : adminActions;
   const verifyBrokerToken = createBrokerTokenVerifier(config.issuer, deps.keys, config.clockSkewSeconds);
   provider.use(revocationEndpoint({ path: ROUTES.revocation, verify: verifyBrokerToken, actions, log, now }));
-  const observe = config.killSwitch ? createKillSwitch({ config: config.killSwitch, state, actions, log, now }) : undefined;
+  const observe = config.killSwitch ? createKillSwitch({ config: config.killSwitch, state, actions, epochs: epochs ?? windowEpochsFor(state), log, now }) : undefined;
   provider.use(tokenEndpointEnvelope({ tokenPath: ROUTES.token, maxBodyBytes: config.limits.maxBodyBytes, sink: deps.sink, log, now, ...(observe ? { observe } : {}) }));
 
   const router = new Router();
