@@ -82,6 +82,7 @@ export const DENIAL_CAUSE = {
   // The user's token expires before anything could be minted.
   lifetime_empty: 'user',
   rate_limited: 'enforcement',
+  source_rate_limited: 'unauthenticated',
   issuer_unavailable: 'infrastructure',
   attribution_unavailable: 'infrastructure',
   state_unavailable: 'infrastructure',
