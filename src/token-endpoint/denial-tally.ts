@@ -66,6 +66,7 @@ function sortedObject(map: ReadonlyMap<string, number>): Record<string, number> 
 /** One record per address, members in canonical order (the sink then serialises each with one stringify). */
 export function aggregateRecords(tally: DenialTally, nowMs: number): AggregateDenialRecord[] {
   return [...tally.sources.entries()].map(([address, s]) => ({
+    agent: { authenticated: false, client_id: null },
     aggregate: {
       ...(s.clients.size > 0 ? { clients: sortedObject(s.clients) } : {}),
       count: s.count,
@@ -73,7 +74,6 @@ export function aggregateRecords(tally: DenialTally, nowMs: number): AggregateDe
       last: new Date(s.lastMs).toISOString(),
       reasons: sortedObject(s.reasons),
     },
-    agent: { authenticated: false, client_id: null },
     caller: { address },
     decision: 'denied',
     id: randomUUID(),
