@@ -9,6 +9,8 @@
  * flood does not become a Redis flood: each replica counts each address itself too, and once either count
  * is over the limit it refuses from memory for a second before asking the shared state again. So one
  * address costs Redis at most `limit` commands per window per replica, plus one a second while refused.
+ * Requests refused from memory count locally too: a caller that keeps sending while refused stays refused
+ * until the window turns; one that waits for Retry-After is asked about again.
  *
  * The shared state unreachable: the request proceeds to client authentication, limited by this replica's
  * own count only. The limit protects availability, not a decision: nothing can be minted while the shared
