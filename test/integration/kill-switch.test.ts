@@ -9,6 +9,10 @@ import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 import { reserveBroker, trustedIssuer, type RunningTestBroker } from '../support/broker-harness.js';
 import { CRM, testCatalog } from '../support/catalog.js';
 import { AT_TYPE, basic, form, rawPost, TE_GRANT, type RawResponse } from '../support/token-request.js';
+import { RedisState } from '../../src/state/redis-state.js';
+import { cleanupPrefix, REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.js';
+
+const redisUp = await requireRedis('kill switch across replicas');
 
 const SECRET = 'kill-switch-test-agent-secret';
 let idp: UpstreamIdp;
@@ -176,5 +180,41 @@ describe('the kill switch counts only what the agent did (issue 14 item 4)', () 
     expect(await suspendedBy(broker, 'reinstated')).toBeUndefined();
     expect((await exchange(broker, 'reinstated', token)).status).toBe(200);
     expect(broker.sink.records.filter((r) => r.type === 'admin_action').map((r) => r.action)).toEqual(['agent.suspend', 'agent.reinstate']);
+  });
+});
+
+describe.runIf(redisUp)('across replicas sharing Redis', () => {
+  it('a reinstatement at one replica starts fresh windows at the other: its next denial does not re-suspend', async () => {
+    const prefix = uniquePrefix();
+    const states = [await RedisState.connect({ url: REDIS_URL, prefix }), await RedisState.connect({ url: REDIS_URL, prefix })];
+    const config = { killSwitch: { denialRatio: { ratio: 0.5, minRequests: 6, windowMs: 60_000 } } };
+    try {
+      const a = await reserveBroker();
+      const first = brokers[0];
+      if (!first) throw new Error('the tests above start the shared identity provider');
+      const start = async (reserved: Awaited<ReturnType<typeof reserveBroker>>, state: RedisState) => {
+        const broker = await reserved.start({
+          trustedIssuers: [trustedIssuer(idp.issuer, first.issuer)], catalog: testCatalog(), agents: [agent('replicated')],
+          config: { adminKeys: [{ id: 'oncall', hash: admin.hash }], ...config }, state,
+        });
+        brokers.push(broker);
+        return broker;
+      };
+      const atA = await start(a, states[0]!);
+      const atB = await start(await reserveBroker({ issuer: a.issuer }), states[1]!);
+      const token = await idp.userToken('alice');
+      for (let i = 0; i < 6; i += 1) await exchange(atA, 'replicated', token, 'crm.accounts.delete');
+      await expect.poll(() => suspendedBy(atA, 'replicated'), { timeout: 3000 }).toBe('kill-switch:denial_ratio');
+
+      const reinstated = await fetch(`${atB.tokenEndpoint.replace(/\/token$/u, '')}/admin/agents/replicated/reinstate`, {
+        method: 'POST', headers: { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed' }),
+      });
+      expect(reinstated.status).toBe(200);
+      await expect.poll(async () => (await exchange(atA, 'replicated', token, 'crm.accounts.delete')).body.error, { timeout: 3000 }).toBe('invalid_scope');
+      await settle();
+      expect(await suspendedBy(atA, 'replicated')).toBeUndefined();
+    } finally {
+      await cleanupPrefix(prefix);
+    }
   });
 });
