@@ -12,7 +12,8 @@
  *  - Torn final line (bytes after the last newline: a crash mid-write; never acknowledged, since a batch
  *    is acknowledged only after its synchronous write returned): the torn bytes are copied to
  *    `<file>.torn-<ms>`, cut from the log, reported through `onRecovery` (default: a process warning), and
- *    the chain continues from the last complete line. `verifyLog` on the file before restart reports the torn line.
+ *    the chain continues from the last complete line. At most one such file per torn tail: if the copy
+ *    fails (a full disk), it is removed and the next batch retries under the same name. `verifyLog` on the file before restart reports the torn line.
  *  - Last complete line without chain fields (a log written before chaining): the file is renamed to
  *    `<file>.unchained-<ms>`, reported, and a new chain starts in a fresh file.
  *  - Last complete line that is not valid JSON, or chain fields that are malformed: the log has been
@@ -31,7 +32,7 @@
  * rejected to its callers yet may be in the file; its records then describe decisions whose tokens were withheld.
  */
 import { constants, fdatasync, write } from 'node:fs';
-import { access, chmod, mkdir, open, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { access, chmod, mkdir, open, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { chainBatch } from './chain-batch.js';
@@ -116,6 +117,8 @@ export class JsonlFileSink implements AttributionSink {
   #log: OpenLog | undefined;
   readonly #commit: GroupCommit<AttributionRecord>;
   #closed = false;
+  /** The torn tail being moved aside, while that has not succeeded yet (its retries reuse the name). */
+  #tornAside: { readonly cut: number; readonly bytes: number; readonly savedTo: string } | undefined;
   #writes = 0;
   #records = 0;
 
@@ -198,12 +201,22 @@ export class JsonlFileSink implements AttributionSink {
       await syncDirectory(dirname(this.path)); // make the file's directory entry durable too
       const tail = await readTail(handle, this.path);
       if (tail.tornBytes > 0) {
-        const savedTo = `${this.path}.torn-${Date.now()}`;
+        // One aside file per recovery: a retry of the same torn tail (the previous attempt failed, e.g. on a
+        // full disk) reuses its name, and a failed copy is removed, so failing batches leave no trail of files.
+        const pending = this.#tornAside;
+        const savedTo = pending?.cut === tail.cut && pending.bytes === tail.tornBytes ? pending.savedTo : `${this.path}.torn-${Date.now()}`;
+        this.#tornAside = { cut: tail.cut, bytes: tail.tornBytes, savedTo };
         const torn = Buffer.alloc(tail.tornBytes);
         await handle.read(torn, 0, tail.tornBytes, tail.cut);
-        await writeFile(savedTo, torn, { mode: 0o600 });
+        try {
+          await writeFile(savedTo, torn, { mode: 0o600 });
+        } catch (error) {
+          await unlink(savedTo).catch(() => undefined);
+          throw error;
+        }
         await handle.truncate(tail.cut);
         await handle.datasync();
+        this.#tornAside = undefined;
         this.#report({
           kind: 'torn_tail',
           path: this.path,

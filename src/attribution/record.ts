@@ -40,8 +40,33 @@ export interface ExchangeRecord {
   readonly caller: { readonly address: string };
 }
 
+/**
+ * Token requests refused before any agent was authenticated, from one caller address over one interval:
+ * one record with the counts instead of one synced line each (a flood cannot fill or stall the log).
+ * `time` is when the interval was closed; `first`/`last` bound the requests it counts.
+ */
+export interface AggregateDenialRecord {
+  readonly v: typeof RECORD_SCHEMA_VERSION;
+  readonly type: 'token_exchange_aggregate';
+  readonly id: string;
+  readonly time: string;
+  readonly decision: 'denied';
+  readonly agent: { readonly client_id: null; readonly authenticated: false };
+  /** `*` for the addresses beyond the per-interval bound, counted together. */
+  readonly caller: { readonly address: string };
+  readonly aggregate: {
+    readonly count: number;
+    /** Reason code -> requests. */
+    readonly reasons: Readonly<Record<string, number>>;
+    /** Registered client ids the requests named but did not authenticate as -> requests. */
+    readonly clients?: Readonly<Record<string, number>>;
+    readonly first: string;
+    readonly last: string;
+  };
+}
+
 /** Every record type in the attribution stream. */
-export type AttributionRecord = ExchangeRecord | AdminActionRecord;
+export type AttributionRecord = ExchangeRecord | AdminActionRecord | AggregateDenialRecord;
 
 export function isExchangeRecord(record: AttributionRecord): record is ExchangeRecord {
   return record.type === 'token_exchange';

@@ -125,10 +125,17 @@ const keyEntrySchema = z.strictObject({
 const rateLimitSchema = z.strictObject({ limit: z.number().int().min(1), window: durationMillis({ min: 1000, max: 3_600_000 }) });
 
 /** On unless a configuration says `off`: generous enough for real agents, tight enough to stop a runaway one. */
+/** Before client authentication, per caller address (issue 14 item 5): far above one agent's own limit. */
+export const DEFAULT_PER_SOURCE_LIMIT = { limit: 6000, windowMs: 60_000 } as const;
 export const DEFAULT_RATE_LIMITS = {
   perAgent: { limit: 1200, windowMs: 60_000 },
   perAgentTool: { limit: 600, windowMs: 60_000 },
+  perSource: DEFAULT_PER_SOURCE_LIMIT,
 } as const;
+/** Unauthenticated denials from one address become one aggregate record per this interval. */
+export const DEFAULT_UNAUTHENTICATED_INTERVAL_MS = 10_000;
+/** Below this much free space on the attribution file's disk, /readyz says not ready and a warning is logged. */
+export const DEFAULT_MIN_FREE_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_KILL_SWITCH = {
   rateLimitHits: { count: 50, windowMs: 60_000 },
   denialRatio: { ratio: 0.8, minRequests: 50, windowMs: 300_000 },
@@ -179,6 +186,8 @@ const fileShape = {
     redaction_key_file: nonEmptyString.optional(),
     rotate: rotateSchema.optional(),
     batch_window: durationMillis({ min: 1, max: 100 }).optional(),
+    unauthenticated_interval: durationMillis({ min: 1000, max: 300_000 }).optional(),
+    min_free: z.union([z.literal('off'), byteSize({ min: 1024 * 1024 })]).optional(),
   }).optional(),
   delegation: z.strictObject({ max_depth: z.number().int().min(1).max(16) }).optional(),
   clock_skew: durationSeconds({ allowZero: true, max: 300 }).optional(),
@@ -200,6 +209,7 @@ const fileShape = {
   rate_limits: z.union([z.literal('off'), z.strictObject({
     per_agent: rateLimitSchema.optional(),
     per_agent_tool: rateLimitSchema.optional(),
+    per_source: z.union([z.literal('off'), rateLimitSchema]).optional(),
   })]).optional(),
   kill_switch: z.union([z.literal('off'), z.strictObject({
     rate_limit_hits: z.strictObject({ count: z.number().int().min(1), window: durationMillis({ min: 1000, max: 3_600_000 }) }).optional(),
@@ -465,6 +475,8 @@ export function collectBrokerConfig(
       ...(fields.attribution?.redaction_key_file ? { redactionKeyFile: path.resolve(baseDir, fields.attribution.redaction_key_file) } : {}),
       ...rotationFrom(fields.attribution?.rotate),
       ...(fields.attribution?.batch_window === undefined ? {} : { batchWindowMs: fields.attribution.batch_window }),
+      unauthenticatedIntervalMs: fields.attribution?.unauthenticated_interval ?? DEFAULT_UNAUTHENTICATED_INTERVAL_MS,
+      ...(fields.attribution?.min_free === 'off' ? {} : { minFreeBytes: fields.attribution?.min_free ?? DEFAULT_MIN_FREE_BYTES }),
     },
     limits: {
       maxBodyBytes: fields.limits?.max_body_bytes ?? DEFAULT_LIMITS.maxBodyBytes,
@@ -495,7 +507,8 @@ function rateLimitsFrom(raw: Fields['rate_limits']): Pick<BrokerConfig, 'rateLim
   const limit = (r: { limit: number; window: number } | undefined) => (r ? { limit: r.limit, windowMs: r.window } : undefined);
   const perAgent = limit(raw.per_agent);
   const perAgentTool = limit(raw.per_agent_tool);
-  return { rateLimits: { ...(perAgent ? { perAgent } : {}), ...(perAgentTool ? { perAgentTool } : {}) } };
+  const perSource = raw.per_source === 'off' ? undefined : limit(raw.per_source) ?? DEFAULT_PER_SOURCE_LIMIT;
+  return { rateLimits: { ...(perAgent ? { perAgent } : {}), ...(perAgentTool ? { perAgentTool } : {}), ...(perSource ? { perSource } : {}) } };
 }
 
 function killSwitchFrom(raw: Fields['kill_switch']): Pick<BrokerConfig, 'killSwitch'> {

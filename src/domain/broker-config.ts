@@ -99,6 +99,10 @@ export interface BrokerConfig {
     readonly batchWindowMs?: number;
     /** File sink rotation (absent = never rotate): by size and/or by the age of the file's first line. */
     readonly rotate?: { readonly maxBytes?: number; readonly maxAgeSeconds?: number };
+    /** Unauthenticated denials from one address are recorded as one aggregate per interval (absent: 10 s). */
+    readonly unauthenticatedIntervalMs?: number;
+    /** File sink: below this many free bytes on its disk /readyz is 503 and a warning is logged (absent: no check). */
+    readonly minFreeBytes?: number;
   };
   readonly limits: RequestLimits;
   /** Only in development mode: run the development identity provider on this port. */
@@ -113,6 +117,8 @@ export interface BrokerConfig {
   readonly rateLimits?: {
     readonly perAgent?: { readonly limit: number; readonly windowMs: number };
     readonly perAgentTool?: { readonly limit: number; readonly windowMs: number };
+    /** Every token request per caller address, counted before client authentication. */
+    readonly perSource?: { readonly limit: number; readonly windowMs: number };
   };
   /** Triggers that suspend an agent automatically; only a person reinstates it. Absent = off. */
   readonly killSwitch?: {

@@ -92,6 +92,8 @@ export const DENIAL_REASONS = {
   scope_empty_after_narrowing: 'invalid_scope',
   lifetime_empty: 'invalid_request',
   rate_limited: 'temporarily_unavailable',
+  /** Too many token requests from one caller address, counted before client authentication (429, Retry-After). */
+  source_rate_limited: 'temporarily_unavailable',
   // dependencies (fail closed)
   issuer_unavailable: 'temporarily_unavailable',
   attribution_unavailable: 'temporarily_unavailable',

@@ -18,6 +18,7 @@ import { createAdminAuthenticator } from '../admin/admin-auth.js';
 import { adminRouter } from '../admin/admin-routes.js';
 import { queryChain, type QueryFilter } from '../attribution/query.js';
 import { createKillSwitch } from '../kill-switch/kill-switch.js';
+import { resetWindowsOnReinstate, windowEpochsFor } from '../kill-switch/window-epochs.js';
 import { validatorRouter } from '../introspection/introspection-routes.js';
 import { revocationEndpoint } from '../revocation/revocation-endpoint.js';
 import { createBrokerTokenVerifier } from '../introspection/verify-broker-token.js';
@@ -32,6 +33,9 @@ import { TrustedIssuers } from '../subject-token/issuer-keys.js';
 import { createIncomingTokenVerifier } from '../subject-token/verify-incoming-token.js';
 import { exchangeState } from '../token-endpoint/exchange-state.js';
 import { tokenEndpointEnvelope } from '../token-endpoint/token-endpoint-envelope.js';
+import { createSourceLimiter } from '../token-endpoint/source-limit.js';
+import { createUnauthenticatedDenials } from '../token-endpoint/unauthenticated-denials.js';
+import { FreeSpaceMonitor, type StatFs } from '../attribution/free-space.js';
 import { createTokenExchangeGrant, TOKEN_EXCHANGE_PARAMETERS, TOKEN_EXCHANGE_REPEATABLE } from '../token-endpoint/token-exchange-grant.js';
 
 export interface BrokerDeps {
@@ -45,6 +49,8 @@ export interface BrokerDeps {
   readonly adapter?: Configuration['adapter'];
   /** Shared state (suspensions, revocations); defaults to in-memory. */
   readonly state?: SharedState;
+  /** Free-space measurement of the attribution disk (tests inject one); default statfs(2). */
+  readonly statfs?: StatFs;
 }
 
 export interface Broker {
@@ -53,6 +59,8 @@ export interface Broker {
   readonly state: SharedState;
   /** Stops background work (the agent-status mirror's polling); the state itself is the caller's. */
   close(): void;
+  /** Writes what is held in memory for the log (the open interval of unauthenticated denials); before the sink closes. */
+  drain(): Promise<void>;
 }
 
 interface ErrorLike { error?: unknown; error_description?: unknown; error_detail?: unknown }
@@ -120,7 +128,7 @@ export function createBroker(deps: BrokerDeps): Broker {
     log.error({ err, path: ctx.path }, 'internal error');
   });
 
-  const actions = createAdminActions({
+  const adminActions = createAdminActions({
     state,
     agents: () => deps.agents,
     catalog: () => deps.catalog,
@@ -128,16 +136,38 @@ export function createBroker(deps: BrokerDeps): Broker {
     now,
     clockSkewSeconds: config.clockSkewSeconds,
   });
+  // A reinstatement starts fresh kill-switch windows for the agent (kill-switch/window-epochs.ts).
+  const epochs = config.killSwitch ? windowEpochsFor(state) : undefined;
+  const actions = epochs ? resetWindowsOnReinstate(adminActions, epochs) : adminActions;
   const verifyBrokerToken = createBrokerTokenVerifier(config.issuer, deps.keys, config.clockSkewSeconds);
   provider.use(revocationEndpoint({ path: ROUTES.revocation, verify: verifyBrokerToken, actions, log, now }));
-  const observe = config.killSwitch ? createKillSwitch({ config: config.killSwitch, state, actions, log, now }) : undefined;
-  provider.use(tokenEndpointEnvelope({ tokenPath: ROUTES.token, maxBodyBytes: config.limits.maxBodyBytes, sink: deps.sink, log, now, ...(observe ? { observe } : {}) }));
+  const observe = config.killSwitch ? createKillSwitch({ config: config.killSwitch, state, actions, epochs: epochs ?? windowEpochsFor(state), log, now }) : undefined;
+  // Issue 14 item 5: a per-address limit before client authentication, and unauthenticated denials aggregated.
+  const perSource = config.rateLimits?.perSource;
+  const sourceLimiter = perSource
+    ? createSourceLimiter({ limit: perSource, state, onStateUnavailable: (err) => { log.debug({ err }, 'per-source limit: shared state unavailable, counting locally'); } })
+    : undefined;
+  const intervalMs = config.attribution.unauthenticatedIntervalMs;
+  const unauthenticated = intervalMs === undefined ? undefined : createUnauthenticatedDenials({ sink: deps.sink, log, now, intervalMs });
+  provider.use(tokenEndpointEnvelope({
+    tokenPath: ROUTES.token, maxBodyBytes: config.limits.maxBodyBytes, sink: deps.sink, log, now,
+    ...(observe ? { observe } : {}), ...(sourceLimiter ? { sourceLimiter } : {}), ...(unauthenticated ? { unauthenticated } : {}),
+  }));
+  const minFree = config.attribution.sink === 'redis' ? undefined : config.attribution.minFreeBytes;
+  const disk = minFree === undefined ? undefined : new FreeSpaceMonitor({ file: config.attribution.file, minFreeBytes: minFree, log, ...(deps.statfs ? { statfs: deps.statfs } : {}) });
 
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
   router.get('/readyz', async (ctx) => {
+    // A named check of its own: the attribution disk (attribution/free-space.ts).
+    const attributionDisk = await disk?.check();
+    if (attributionDisk && !attributionDisk.ok) {
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable', state: state.kind, reason: attributionDisk.reason, checks: { attribution_disk: attributionDisk } };
+      return;
+    }
     try {
       await state.ping();
       await agentStatus.confirm();
@@ -167,5 +197,9 @@ export function createBroker(deps: BrokerDeps): Broker {
     await next();
   });
 
-  return { app: provider, issuer: config.issuer, state, close: () => { agentStatus.close(); } };
+  return {
+    app: provider, issuer: config.issuer, state,
+    close: () => { agentStatus.close(); disk?.close(); },
+    drain: async () => { await unauthenticated?.close(); },
+  };
 }

@@ -118,6 +118,7 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
       validator?.close();
       await Promise.all(servers.map((srv) => close(srv)));
       broker.close();
+      await broker.drain(); // the open interval of unauthenticated denials, before the sink closes
       await attribution.close();
       await state.close();
     },

@@ -18,6 +18,8 @@ import { checkFormEncoding } from './check-form-encoding.js';
 import { exchangeState, type ExchangeState } from './exchange-state.js';
 import { currentTurn, leaveTurn } from './loop-turn.js';
 import { clientWasAuthenticated, overrideForMissingClientAuth, providerDenialReason } from './provider-denial.js';
+import type { SourceLimiter } from './source-limit.js';
+import type { UnauthenticatedDenials } from './unauthenticated-denials.js';
 
 export interface EnvelopeDeps {
   readonly tokenPath: string;
@@ -27,6 +29,10 @@ export interface EnvelopeDeps {
   readonly now: () => number;
   /** Sees every exchange record once it is written (the kill switch). */
   readonly observe?: (record: ExchangeRecord) => void;
+  /** Requests per caller address, before client authentication (source-limit.ts). */
+  readonly sourceLimiter?: SourceLimiter;
+  /** Where denials without an authenticated agent are counted, instead of one record each. */
+  readonly unauthenticated?: UnauthenticatedDenials;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/u;
@@ -92,6 +98,18 @@ export function tokenEndpointEnvelope(deps: EnvelopeDeps) {
     if (traceId) state.traceId = traceId;
     ctx.set('X-Request-Id', state.requestId);
 
+    // Before anything else, client authentication included: a flood from one address is refused from memory.
+    const retryAfter = await deps.sourceLimiter?.(ctx.ip, deps.now());
+    if (retryAfter !== undefined) {
+      state.denial = deny('source_rate_limited', 'too many requests from this address; slow down');
+      ctx.set('Retry-After', String(retryAfter));
+      renderDenial(ctx, 429, state.denial);
+      setNoStore(ctx);
+      await recordOutcome(ctx, state, deps);
+      await leaveTurn(arrivedIn);
+      return;
+    }
+
     const lengthHeader = ctx.get('content-length');
     let rejection = checkFraming(
       {
@@ -147,6 +165,11 @@ async function recordOutcome(ctx: Context, state: ExchangeState, deps: EnvelopeD
     const body = ctx.body as { error?: unknown } | undefined;
     outcome = { decision: 'denied', reason, error: typeof body?.error === 'string' ? body.error : 'server_error' };
     authenticated = clientWasAuthenticated(identified !== undefined, reason);
+  }
+  if (deps.unauthenticated && outcome.decision === 'denied' && !authenticated) {
+    // No agent to attribute it to: counted in this address's aggregate record (unauthenticated-denials.ts).
+    deps.unauthenticated.add({ address: ctx.ip, reason: outcome.reason, clientId: state.authenticatedClientId ?? identified ?? null, atMs: deps.now() });
+    return;
   }
   const record = buildExchangeRecord(state, outcome, {
     nowMs: deps.now(),

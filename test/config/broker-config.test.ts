@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BrokerConfig } from '../../src/domain/broker-config.js';
-import { buildBrokerConfig, DEFAULT_ATTRIBUTION_ROTATION, DEFAULT_KILL_SWITCH, DEFAULT_RATE_LIMITS, loadBrokerConfig } from '../../src/config/load-broker-config.js';
+import { buildBrokerConfig, DEFAULT_ATTRIBUTION_ROTATION, DEFAULT_KILL_SWITCH, DEFAULT_MIN_FREE_BYTES, DEFAULT_PER_SOURCE_LIMIT, DEFAULT_RATE_LIMITS, DEFAULT_UNAUTHENTICATED_INTERVAL_MS, loadBrokerConfig } from '../../src/config/load-broker-config.js';
+
+const FLOOD_DEFAULTS = { unauthenticatedIntervalMs: DEFAULT_UNAUTHENTICATED_INTERVAL_MS, minFreeBytes: DEFAULT_MIN_FREE_BYTES };
 import { asyncProblemsOf, problemsOf, removeTempDirs, tempDir, writeFiles } from './helpers.js';
 
 afterEach(removeTempDirs);
@@ -46,7 +48,7 @@ function embeddedDefault(cwd: string): BrokerConfig {
     catalogDir: path.join(cwd, 'scopes'),
     clientsDir: path.join(cwd, 'clients'),
     keysDir: path.join(cwd, 'keys'),
-    attribution: { file: path.join(cwd, 'data', 'attribution.jsonl'), rotate: DEFAULT_ATTRIBUTION_ROTATION },
+    attribution: { file: path.join(cwd, 'data', 'attribution.jsonl'), rotate: DEFAULT_ATTRIBUTION_ROTATION, ...FLOOD_DEFAULTS },
     limits: { maxBodyBytes: 49152, maxTokenChars: 16384, maxScopes: 32 },
     devIdentityProvider: { port: 9401 },
     logLevel: 'info',
@@ -82,7 +84,7 @@ describe('embedded development default', () => {
       catalogDir: '/work/app/catalog',
       clientsDir: '/opt/clients',
       keysDir: '/work/app/k',
-      attribution: { file: '/work/app/audit/out.jsonl', rotate: DEFAULT_ATTRIBUTION_ROTATION },
+      attribution: { file: '/work/app/audit/out.jsonl', rotate: DEFAULT_ATTRIBUTION_ROTATION, ...FLOOD_DEFAULTS },
     });
     expect(config.trustedIssuers).toEqual([
       expect.objectContaining({ issuer: 'http://localhost:9501', audiences: ['http://localhost:9500'] }),
@@ -162,7 +164,7 @@ describe('loadBrokerConfig from a file', () => {
       catalogDir: path.join(dir, 'catalog'),
       clientsDir: '/opt/clients',
       keysDir: path.join(dir, 'conf', 'keys'),
-      attribution: { file: path.join(dir, 'conf', 'audit.jsonl'), rotate: DEFAULT_ATTRIBUTION_ROTATION },
+      attribution: { file: path.join(dir, 'conf', 'audit.jsonl'), rotate: DEFAULT_ATTRIBUTION_ROTATION, ...FLOOD_DEFAULTS },
       limits: { maxBodyBytes: 49152, maxTokenChars: 16384, maxScopes: 8 },
       logLevel: 'warn',
     };
@@ -366,8 +368,24 @@ describe('rate limits and the kill switch', () => {
     expect(off.rateLimits).toBeUndefined();
     expect(off.killSwitch).toBeUndefined();
     const custom = build({ rate_limits: { per_agent: { limit: 10, window: '30s' } }, kill_switch: { distinct_users: { max: 5, window: '10m' } } });
-    expect(custom.rateLimits).toEqual({ perAgent: { limit: 10, windowMs: 30_000 } });
+    expect(custom.rateLimits).toEqual({ perAgent: { limit: 10, windowMs: 30_000 }, perSource: DEFAULT_PER_SOURCE_LIMIT });
     expect(custom.killSwitch).toEqual({ distinctUsers: { max: 5, windowMs: 600_000 } });
+  });
+
+  it('per_source (before client authentication) is on by default, custom, or off', () => {
+    expect(build({}).rateLimits?.perSource).toEqual({ limit: 6000, windowMs: 60_000 });
+    expect(build({ rate_limits: { per_source: { limit: 100, window: '10s' } } }).rateLimits).toEqual({ perSource: { limit: 100, windowMs: 10_000 } });
+    expect(build({ rate_limits: { per_source: 'off' } }).rateLimits).toEqual({});
+    expect(() => build({ rate_limits: { per_source: { limit: 0, window: '10s' } } })).toThrow(/rate_limits\.per_source/u);
+  });
+
+  it('attribution.unauthenticated_interval and attribution.min_free: defaults, custom values, off, bounds', () => {
+    expect(build({}).attribution).toMatchObject({ unauthenticatedIntervalMs: 10_000, minFreeBytes: 256 * 1024 * 1024 });
+    const custom = build({ attribution: { unauthenticated_interval: '30s', min_free: '1GiB' } }).attribution;
+    expect(custom).toMatchObject({ unauthenticatedIntervalMs: 30_000, minFreeBytes: 1024 ** 3 });
+    expect(build({ attribution: { min_free: 'off' } }).attribution.minFreeBytes).toBeUndefined();
+    expect(() => build({ attribution: { unauthenticated_interval: '100ms' } })).toThrow(/attribution\.unauthenticated_interval/u);
+    expect(() => build({ attribution: { min_free: '1KiB' } })).toThrow(/attribution\.min_free/u);
   });
 
   it('names the field of a bad value', () => {

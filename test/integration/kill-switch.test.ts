@@ -9,6 +9,10 @@ import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 import { reserveBroker, trustedIssuer, type RunningTestBroker } from '../support/broker-harness.js';
 import { CRM, testCatalog } from '../support/catalog.js';
 import { AT_TYPE, basic, form, rawPost, TE_GRANT, type RawResponse } from '../support/token-request.js';
+import { RedisState } from '../../src/state/redis-state.js';
+import { cleanupPrefix, REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.js';
+
+const redisUp = await requireRedis('kill switch across replicas');
 
 const SECRET = 'kill-switch-test-agent-secret';
 let idp: UpstreamIdp;
@@ -35,14 +39,15 @@ function agent(clientId: string): Agent {
 }
 
 /** A broker with its own limits; every broker trusts the same upstream IdP (audience: the first broker). */
-async function startBroker(clientId: string, config: Pick<BrokerConfig, 'rateLimits' | 'killSwitch'>): Promise<RunningTestBroker> {
+async function startBroker(clientId: string, config: Pick<BrokerConfig, 'rateLimits' | 'killSwitch'>, opts: { now?: () => number; upstream?: UpstreamIdp } = {}): Promise<RunningTestBroker> {
   const reserved = await reserveBroker();
   if (brokers.length === 0) idp = await startUpstreamIdp({ audience: reserved.issuer });
   const broker = await reserved.start({
-    trustedIssuers: [trustedIssuer(idp.issuer, brokers[0]?.issuer ?? reserved.issuer)],
+    trustedIssuers: [trustedIssuer((opts.upstream ?? idp).issuer, brokers[0]?.issuer ?? reserved.issuer)],
     catalog: testCatalog(),
     agents: [agent(clientId)],
     config: { adminKeys: [{ id: 'oncall', hash: admin.hash }], ...config },
+    ...(opts.now ? { now: opts.now } : {}),
   });
   brokers.push(broker);
   return broker;
@@ -81,13 +86,13 @@ describe('rate limits', () => {
 });
 
 describe('the kill switch', () => {
-  it('suspends an agent whose exchanges are mostly denied', async () => {
+  it('suspends an agent whose exchanges are mostly denied for what it asked', async () => {
     const broker = await startBroker('prober', { killSwitch: { denialRatio: { ratio: 0.5, minRequests: 6, windowMs: 60_000 } } });
     const token = await idp.userToken('bob');
-    // bob cannot justify crm write: every one of these is denied (scope_empty_after_narrowing).
-    for (let i = 0; i < 4; i += 1) await exchange(broker, 'prober', token, 'crm.accounts.write');
+    // Not in the catalog: every one of these is denied (scope_empty_after_narrowing, dropped not_in_catalog).
+    for (let i = 0; i < 4; i += 1) await exchange(broker, 'prober', token, 'crm.accounts.delete');
     expect(await suspendedBy(broker, 'prober')).toBeUndefined();
-    for (let i = 0; i < 4; i += 1) await exchange(broker, 'prober', token, 'crm.accounts.write');
+    for (let i = 0; i < 4; i += 1) await exchange(broker, 'prober', token, 'crm.accounts.delete');
     await expect.poll(() => suspendedBy(broker, 'prober'), { timeout: 2000 }).toBe('kill-switch:denial_ratio');
   });
 
@@ -107,5 +112,109 @@ describe('the kill switch', () => {
     expect(reinstated.status).toBe(200);
     expect(await suspendedBy(broker, 'harvester')).toBeUndefined();
     expect(broker.sink.records.filter((r) => r.type === 'admin_action').map((r) => r.by)).toEqual(['kill-switch:distinct_users', 'oncall']);
+  });
+});
+
+/** Lets the kill switch's evaluation of the last response's record (asynchronous, in memory) finish. */
+async function settle(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 200));
+}
+
+describe('the kill switch counts only what the agent did (issue 14 item 4)', () => {
+  const RATIO = { denialRatio: { ratio: 0.5, minRequests: 6, windowMs: 60_000 } };
+
+  it('does not suspend an agent for 50 exchanges with an expired user token', async () => {
+    // The broker's clock two hours ahead: every user token is expired (the user's fault, not the agent's).
+    const broker = await startBroker('expired-user', { killSwitch: RATIO }, { now: () => Date.now() + 7_200_000 });
+    const token = await idp.userToken('alice');
+    for (let i = 0; i < 50; i += 1) {
+      const res = await exchange(broker, 'expired-user', token);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ error: 'invalid_request' });
+      expect(res.body.access_token).toBeUndefined();
+    }
+    await settle();
+    const denials = broker.sink.records.filter(isExchangeRecord).filter((r) => r.reason === 'subject_token_expired');
+    expect(denials).toHaveLength(50);
+    expect(await suspendedBy(broker, 'expired-user')).toBeUndefined();
+    expect(broker.sink.records.filter((r) => r.type === 'admin_action')).toEqual([]);
+  });
+
+  it('does not suspend an agent for 51 issuer_unavailable during an identity-provider outage', async () => {
+    const reserved = await reserveBroker();
+    const down = await startUpstreamIdp({ audience: reserved.issuer });
+    const token = await down.userToken('alice');
+    await down.close(); // the outage: the broker has never fetched its keys, and now cannot
+    const broker = await reserved.start({
+      trustedIssuers: [trustedIssuer(down.issuer, reserved.issuer)],
+      catalog: testCatalog(),
+      agents: [agent('outage-agent')],
+      config: { adminKeys: [{ id: 'oncall', hash: admin.hash }], killSwitch: RATIO, upstreamTimeoutMs: 300 },
+    });
+    brokers.push(broker);
+    for (let i = 0; i < 51; i += 1) {
+      const res = await exchange(broker, 'outage-agent', token);
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ error: 'temporarily_unavailable' });
+      expect(res.body.access_token).toBeUndefined();
+    }
+    await settle();
+    expect(broker.sink.records.filter(isExchangeRecord).filter((r) => r.reason === 'issuer_unavailable')).toHaveLength(51);
+    expect(await suspendedBy(broker, 'outage-agent')).toBeUndefined();
+  });
+
+  it('after a person reinstates, one more denial does not re-suspend the agent', async () => {
+    const broker = await startBroker('reinstated', { killSwitch: RATIO });
+    const token = await idp.userToken('alice');
+    for (let i = 0; i < 6; i += 1) await exchange(broker, 'reinstated', token, 'crm.accounts.delete');
+    await expect.poll(() => suspendedBy(broker, 'reinstated'), { timeout: 2000 }).toBe('kill-switch:denial_ratio');
+
+    const reinstated = await fetch(`${broker.issuer}/admin/agents/reinstated/reinstate`, {
+      method: 'POST', headers: { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed: a bad deploy, fixed' }),
+    });
+    expect(reinstated.status).toBe(200);
+    const again = await exchange(broker, 'reinstated', token, 'crm.accounts.delete');
+    expect(again.status).toBe(400);
+    expect(again.body).toMatchObject({ error: 'invalid_scope' });
+    await settle();
+    expect(await suspendedBy(broker, 'reinstated')).toBeUndefined();
+    expect((await exchange(broker, 'reinstated', token)).status).toBe(200);
+    expect(broker.sink.records.filter((r) => r.type === 'admin_action').map((r) => r.action)).toEqual(['agent.suspend', 'agent.reinstate']);
+  });
+});
+
+describe.runIf(redisUp)('across replicas sharing Redis', () => {
+  it('a reinstatement at one replica starts fresh windows at the other: its next denial does not re-suspend', async () => {
+    const prefix = uniquePrefix();
+    const states = [await RedisState.connect({ url: REDIS_URL, prefix }), await RedisState.connect({ url: REDIS_URL, prefix })];
+    const config = { killSwitch: { denialRatio: { ratio: 0.5, minRequests: 6, windowMs: 60_000 } } };
+    try {
+      const a = await reserveBroker();
+      const first = brokers[0];
+      if (!first) throw new Error('the tests above start the shared identity provider');
+      const start = async (reserved: Awaited<ReturnType<typeof reserveBroker>>, state: RedisState) => {
+        const broker = await reserved.start({
+          trustedIssuers: [trustedIssuer(idp.issuer, first.issuer)], catalog: testCatalog(), agents: [agent('replicated')],
+          config: { adminKeys: [{ id: 'oncall', hash: admin.hash }], ...config }, state,
+        });
+        brokers.push(broker);
+        return broker;
+      };
+      const atA = await start(a, states[0]!);
+      const atB = await start(await reserveBroker({ issuer: a.issuer }), states[1]!);
+      const token = await idp.userToken('alice');
+      for (let i = 0; i < 6; i += 1) await exchange(atA, 'replicated', token, 'crm.accounts.delete');
+      await expect.poll(() => suspendedBy(atA, 'replicated'), { timeout: 3000 }).toBe('kill-switch:denial_ratio');
+
+      const reinstated = await fetch(`${atB.tokenEndpoint.replace(/\/token$/u, '')}/admin/agents/replicated/reinstate`, {
+        method: 'POST', headers: { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed' }),
+      });
+      expect(reinstated.status).toBe(200);
+      await expect.poll(async () => (await exchange(atA, 'replicated', token, 'crm.accounts.delete')).body.error, { timeout: 3000 }).toBe('invalid_scope');
+      await settle();
+      expect(await suspendedBy(atA, 'replicated')).toBeUndefined();
+    } finally {
+      await cleanupPrefix(prefix);
+    }
   });
 });
