@@ -74,6 +74,10 @@ export const DENIAL_CAUSE = {
   // Too deep or a repeated actor: a delegation loop, which is what agents re-exchanging tokens build.
   act_chain_too_deep: 'agent',
   act_chain_repeated_actor: 'agent',
+  // An earlier actor in the chain was suspended or revoked by a person or the kill switch: the presenting
+  // agent relayed a chain it could not know was dead; the earlier actor's own suspension already covers it.
+  act_chain_suspended_actor: 'enforcement',
+  act_chain_revoked_actor: 'enforcement',
   outside_time_window: 'schedule',
   scope_missing: 'agent',
   scope_syntax: 'agent',
