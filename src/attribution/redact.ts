@@ -38,7 +38,8 @@ export function makeRedactor(options: Redaction): (record: AttributionRecord) =>
     if (record.type === 'token_exchange') {
       return record.user === undefined ? record : { ...record, user: { iss: record.user.iss, sub: userPseudonym(key, record.user.iss, record.user.sub) } };
     }
-    if (record.target.kind !== 'user') return record;
+    // Failed-authentication aggregates name no user.
+    if (record.type === 'authentication_failures' || record.target.kind !== 'user') return record;
     return { ...record, target: { kind: 'user', value: `${PSEUDONYM_PREFIX}${createHmac('sha256', key).update(record.target.value).digest('base64url')}` } };
   };
 }

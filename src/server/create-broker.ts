@@ -16,6 +16,8 @@ import type { Configuration, Provider } from '../provider/oidc-provider.js';
 import { createAdminActions } from '../admin/admin-actions.js';
 import { createAdminAuthenticator } from '../admin/admin-auth.js';
 import { adminRouter } from '../admin/admin-routes.js';
+import { FailureLedger } from '../auth/failure-ledger.js';
+import { createValidatorAuthenticator } from '../auth/validator-authenticator.js';
 import { queryChain, type QueryFilter } from '../attribution/query.js';
 import { createKillSwitch } from '../kill-switch/kill-switch.js';
 import { validatorRouter } from '../introspection/introspection-routes.js';
@@ -66,6 +68,9 @@ export function createBroker(deps: BrokerDeps): Broker {
     agents: [...deps.agents.agents.values()],
     keys: deps.keys,
     clockSkewSeconds: config.clockSkewSeconds,
+    state,
+    ...(config.secretChecks ? { secretChecks: config.secretChecks } : {}),
+    onThrottleStateError: (err) => { log.warn({ err }, 'failed secret checks counted locally: shared state unavailable'); },
     // The replay cache of client assertions lives where the shared state does.
     ...(deps.adapter
       ? { adapter: deps.adapter }
@@ -148,16 +153,30 @@ export function createBroker(deps: BrokerDeps): Broker {
     }
   });
   provider.use(router.routes());
+  // Failed admin and validator authentications: one aggregated record per source and minute (issue 14 items 3, 5).
+  const failures = new FailureLedger({ sink: deps.sink, log, now });
+  const validatorAuthenticator = createValidatorAuthenticator({
+    validatorKeys: config.validatorKeys,
+    adminKeys: config.adminKeys,
+    issuer: config.issuer,
+    introspectionEndpoint: `${config.issuer}/introspect`,
+    state,
+    clockSkewSeconds: config.clockSkewSeconds,
+    onFailure: (reason, address, id) => { failures.failed('validator', address, reason, id); },
+    now,
+  });
   const admin = adminRouter({
     actions,
     ...(config.attribution.sink === 'redis' ? {} : { audit: { query: (filter: QueryFilter) => queryChain(config.attribution.file, filter) } }),
-    authenticate: createAdminAuthenticator(config.adminKeys),
+    authenticate: createAdminAuthenticator(config.adminKeys, (reason, address, id) => { failures.failed('admin', address, reason, id); }),
   });
   provider.use(admin.routes());
   const validators = validatorRouter({
     state,
     verify: verifyBrokerToken,
-    authenticate: createAdminAuthenticator([...config.validatorKeys, ...config.adminKeys]),
+    // Until the routes take the ValidatorCaller (validator-caller.ts), they get its id; a state failure during
+    // an assertion's replay check refuses (fails closed).
+    authenticate: (authorization) => validatorAuthenticator({ authorization }).then((c) => c?.id, () => undefined),
     now,
   });
   provider.use(validators.routes());
@@ -167,5 +186,5 @@ export function createBroker(deps: BrokerDeps): Broker {
     await next();
   });
 
-  return { app: provider, issuer: config.issuer, state, close: () => { agentStatus.close(); } };
+  return { app: provider, issuer: config.issuer, state, close: () => { agentStatus.close(); void failures.close(); } };
 }
