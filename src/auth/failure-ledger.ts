@@ -32,7 +32,8 @@ const MAX_IDS = 20;
 const MAX_SOURCES = 10_000;
 const ID_SHAPE = /^[A-Za-z0-9._@:-]{1,64}$/u;
 
-interface Bucket { count: number; reasons: Partial<Record<AuthFailureReason, number>>; ids: Record<string, number>; first: number; last: number }
+/** ids in a Map: a presented id such as `__proto__` must stay an ordinary key. */
+interface Bucket { count: number; reasons: Partial<Record<AuthFailureReason, number>>; ids: Map<string, number>; first: number; last: number }
 
 export interface FailureLedgerDeps {
   readonly sink: Pick<AttributionSink, 'append'>;
@@ -46,7 +47,7 @@ export interface FailureLedgerDeps {
 export function failuresRecord(surface: AuthSurface, address: string, bucket: Bucket, nowMs: number): AuthenticationFailuresRecord {
   return {
     v: 1, type: 'authentication_failures', id: randomUUID(), time: new Date(nowMs).toISOString(), surface,
-    caller: { address }, count: bucket.count, reasons: { ...bucket.reasons }, ids: { ...bucket.ids },
+    caller: { address }, count: bucket.count, reasons: { ...bucket.reasons }, ids: Object.fromEntries(bucket.ids),
     first: new Date(bucket.first).toISOString(), last: new Date(bucket.last).toISOString(),
   };
 }
@@ -68,7 +69,7 @@ export class FailureLedger {
     const key = `${surface} ${source}`;
     let entry = this.#buckets.get(key);
     if (!entry) {
-      entry = { surface, address: source, bucket: { count: 0, reasons: {}, ids: {}, first: now, last: now } };
+      entry = { surface, address: source, bucket: { count: 0, reasons: {}, ids: new Map(), first: now, last: now } };
       this.#buckets.set(key, entry);
       this.deps.log.warn({ surface, caller: source, reason, presented_id: safeId(presentedId) }, 'authentication failed; further failures from this source are aggregated into one authentication_failures record per interval');
     }
@@ -78,8 +79,8 @@ export class FailureLedger {
     bucket.reasons[reason] = (bucket.reasons[reason] ?? 0) + 1;
     const id = safeId(presentedId);
     if (id !== undefined) {
-      const slot = id in bucket.ids || Object.keys(bucket.ids).length < MAX_IDS ? id : '*';
-      bucket.ids[slot] = (bucket.ids[slot] ?? 0) + 1;
+      const slot = bucket.ids.has(id) || bucket.ids.size < MAX_IDS ? id : '*';
+      bucket.ids.set(slot, (bucket.ids.get(slot) ?? 0) + 1);
     }
   }
 

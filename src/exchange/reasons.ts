@@ -37,6 +37,10 @@ export const DENIAL_REASONS = {
   // the agent
   client_authentication_failed: 'invalid_client',
   agent_unknown: 'invalid_client',
+  /** Too many failed client authentications from this address or for this client id (429, Retry-After). */
+  client_authentication_throttled: 'temporarily_unavailable',
+  /** The agent-secret hash gate is full (503, Retry-After): nothing was checked. */
+  client_authentication_busy: 'temporarily_unavailable',
   agent_suspended: 'unauthorized_client',
   agent_revoked: 'unauthorized_client',
   agent_not_allowed_grant: 'unauthorized_client',
