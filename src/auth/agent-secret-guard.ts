@@ -8,17 +8,18 @@
  * Unknown and known ids cost the same: a request that presents a secret for an unknown client id (or for
  * an agent that authenticates with private_key_jwt) gets the same gated scrypt against a dummy hash and the
  * same throttle, before oidc-provider refuses it.
- * The caller's address comes from the request, carried to oidc-provider's callbacks in an AsyncLocalStorage
- * scope opened for the client-authenticating routes only.
+ * The caller's address comes from the request: oidc-provider runs each request of its routes in an
+ * AsyncLocalStorage scope holding the Koa context, which its callbacks here read.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { verifyClientSecret } from '../provider/client-secret-hash.js';
-import { errors, type Provider } from '../provider/oidc-provider.js';
+import { errors, requestStore, type Provider } from '../provider/oidc-provider.js';
 import { VerifiedSecretCache } from '../provider/verified-secret-cache.js';
-import { FailureThrottle, FailureThrottledError } from './failure-throttle.js';
-import { SecretCheckBusyError, SecretCheckGate } from './secret-check-gate.js';
+import type { FailureThrottle} from './failure-throttle.js';
+import { FailureThrottledError } from './failure-throttle.js';
+import type { SecretCheckGate } from './secret-check-gate.js';
+import { SecretCheckBusyError } from './secret-check-gate.js';
 
 /** `error_detail` of the refusals, read by the token endpoint's record (provider-denial.ts). */
 export const SECRET_CHECK_THROTTLED = 'client_authentication_throttled';
@@ -31,8 +32,6 @@ export interface AgentSecretGuardDeps {
   readonly gate: SecretCheckGate;
   readonly throttle: FailureThrottle;
   readonly cache?: VerifiedSecretCache;
-  /** Paths whose requests oidc-provider authenticates clients on (token, revocation). */
-  readonly paths: readonly string[];
 }
 
 class SecretCheckRefused extends errors.OIDCProviderError {
@@ -53,16 +52,13 @@ function presentsSecret(ctx: Context): boolean {
 }
 
 export function guardAgentSecrets(provider: Provider, deps: AgentSecretGuardDeps): void {
-  const requests = new AsyncLocalStorage<Context>();
   const checked = new WeakSet<Context>();
   const cache = deps.cache ?? new VerifiedSecretCache();
-  const paths = new Set(deps.paths);
-
-  provider.use((ctx: Context, next: Next) => (paths.has(ctx.path) ? requests.run(ctx, next) : next()));
+  const currentRequest = (): Context | undefined => requestStore.getStore() as Context | undefined;
 
   async function check(storedHash: string | undefined, presented: string, clientId: string): Promise<boolean> {
     if (storedHash !== undefined && cache.verified(storedHash, presented)) return true;
-    const ctx = requests.getStore();
+    const ctx = currentRequest();
     if (ctx) checked.add(ctx);
     const address = ctx?.ip ?? 'unknown';
     let ok: boolean;
@@ -95,7 +91,7 @@ export function guardAgentSecrets(provider: Provider, deps: AgentSecretGuardDeps
   const find = provider.Client.find.bind(provider.Client);
   provider.Client.find = async (id: string) => {
     const client = (await find(id)) as ClientLike | undefined;
-    const ctx = requests.getStore();
+    const ctx = currentRequest();
     if (ctx && !checked.has(ctx) && client?.clientAuthMethod !== 'client_secret_basic' && presentsSecret(ctx)) {
       await check(undefined, 'not-a-secret', id);
     }

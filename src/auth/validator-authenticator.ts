@@ -71,7 +71,7 @@ export function createValidatorAuthenticator(deps: ValidatorAuthenticatorDeps): 
   const withJwks = new Map(deps.validatorKeys.flatMap((k) => (k.jwks ? [[k.id, { entry: k, keys: createLocalJWKSet({ keys: [...k.jwks.keys] }) }] as const] : [])));
   const now = deps.now ?? Date.now;
 
-  const fail = (reason: AuthFailureReason, address: string, id?: string): undefined => {
+  const fail = (reason: AuthFailureReason, address: string, id?: string): ValidatorCaller | undefined => {
     deps.onFailure?.(reason, address, id);
     return undefined;
   };

@@ -88,7 +88,6 @@ export function buildProvider(opts: ProviderOptions): Provider {
       perAddress: tuning.perAddress ?? DEFAULT_FAILURE_THROTTLE.perAddress,
       perClient: tuning.perClient ?? DEFAULT_FAILURE_THROTTLE.perClient,
     }, Date.now, opts.onThrottleStateError),
-    paths: [ROUTES.token, ROUTES.revocation],
   });
   return provider;
 }

@@ -33,6 +33,20 @@ describe('SecretCheckGate', () => {
     expect(gate.load).toEqual({ active: 0, queued: 0 });
   });
 
+  it('by default hashes one secret at a time: three of libuv\'s four pool threads stay free for the attribution log', async () => {
+    const gate = new SecretCheckGate();
+    let running = 0;
+    let maxRunning = 0;
+    await Promise.all(Array.from({ length: 8 }, () => gate.run(async () => {
+      running += 1;
+      maxRunning = Math.max(maxRunning, running);
+      await new Promise((r) => setTimeout(r, 2));
+      running -= 1;
+      return true;
+    })));
+    expect(maxRunning).toBe(1);
+  });
+
   it('refuses at once, without running the check, when the queue is full', async () => {
     const gate = new SecretCheckGate({ concurrency: 1, maxQueued: 1, ratePerSecond: 1000, burst: 1000 });
     const hold = deferred();

@@ -39,11 +39,11 @@ beforeAll(async () => {
 
 const basic = (id: string, s: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(s)}`).toString('base64')}`;
 
-function assertion(claims: Record<string, unknown> = {}, signer?: CryptoKey, lifetime = '2m') {
+function assertion(claims: { iss?: string; sub?: string; aud?: string } = {}, signer?: CryptoKey, lifetime = '2m') {
   return new SignJWT({ jti: crypto.randomUUID(), ...claims })
     .setProtectedHeader({ alg: 'ES256', kid: 'gw-1' })
-    .setIssuer(String(claims.iss ?? 'gateway')).setSubject(String(claims.sub ?? 'gateway'))
-    .setAudience((claims.aud as string | undefined) ?? INTROSPECT).setIssuedAt().setExpirationTime(lifetime)
+    .setIssuer(claims.iss ?? 'gateway').setSubject(claims.sub ?? 'gateway')
+    .setAudience(claims.aud ?? INTROSPECT).setIssuedAt().setExpirationTime(lifetime)
     .sign(signer ?? key);
 }
 
