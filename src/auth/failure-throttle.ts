@@ -30,10 +30,18 @@ export const DEFAULT_FAILURE_THROTTLE: FailureThrottleOptions = {
   perClient: { limit: 60, windowMs: 60_000 },
 };
 
-/** Until when a key whose sliding count reached its limit stays blocked: the end of the current window. Pure. */
+/**
+ * Until when a key whose sliding count reached its limit stays blocked. Pure. The sliding count is the current
+ * window's count plus the previous one's, weighted by how much of it still overlaps (shared-state.ts). Once the
+ * window turns, today's count (at most `count`) becomes the previous one and fades linearly; the block lasts
+ * until one more failure could no longer reach the limit: `count × (1 − x/W) + 1 < limit`, i.e. into the next
+ * window by x = W × (1 − (limit − 1) / count). Unblocking at the turn itself would hand out one free hash per
+ * key at every window boundary.
+ */
 export function blockedUntil(count: number, limit: ThrottleLimit, nowMs: number): number | undefined {
   if (count < limit.limit) return undefined;
-  return nowMs - (nowMs % limit.windowMs) + limit.windowMs;
+  const nextWindow = nowMs - (nowMs % limit.windowMs) + limit.windowMs;
+  return nextWindow + Math.ceil((limit.windowMs * (count - (limit.limit - 1))) / count);
 }
 
 export class FailureThrottledError extends Error {

@@ -133,6 +133,9 @@ export function createValidatorAuthenticator(deps: ValidatorAuthenticatorDeps): 
     if (/^Basic /iu.test(header)) {
       const basic = parseBasic(header.replace(/^basic /iu, 'Basic '));
       if (!basic || !KEY_ID.test(basic.id)) return fail('malformed', address);
+      // A client_id in the body must name the same client (RFC 6749 §2.3.1 allows sending it; it cannot differ).
+      const bodyIds = request.form?.getAll('client_id') ?? [];
+      if (bodyIds.some((id) => id !== basic.id)) return fail('malformed', address, basic.id);
       const result = validators.check(basic.id, basic.secret);
       return result.ok ? caller(result.entry) : fail(result.reason, address, result.presentedId);
     }

@@ -17,9 +17,20 @@ function refusal(fn: () => void): FailureThrottledError | undefined {
 }
 
 describe('blockedUntil', () => {
-  it('blocks from the limit on, until the end of the current window', () => {
+  it('blocks from the limit on, into the next window until one more failure could not reach the limit', () => {
     expect(blockedUntil(2, { limit: 3, windowMs: 60_000 }, 120_500)).toBeUndefined();
-    expect(blockedUntil(3, { limit: 3, windowMs: 60_000 }, 120_500)).toBe(180_000);
+    // 3 failures fade to 2 (+1 = 3, still the limit) only after a third of the next window.
+    expect(blockedUntil(3, { limit: 3, windowMs: 60_000 }, 120_500)).toBe(180_000 + 20_000);
+    expect(blockedUntil(30, { limit: 3, windowMs: 60_000 }, 120_500)).toBe(180_000 + 56_000);
+    expect(blockedUntil(1, { limit: 1, windowMs: 60_000 }, 120_500)).toBe(240_000);
+  });
+
+  it('the block holds across a window boundary: no free hash when the window turns', async () => {
+    let now = 60_000 * 100 + 59_900; // 100 ms before the window turns
+    const throttle = new FailureThrottle(new MemoryState(), LIMITS, () => now);
+    for (let i = 0; i < 3; i += 1) await throttle.failed('10.0.0.7', 'a');
+    now += 200; // the next window
+    expect(refusal(() => { throttle.check('10.0.0.7', 'a'); })?.scope).toBe('address');
   });
 });
 
@@ -33,9 +44,9 @@ describe('FailureThrottle', () => {
     }
     const blocked = refusal(() => { throttle.check('10.0.0.1', 'another-agent'); });
     expect(blocked?.scope).toBe('address');
-    expect(blocked?.retryAfterSeconds).toBe(50);
+    expect(blocked?.retryAfterSeconds).toBe(70); // 50 s to the window's end, then a third of the next
     expect(refusal(() => { throttle.check('10.0.0.2', 'another-agent'); })).toBeUndefined();
-    now += 50_000;
+    now += 70_000;
     expect(refusal(() => { throttle.check('10.0.0.1', 'another-agent'); })).toBeUndefined();
   });
 

@@ -75,6 +75,11 @@ describe('HTTP Basic (client_secret_basic, RFC 6749 §2.3.1)', () => {
     expect(await authenticate({ authorization: basic('crm-service', secret) })).toMatchObject({ id: 'crm-service', kind: 'validator_key' });
   });
 
+  it('refuses a client_id in the body that names another client', async () => {
+    expect(await authenticate({ authorization: basic('crm-service', secret), form: new URLSearchParams({ client_id: 'crm-service' }) })).toMatchObject({ id: 'crm-service' });
+    expect(await authenticate({ authorization: basic('crm-service', secret), form: new URLSearchParams({ client_id: 'gateway' }) })).toBeUndefined();
+  });
+
   it('refuses a wrong secret, an admin key (not a resource client) and malformed headers', async () => {
     for (const authorization of [basic('crm-service', newKeySecret()), basic('oncall', adminSecret), 'Basic !!!', `Basic ${Buffer.from('no-colon').toString('base64')}`]) {
       expect(await authenticate({ authorization })).toBeUndefined();

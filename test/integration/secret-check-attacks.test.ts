@@ -55,7 +55,7 @@ describe('failed agent secrets are throttled', () => {
     const record = expectDenied(throttled, THROTTLED);
     expect(record.agent.authenticated).toBe(false);
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(Number(throttled.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    expect(Number(throttled.headers.get('retry-after'))).toBeLessThanOrEqual(120); // at most into the next window
     // Even a right secret that was never verified here waits: the address is throttled before hashing.
     expectDenied(await attempt(b, 'other-agent', OTHER_SECRET), THROTTLED);
     // The agent whose secret is already verified is not locked out by the flood from its own address.
