@@ -11,7 +11,7 @@ import type { AttributionSink } from '../attribution/sink.js';
 import type { Logger } from '../log.js';
 
 export type AuthSurface = 'admin' | 'validator';
-export type AuthFailureReason = 'missing' | 'malformed' | 'unknown_id' | 'wrong_secret' | 'assertion_invalid' | 'assertion_replayed';
+export type AuthFailureReason = 'missing' | 'malformed' | 'unknown_id' | 'wrong_secret' | 'assertion_invalid' | 'assertion_replayed' | 'replay_check_unavailable';
 
 export interface AuthenticationFailuresRecord {
   readonly v: 1;

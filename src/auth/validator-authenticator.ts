@@ -105,8 +105,14 @@ export function createValidatorAuthenticator(deps: ValidatorAuthenticatorDeps): 
     // A bounded lifetime bounds how long the jti must be remembered (RFC 7523 §3 lets the server limit it).
     if (exp - nowSeconds > MAX_ASSERTION_LIFETIME_SECONDS + deps.clockSkewSeconds) return fail('assertion_invalid', address, id);
     const jtiHash = createHash('sha256').update(jti).digest('base64url');
-    // Claimed until it expires (plus skew), at every replica; a state failure rejects (fails closed).
-    const first = await deps.state.claimOnce(`client-assertion:${id}:${jtiHash}`, (exp - nowSeconds + 2 * deps.clockSkewSeconds) * 1000);
+    // Claimed until it expires (plus skew), at every replica. If the claim cannot be made the assertion is refused
+    // (fails closed): the contract answers a caller or nothing, never throws (validator-caller.ts).
+    let first: boolean;
+    try {
+      first = await deps.state.claimOnce(`client-assertion:${id}:${jtiHash}`, (exp - nowSeconds + 2 * deps.clockSkewSeconds) * 1000);
+    } catch {
+      return fail('replay_check_unavailable', address, id);
+    }
     if (!first) return fail('assertion_replayed', address, id);
     return caller(registered.entry);
   }

@@ -174,9 +174,8 @@ export function createBroker(deps: BrokerDeps): Broker {
   const validators = validatorRouter({
     state,
     verify: verifyBrokerToken,
-    // Until the routes take the ValidatorCaller (validator-caller.ts), they get its id; a state failure during
-    // an assertion's replay check refuses (fails closed).
-    authenticate: (authorization) => validatorAuthenticator({ authorization }).then((c) => c?.id, () => undefined),
+    // Until the routes take the ValidatorCaller (validator-caller.ts): then `authenticate: validatorAuthenticator`.
+    authenticate: (authorization) => validatorAuthenticator({ authorization }).then((c) => c?.id),
     now,
   });
   provider.use(validators.routes());

@@ -9,6 +9,7 @@ import { createValidatorAuthenticator, JWT_BEARER_ASSERTION } from '../../src/au
 import type { AuthFailureReason } from '../../src/auth/failure-ledger.js';
 import type { ValidatorAuthenticator } from '../../src/introspection/validator-caller.js';
 import { MemoryState } from '../../src/state/memory-state.js';
+import { StateUnavailableError } from '../../src/state/shared-state.js';
 
 const ISSUER = 'https://broker.example.com';
 const INTROSPECT = `${ISSUER}/introspect`;
@@ -119,6 +120,14 @@ describe('private_key_jwt (RFC 7523 §3)', () => {
       new URLSearchParams({ client_assertion_type: 'urn:other', client_assertion: await assertion() }),
     ];
     for (const form of cases) expect(await authenticate({ authorization: undefined, form })).toBeUndefined();
+  });
+
+  it('refuses (never throws) when the replay check cannot be made: fails closed', async () => {
+    const down = createValidatorAuthenticator({
+      validatorKeys: [{ id: 'gateway', jwks: { keys: [jwk] } }], adminKeys: [], issuer: ISSUER, introspectionEndpoint: INTROSPECT,
+      state: { claimOnce: () => Promise.reject(new StateUnavailableError('redis down')) }, clockSkewSeconds: 10,
+    });
+    expect(await down({ authorization: undefined, form: jwtForm(await assertion()) })).toBeUndefined();
   });
 
   it('refuses two authentication methods in one request (RFC 6749 §2.3)', async () => {
