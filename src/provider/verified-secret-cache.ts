@@ -1,14 +1,14 @@
 /**
  * Verifying a client secret against its scrypt hash costs tens of milliseconds by design. An agent sends the
  * same secret on every exchange, so successful verifications are remembered in memory (keyed by an HMAC
- * under a per-process random key, never the secret itself). Failures are never cached.
+ * under a per-process random key, never the secret itself). Failures are never cached. The hashing itself,
+behind its gate and throttle, is src/auth/agent-secret-guard.ts.
  *
  * An entry lives `ttlMs` after its last use (sliding): an agent that keeps exchanging never falls out, so it
  * never needs another hash, never meets the hash gate or the failure throttle (src/auth/), and cannot be
  * locked out by someone flooding its id with wrong secrets.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { verifyClientSecret } from './client-secret-hash.js';
 
 export class VerifiedSecretCache {
   readonly #key = randomBytes(32);
@@ -41,13 +41,5 @@ export class VerifiedSecretCache {
       if (this.#entries.size >= this.maxEntries) this.#entries.clear();
     }
     this.#entries.set(this.#id(storedHash, presented), this.now() + this.ttlMs);
-  }
-
-  /** Cached success, or one full verification (remembered when it succeeds). */
-  async verify(storedHash: string, presented: string): Promise<boolean> {
-    if (this.verified(storedHash, presented)) return true;
-    const ok = await verifyClientSecret(storedHash, presented);
-    if (ok) this.remember(storedHash, presented);
-    return ok;
   }
 }
