@@ -57,8 +57,9 @@ describe('admin keys are checked in constant time, without scrypt', () => {
       known.push((await call('GET', '/admin/revocations', `oncall-alice.${secretOf(bob.key)}`)).ms);
       unknown.push((await call('GET', '/admin/revocations', `oncall-nobody.${secretOf(bob.key)}`)).ms);
     }
-    // Today a known id costs one scrypt (~30-65 ms) more than an unknown one.
-    expect(median(known) - median(unknown)).toBeLessThan(8);
+    // Before keyed hashes a known id cost one scrypt (30-65 ms here, more under load) more than an unknown one;
+    // now both cost one HMAC (microseconds), so what remains is the shared machine's noise.
+    expect(median(known) - median(unknown)).toBeLessThan(15);
   });
 
   it('231 failed admin logins are refused, each at once, and attributed as one aggregated record', async () => {
