@@ -30,6 +30,7 @@ import {
 } from './protocol.js';
 import { cpuSeconds } from './proc-cpu.js';
 import { medianInterval, medianOf, quantile } from './stats.js';
+import { runSecretFloodScenario } from './secret-flood-scenario.js';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoDir = resolve(benchDir, '..');
@@ -56,7 +57,7 @@ const { values: opts } = parseArgs({
   strict: true,
 });
 
-const SCENARIOS = ['broker-same', 'broker-half-rate', 'broker-fresh', 'broker-durable', 'broker-chained', 'broker-delayed', 'broker-durable-fresh', 'broker-redis', 'broker-durable-redis', 'oidc-cc', 'koa', 'koa-half-rate', 'unit', 'validator'] as const;
+const SCENARIOS = ['broker-same', 'broker-half-rate', 'broker-fresh', 'broker-durable', 'broker-chained', 'broker-delayed', 'broker-durable-fresh', 'broker-redis', 'broker-durable-redis', 'oidc-cc', 'koa', 'koa-half-rate', 'unit', 'validator', 'broker-secret-flood'] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 const isScenario = (s: string): s is ScenarioId => (SCENARIOS as readonly string[]).includes(s);
 
@@ -250,6 +251,7 @@ const DESCRIPTIONS: Record<ScenarioId, string> = {
   'koa-half-rate': 'bare koa at broker-half-rate\'s rate (latency floor)',
   unit: 'in-process jose ES256 verify + sign (ops/s)',
   validator: 'validation SDK incl. revocation feed (tokens/s, 1 core)',
+  'broker-secret-flood': 'legit exchanges at 200/s beside 128 conns of wrong secrets, JSONL fsync sink',
 };
 
 const redisPrefixes: string[] = [];
@@ -531,6 +533,19 @@ async function main(): Promise<void> {
             // The unit runs on the servers' core: it is the ceiling of one server core.
             const unit = await runJsonChildOnServerCore(cfg);
             attempts.push({ id, what: DESCRIPTIONS[id], perSec: unit.opsPerSec, unit });
+            continue;
+          }
+          if (id === 'broker-secret-flood') {
+            const server = await startServer('servers/broker.ts', { upstreamIssuer: issuer.issuer, sink: 'jsonl' } satisfies BrokerServerConfig, brokerNodeArgs);
+            try {
+              const r = await runSecretFloodScenario({
+                serverUrl: server.url, serverPid: server.pid, legit: { headers: formHeaders, body: exchangeBody(sameToken), expect: 'access_token' },
+                flood: { clientId: BENCH_CLIENT_ID, body: exchangeBody(sameToken) }, warmupSeconds, durationSeconds, runJsonChild, log,
+              });
+              attempts.push({ id, what: `${DESCRIPTIONS[id]}; quiet p99 ${fmt(r.quiet.p99Ms, 1)} ms, ×${fmt(r.p99Ratio, 2)} (target ≤ 2)`, perSec: r.flooded.reqPerSec, p50Ms: r.flooded.p50Ms, p99Ms: r.flooded.p99Ms, load: r.flooded });
+            } finally {
+              await server.stop();
+            }
             continue;
           }
           const saturation = isHalfRate(id) ? attemptsOf('broker-same').at(-1) : undefined;

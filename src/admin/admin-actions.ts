@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { AgentRegistry } from '../domain/agent.js';
 import type { Catalog } from '../domain/catalog.js';
 import { ReplicationUnconfirmedError, StateUnavailableError, type Revocation, type RevocationKind, type SharedState } from '../state/shared-state.js';
-import { adminRecord, type AdminActionRecord } from './admin-record.js';
+import { adminRecord, type AdminActionRecord, type OverriddenAction } from './admin-record.js';
 
 export class AdminActionError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -18,6 +18,8 @@ export class AdminActionError extends Error {
 export interface ActionContext {
   readonly by: string;
   readonly reason: string;
+  /** The caller acknowledged that the action changes what another operator or the kill switch did. */
+  readonly override?: boolean;
   readonly requestId: string;
   readonly callerAddress: string;
 }
@@ -43,10 +45,30 @@ export function createAdminActions(deps: AdminActionsDeps) {
     if (!deps.agents().agents.has(clientId)) throw new AdminActionError(404, 'unknown_agent', 'no such agent');
   }
 
-  async function attribute(action: string, target: { kind: string; value: string }, ctx: ActionContext): Promise<number> {
+  async function attribute(action: string, target: { kind: string; value: string }, ctx: ActionContext, overrides?: OverriddenAction): Promise<number> {
     const nowMs = deps.now();
-    await deps.record(adminRecord({ nowMs, action, by: ctx.by, target, reason: ctx.reason, request_id: ctx.requestId, caller: { address: ctx.callerAddress } }));
+    await deps.record(adminRecord({
+      nowMs, action, by: ctx.by, target, reason: ctx.reason, request_id: ctx.requestId, caller: { address: ctx.callerAddress },
+      ...(overrides ? { override: overrides } : {}),
+    }));
     return nowMs;
+  }
+
+  /**
+   * Issue 14 item 7: undoing what someone else did (reinstating an agent another operator or the kill switch
+   * stopped, or turning another's revocation into a mere suspension) must be deliberate: the caller says
+   * `override: true` (with the reason every action has), and the record names the action it overrides.
+   */
+  async function overriddenBy(action: AgentAction, clientId: string, ctx: ActionContext): Promise<OverriddenAction | undefined> {
+    const current = await deps.state.agentOverride(clientId);
+    if (!current || current.by === ctx.by) return undefined;
+    const undoes = action === 'reinstate' || (action === 'suspend' && current.status === 'revoked');
+    if (!undoes) return undefined;
+    const previous = { by: current.by, status: current.status, at: current.at };
+    if (!ctx.override) {
+      throw new AdminActionError(409, 'override_required', `the agent was ${current.status} by ${current.by}; to change another's action, repeat with "override": true and a reason`);
+    }
+    return previous;
   }
 
   /** The last `iat` a rule taken at `nowMs` covers: this replica's second, plus the other replicas' skew. */
@@ -74,7 +96,8 @@ export function createAdminActions(deps: AdminActionsDeps) {
     /** suspend / revoke: no replica mints for the agent, and every token it already holds is revoked. */
     async agent(action: AgentAction, clientId: string, ctx: ActionContext): Promise<{ revocation?: Revocation }> {
       requireAgent(clientId);
-      const nowMs = await attribute(`agent.${action}`, { kind: 'agent', value: clientId }, ctx);
+      const overrides = await overriddenBy(action, clientId, ctx);
+      const nowMs = await attribute(`agent.${action}`, { kind: 'agent', value: clientId }, ctx, overrides);
       const at = Math.floor(nowMs / 1000);
       if (action === 'reinstate') {
         // Tokens revoked by the suspension stay revoked; only new exchanges are allowed again.

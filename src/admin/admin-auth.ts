@@ -1,30 +1,45 @@
 /**
  * Admin API authentication, separate from agents: `Authorization: Bearer <id>.<secret>`. The id selects one
- * configured key, whose scrypt hash the secret must match (so a wrong key costs one hash check, not one per
- * configured key). Keys are created with `broker admin-key --id <id>`.
+ * configured key, whose keyed hash the secret must match in constant time (src/auth/key-hash.ts); an unknown
+ * id costs the same as a known one. Every failure is counted in the failure ledger (aggregated records).
+ * Each key has a role: `viewer` reads (revocations, audit), `operator` also acts. Keys are created with
+ * `broker admin-key --id <id>`.
  */
-import { randomBytes } from 'node:crypto';
-import { hashClientSecret } from '../provider/client-secret-hash.js';
-import { VerifiedSecretCache } from '../provider/verified-secret-cache.js';
+import { hashKeySecret, newKeySecret } from '../auth/key-hash.js';
+import { keyTable, parseBearerKey } from '../auth/key-check.js';
+import type { AuthFailureReason } from '../auth/failure-ledger.js';
 
-export interface AdminKey { readonly id: string; readonly hash: string }
+export const ADMIN_ROLES = ['viewer', 'operator'] as const;
+export type AdminRole = (typeof ADMIN_ROLES)[number];
 
-export function createAdminAuthenticator(keys: readonly AdminKey[]) {
-  const byId = new Map(keys.map((k) => [k.id, k.hash]));
-  const cache = new VerifiedSecretCache();
-  /** The admin key id, or undefined if the header does not carry a valid key. */
-  return async function authenticate(authorization: string | undefined): Promise<string | undefined> {
-    const match = /^Bearer ([A-Za-z0-9._@-]{1,64})\.([A-Za-z0-9_-]{16,256})$/u.exec(authorization ?? '');
-    if (!match) return undefined;
-    const [, id, secret] = match as unknown as [string, string, string];
-    const hash = byId.get(id);
-    if (hash === undefined) return undefined;
-    return (await cache.verify(hash, secret)) ? id : undefined;
+export interface AdminKey { readonly id: string; readonly hash: string; readonly role?: AdminRole }
+
+/** Who called the admin API: the key id (recorded as who acted) and its role. */
+export interface AdminCaller { readonly id: string; readonly role: AdminRole }
+
+export type AdminAuthFailure = (reason: AuthFailureReason, callerAddress: string, presentedId?: string) => void;
+
+export function createAdminAuthenticator(keys: readonly AdminKey[], onFailure: AdminAuthFailure = () => undefined) {
+  const table = keyTable(keys);
+  /** The caller, or undefined if the header does not carry a valid key. */
+  return function authenticate(authorization: string | undefined, callerAddress = 'unknown'): Promise<AdminCaller | undefined> {
+    const presented = parseBearerKey(authorization);
+    if (!presented) {
+      onFailure(authorization === undefined ? 'missing' : 'malformed', callerAddress);
+      return Promise.resolve(undefined);
+    }
+    const result = table.check(presented.id, presented.secret);
+    if (!result.ok) {
+      onFailure(result.reason, callerAddress, result.presentedId);
+      return Promise.resolve(undefined);
+    }
+    // Keys written before roles existed act as operators: that is what they could do.
+    return Promise.resolve({ id: result.entry.id, role: result.entry.role ?? 'operator' });
   };
 }
 
-/** A new admin key and the hash to put in the configuration. */
-export async function createAdminKey(id: string): Promise<{ key: string; hash: string }> {
-  const secret = randomBytes(32).toString('base64url');
-  return { key: `${id}.${secret}`, hash: await hashClientSecret(secret) };
+/** A new admin (or validator) key and the hash to put in the configuration. */
+export function createAdminKey(id: string): Promise<{ key: string; hash: string }> {
+  const secret = newKeySecret();
+  return Promise.resolve({ key: `${id}.${secret}`, hash: hashKeySecret(secret) });
 }

@@ -14,7 +14,11 @@ export interface AdminActionRecord {
   readonly target: { readonly kind: string; readonly value: string };
   readonly reason: string;
   readonly caller: { readonly address: string };
+  /** Present when the action changes what another operator or the kill switch did: whose action, and what it was. */
+  readonly override?: OverriddenAction;
 }
+
+export interface OverriddenAction { readonly by: string; readonly status: string; readonly at: number }
 
 export function adminRecord(fields: Omit<AdminActionRecord, 'v' | 'type' | 'id' | 'time'> & { nowMs: number }): AdminActionRecord {
   const { nowMs, ...rest } = fields;

@@ -5,6 +5,7 @@ import type { Context } from 'koa';
 import type { QueryFilter } from '../attribution/query.js';
 import { StateUnavailableError } from '../state/shared-state.js';
 import { AdminActionError, type AdminActions, type AgentAction } from './admin-actions.js';
+import type { AdminCaller } from './admin-auth.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -44,18 +45,34 @@ export interface AuditSource {
 
 const FILTER_KEYS = ['agent', 'user', 'tool', 'decision', 'type', 'from', 'to'] as const;
 
-export function adminRouter(opts: { actions: AdminActions; authenticate: (authorization: string | undefined) => Promise<string | undefined>; audit?: AuditSource }): Router {
+/** `"override": true` acknowledges that the action changes what another operator (or the kill switch) did. */
+function overrideOf(body: Record<string, unknown>): boolean {
+  const { override } = body;
+  if (override !== undefined && typeof override !== 'boolean') throw new AdminActionError(400, 'invalid_request', 'override must be true or false');
+  return override === true;
+}
+
+export function adminRouter(opts: {
+  actions: AdminActions;
+  authenticate: (authorization: string | undefined, callerAddress: string) => Promise<AdminCaller | undefined>;
+  audit?: AuditSource;
+}): Router {
   const router = new Router({ prefix: '/admin' });
 
   router.use(async (ctx, next) => {
     ctx.set('Cache-Control', 'no-store');
     try {
-      const by = await opts.authenticate(ctx.get('authorization') || undefined);
-      if (by === undefined) {
+      const caller = await opts.authenticate(ctx.get('authorization') || undefined, ctx.ip);
+      if (caller === undefined) {
         ctx.set('WWW-Authenticate', 'Bearer realm="admin"');
         throw new AdminActionError(401, 'invalid_token', 'a valid admin key is required');
       }
-      ctx.state.adminId = by;
+      // A viewer reads; every state change (every non-GET) needs an operator (RFC 6750 §3.1: 403 insufficient_scope).
+      if (caller.role !== 'operator' && ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+        ctx.set('WWW-Authenticate', 'Bearer realm="admin", error="insufficient_scope"');
+        throw new AdminActionError(403, 'insufficient_scope', 'this admin key has the viewer role: changing state needs an operator key');
+      }
+      ctx.state.adminId = caller.id;
       await next();
     } catch (err) {
       const known = err instanceof AdminActionError
@@ -68,9 +85,10 @@ export function adminRouter(opts: { actions: AdminActions; authenticate: (author
     }
   });
 
-  const context = (ctx: Context, reason: string) => ({
+  const context = (ctx: Context, reason: string, override = false) => ({
     by: String(ctx.state.adminId),
     reason,
+    override,
     requestId: ctx.get('x-request-id') || randomUUID(),
     callerAddress: ctx.ip,
   });
@@ -78,8 +96,9 @@ export function adminRouter(opts: { actions: AdminActions; authenticate: (author
   router.post('/agents/:id/:action', async (ctx) => {
     const { id, action } = ctx.params as { id: string; action: string };
     if (!AGENT_ACTIONS.has(action)) throw new AdminActionError(404, 'not_found', 'unknown action');
-    const reason = reasonOf(await readJson(ctx));
-    const result = await opts.actions.agent(action as AgentAction, id, context(ctx, reason));
+    const body = await readJson(ctx);
+    const reason = reasonOf(body);
+    const result = await opts.actions.agent(action as AgentAction, id, context(ctx, reason, overrideOf(body)));
     ctx.body = { agent: id, action, ...result };
   });
 

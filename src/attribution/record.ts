@@ -5,6 +5,7 @@
  */
 import type { AdminActionRecord } from '../admin/admin-record.js';
 import type { DroppedScopeReason } from '../domain/exchange.js';
+import type { AuthenticationFailuresRecord } from '../auth/failure-ledger.js';
 
 export const RECORD_SCHEMA_VERSION = 1;
 
@@ -66,7 +67,7 @@ export interface AggregateDenialRecord {
 }
 
 /** Every record type in the attribution stream. */
-export type AttributionRecord = ExchangeRecord | AdminActionRecord | AggregateDenialRecord;
+export type AttributionRecord = ExchangeRecord | AdminActionRecord | AggregateDenialRecord | AuthenticationFailuresRecord;
 
 export function isExchangeRecord(record: AttributionRecord): record is ExchangeRecord {
   return record.type === 'token_exchange';

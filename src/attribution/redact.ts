@@ -38,8 +38,8 @@ export function makeRedactor(options: Redaction): (record: AttributionRecord) =>
     if (record.type === 'token_exchange') {
       return record.user === undefined ? record : { ...record, user: { iss: record.user.iss, sub: userPseudonym(key, record.user.iss, record.user.sub) } };
     }
-    if (record.type === 'token_exchange_aggregate') return record; // no user: no agent was even authenticated
-    if (record.target.kind !== 'user') return record;
+    // Aggregates name no user: no agent was even authenticated, or the failed logins were admin/validator keys.
+    if (record.type === 'token_exchange_aggregate' || record.type === 'authentication_failures' || record.target.kind !== 'user') return record;
     return { ...record, target: { kind: 'user', value: `${PSEUDONYM_PREFIX}${createHmac('sha256', key).update(record.target.value).digest('base64url')}` } };
   };
 }

@@ -4,9 +4,8 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { hashClientSecret } from '../provider/client-secret-hash.js';
 import { runCheck } from './check-command.js';
-import { createAdminKey } from '../admin/admin-auth.js';
 import { runAuditQuery, runAuditVerify } from './audit-command.js';
-import { callAdmin, describeFailure, type AdminTarget } from './admin-command.js';
+import { adminKeyCommand, callAdmin, describeFailure, type AdminTarget } from './admin-command.js';
 import { fetchDevToken } from './dev-token-command.js';
 
 const program = new Command()
@@ -75,9 +74,10 @@ for (const action of ['suspend', 'reinstate'] as const) {
     .argument('<what>', 'agent')
     .argument('<client-id>', 'the agent')
     .requiredOption('--reason <text>', 'why (recorded)')
-    .action(async (what: string, id: string, opts: { url?: string; key?: string; reason: string }) => {
+    .option('--override', 'undo what another operator or the kill switch did (recorded as an override)')
+    .action(async (what: string, id: string, opts: { url?: string; key?: string; reason: string; override?: boolean }) => {
       if (what !== 'agent') throw new InvalidArgumentError(`only agents can be ${action}ed`);
-      await runAdmin(opts, 'POST', `/admin/agents/${encodeURIComponent(id)}/${action}`, { reason: opts.reason });
+      await runAdmin(opts, 'POST', `/admin/agents/${encodeURIComponent(id)}/${action}`, { reason: opts.reason, ...(opts.override ? { override: true } : {}) });
     });
 }
 
@@ -100,11 +100,14 @@ withAdmin(program.command('revocations').description('list active revocations'))
 
 program
   .command('admin-key')
-  .description('create an admin API key: prints the key (give it to the operator) and the hash (put it in admin_keys)')
-  .requiredOption('--id <id>', 'who holds this key (recorded with every action)')
-  .action(async (opts: { id: string }) => {
-    const { key, hash } = await createAdminKey(opts.id);
-    console.log(`key:  ${key}\nhash: ${hash}\n\nbroker.yaml:\nadmin_keys:\n  - id: ${opts.id}\n    hash: "${hash}"`);
+  .description('create an admin (or validator) key: prints the key (give it to its holder) and the hash (put it in admin_keys / validator_keys)')
+  .option('--id <id>', 'who holds this key (recorded with every action)')
+  .option('--role <role>', 'viewer (reads) or operator (also acts; default)')
+  .option('--validator', 'a validator key (introspection, revocation feed) instead of an admin key')
+  .option('--rehash', 'read an existing key from standard input and print the hash form this version checks')
+  .action(async (opts: { id?: string; role?: string; validator?: boolean; rehash?: boolean }) => {
+    const rehash = opts.rehash ? readFileSync(0, 'utf8') : undefined;
+    console.log(await adminKeyCommand({ ...opts, rehash }).catch((err: unknown) => { throw new InvalidArgumentError(err instanceof Error ? err.message : String(err)); }));
   });
 
 const audit = program.command('audit').description('verify and query attribution logs');

@@ -130,7 +130,7 @@ const jwkSchema = z
 
 type ParsedJwk = z.output<typeof jwkSchema>;
 
-function toJwk(key: ParsedJwk): JWK {
+export function toJwk(key: ParsedJwk): JWK {
   const jwk: JWK = { kty: key.kty, kid: key.kid };
   for (const member of ['use', 'alg', 'crv', 'x', 'y', 'n', 'e', 'x5t', 'x5t#S256'] as const) {
     const value = key[member];
@@ -141,7 +141,7 @@ function toJwk(key: ParsedJwk): JWK {
   return jwk;
 }
 
-const jwksSchema = z.strictObject({
+export const jwksSchema = z.strictObject({
   keys: z
     .array(jwkSchema)
     .min(1)

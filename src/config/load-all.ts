@@ -58,6 +58,14 @@ export async function loadEverything(options: LoadEverythingOptions): Promise<Ev
   }
 
   const { config } = collected;
+  // A validator key's resources must name catalog tools (issue 14 item 7), like an agent's tools.
+  if (config && view.complete) {
+    config.validatorKeys.forEach((entry, index) => {
+      entry.resources?.forEach((resource, r) => {
+        if (!catalog.byResource.has(resource)) problems.add(options.file ?? 'configuration', `validator_keys[${index}].resources[${r}]`, `names no tool in the catalog: ${resource}`);
+      });
+    });
+  }
   if (problems.size > 0 || !config || catalogDir === undefined || clientsDir === undefined) {
     throw new ConfigError(
       problems.size > 0 ? problems.list : [{ file: options.file ?? 'configuration', path: '', message: 'is not valid' }],

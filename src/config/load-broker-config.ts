@@ -7,8 +7,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { BrokerConfig, BrokerMode, TrustedIssuer } from '../domain/broker-config.js';
 import { ConfigError } from './config-error.js';
-import { isClientSecretHash } from '../provider/client-secret-hash.js';
-import { algorithmSchema } from './load-agents.js';
+import { isKeyHash, isLegacyScryptKeyHash } from '../auth/key-hash.js';
+import { canonicalResource } from '../domain/resource.js';
+import { algorithmSchema, jwksSchema, toJwk } from './load-agents.js';
 import {
   byteSize,
   check,
@@ -116,11 +117,37 @@ const trustedIssuerSchema = z.strictObject({
   issues_actor_tokens: z.boolean().default(false),
 });
 
-/** An admin or validator key: who holds it, and the hash of its secret (`broker admin-key` prints both). */
-const keyEntrySchema = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/u, 'must be 1-64 characters of A-Z a-z 0-9 . _ @ -'),
-  hash: z.string().refine(isClientSecretHash, 'must be a hash from `broker admin-key`, never the key itself'),
+const keyIdSchema = z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/u, 'must be 1-64 characters of A-Z a-z 0-9 . _ @ -');
+/**
+ * The keyed hash of an admin or validator key (`hmac-sha256$…`). The scrypt form of earlier versions is refused
+ * with the fix: hashing random 256-bit keys with scrypt only gave attackers a way to stall the broker.
+ */
+const keyHashSchema = z.string().superRefine((value, ctx) => {
+  if (isKeyHash(value)) return;
+  ctx.addIssue({
+    code: 'custom',
+    message: isLegacyScryptKeyHash(value)
+      ? 'is an scrypt hash from an earlier version; keys are now checked with a keyed hash: print the new form of the same key with `broker admin-key --rehash` (key on standard input), or create a new key with `broker admin-key --id <id>`'
+      : 'must be a hash from `broker admin-key` (hmac-sha256$…), never the key itself',
+  });
 });
+
+/** An admin key: who holds it (recorded as who acted), the hash of its secret (`broker admin-key` prints both), its role. */
+const keyEntrySchema = z.strictObject({
+  id: keyIdSchema,
+  hash: keyHashSchema,
+  role: z.enum(['viewer', 'operator']).optional(),
+});
+
+/** A validator key (a resource client): a key hash and/or public keys for private_key_jwt; optional resources. */
+const validatorKeySchema = z.strictObject({
+  id: keyIdSchema,
+  hash: keyHashSchema.optional(),
+  jwks: jwksSchema.optional(),
+  resources: z.array(z.string().refine((value) => canonicalResource(value) !== undefined, 'must be an absolute resource identifier without a fragment')).min(1).optional(),
+}).refine((entry) => entry.hash !== undefined || entry.jwks !== undefined, 'needs a hash (from `broker admin-key`) or jwks (public keys for private_key_jwt)');
+
+const secretCheckLimitSchema = z.strictObject({ limit: z.number().int().min(1).max(100_000), window: durationMillis({ min: 1000, max: 3_600_000 }) });
 
 const rateLimitSchema = z.strictObject({ limit: z.number().int().min(1), window: durationMillis({ min: 1000, max: 3_600_000 }) });
 
@@ -205,7 +232,15 @@ const fileShape = {
   dev_identity_provider: z.strictObject({ port: portSchema }).optional(),
   redis: redisSchema.optional(),
   admin_keys: z.array(keyEntrySchema).optional(),
-  validator_keys: z.array(keyEntrySchema).optional(),
+  validator_keys: z.array(validatorKeySchema).optional(),
+  secret_checks: z.strictObject({
+    concurrency: z.number().int().min(1).max(3).optional(),
+    max_queued: z.number().int().min(0).max(1000).optional(),
+    rate: z.number().min(0.1).max(1000).optional(),
+    burst: z.number().int().min(1).max(10_000).optional(),
+    per_address: secretCheckLimitSchema.optional(),
+    per_client: secretCheckLimitSchema.optional(),
+  }).optional(),
   rate_limits: z.union([z.literal('off'), z.strictObject({
     per_agent: rateLimitSchema.optional(),
     per_agent_tool: rateLimitSchema.optional(),
@@ -448,6 +483,14 @@ export function collectBrokerConfig(
   if (fields.attribution?.redact_users === 'hash' && fields.attribution.redaction_key_file === undefined) {
     problems.add(source, 'attribution.redaction_key_file', 'is required when redact_users is hash');
   }
+  // One id, one key: the id is who acted (admin records) and who is asking (validator endpoints).
+  const keyIds = new Set<string>();
+  for (const [field, entries] of [['admin_keys', fields.admin_keys ?? []], ['validator_keys', fields.validator_keys ?? []]] as const) {
+    entries.forEach((entry, index) => {
+      if (keyIds.has(entry.id)) problems.add(source, `${field}[${index}].id`, `repeats the key id "${entry.id}" (ids are unique across admin_keys and validator_keys)`);
+      keyIds.add(entry.id);
+    });
+  }
   const result = { mode, catalogDir, clientsDir };
   if (problems.size > before || mode === undefined || issuer === undefined) return result;
   if (catalogDir === undefined || clientsDir === undefined || keysDir === undefined || attributionFile === undefined) {
@@ -486,7 +529,13 @@ export function collectBrokerConfig(
     ...(devIdpPort ? { devIdentityProvider: { port: devIdpPort.value } } : {}),
     ...(redis ? { redis } : {}),
     adminKeys: fields.admin_keys ?? [],
-    validatorKeys: fields.validator_keys ?? [],
+    validatorKeys: (fields.validator_keys ?? []).map((entry) => ({
+      id: entry.id,
+      ...(entry.hash === undefined ? {} : { hash: entry.hash }),
+      ...(entry.jwks === undefined ? {} : { jwks: { keys: entry.jwks.keys.map(toJwk) } }),
+      ...(entry.resources === undefined ? {} : { resources: entry.resources.map((r) => canonicalResource(r) ?? r) }),
+    })),
+    ...secretChecksFrom(fields.secret_checks),
     ...rateLimitsFrom(fields.rate_limits),
     ...killSwitchFrom(fields.kill_switch),
     logLevel: envLogLevel?.value ?? fields.log_level ?? 'info',
@@ -499,6 +548,23 @@ type Fields = z.infer<z.ZodObject<typeof fileShape>>;
 function rotationFrom(raw: NonNullable<Fields['attribution']>['rotate']): Pick<BrokerConfig['attribution'], 'rotate'> {
   if (raw === 'off') return {};
   return { rotate: raw ?? DEFAULT_ATTRIBUTION_ROTATION };
+}
+
+function secretChecksFrom(raw: Fields['secret_checks']): Pick<BrokerConfig, 'secretChecks'> {
+  if (raw === undefined) return {};
+  const limit = (r: { limit: number; window: number } | undefined) => (r ? { limit: r.limit, windowMs: r.window } : undefined);
+  const perAddress = limit(raw.per_address);
+  const perClient = limit(raw.per_client);
+  return {
+    secretChecks: {
+      ...(raw.concurrency === undefined ? {} : { concurrency: raw.concurrency }),
+      ...(raw.max_queued === undefined ? {} : { maxQueued: raw.max_queued }),
+      ...(raw.rate === undefined ? {} : { ratePerSecond: raw.rate }),
+      ...(raw.burst === undefined ? {} : { burst: raw.burst }),
+      ...(perAddress ? { perAddress } : {}),
+      ...(perClient ? { perClient } : {}),
+    },
+  };
 }
 
 function rateLimitsFrom(raw: Fields['rate_limits']): Pick<BrokerConfig, 'rateLimits'> {

@@ -1,4 +1,5 @@
 /** The broker's own configuration (file + environment overrides), after validation. */
+import type { JWK } from 'jose';
 
 export interface TrustedIssuer {
   /** Exact `iss` value its tokens carry. */
@@ -109,10 +110,31 @@ export interface BrokerConfig {
   readonly devIdentityProvider?: { readonly port: number };
   /** Shared state for several replicas; absent = in memory (one process only). */
   readonly redis?: RedisSettings;
-  /** Admin API credentials: an id (recorded as who acted) and the scrypt hash of the key. */
-  readonly adminKeys: readonly { readonly id: string; readonly hash: string }[];
-  /** Credentials for downstream services: introspection and the revocation feed. Same form as admin keys. */
-  readonly validatorKeys: readonly { readonly id: string; readonly hash: string }[];
+  /**
+   * Admin API credentials: an id (recorded as who acted), the keyed hash of the key (`hmac-sha256$…`, from
+   * `broker admin-key`) and a role (`viewer` reads, `operator` also acts; absent = operator).
+   */
+  readonly adminKeys: readonly { readonly id: string; readonly hash: string; readonly role?: 'viewer' | 'operator' }[];
+  /**
+   * Credentials for downstream services (introspection and the revocation feed): a keyed hash like admin keys
+   * (Bearer, or HTTP Basic with id and secret), and/or public `jwks` for private_key_jwt; `resources`
+   * (canonical identifiers of catalog tools) limits which tools' tokens it may introspect (absent = all).
+   */
+  readonly validatorKeys: readonly {
+    readonly id: string;
+    readonly hash?: string;
+    readonly jwks?: { readonly keys: readonly JWK[] };
+    readonly resources?: readonly string[];
+  }[];
+  /** Agent-secret checks: the hash gate and the failure throttle (src/auth/); absent = the defaults. */
+  readonly secretChecks?: {
+    readonly concurrency?: number;
+    readonly maxQueued?: number;
+    readonly ratePerSecond?: number;
+    readonly burst?: number;
+    readonly perAddress?: { readonly limit: number; readonly windowMs: number };
+    readonly perClient?: { readonly limit: number; readonly windowMs: number };
+  };
   /** Exchange rate limits (sliding windows in the shared state); absent = no limit. */
   readonly rateLimits?: {
     readonly perAgent?: { readonly limit: number; readonly windowMs: number };

@@ -37,6 +37,10 @@ export const DENIAL_REASONS = {
   // the agent
   client_authentication_failed: 'invalid_client',
   agent_unknown: 'invalid_client',
+  /** Too many failed client authentications from this address or for this client id (429, Retry-After). */
+  client_authentication_throttled: 'temporarily_unavailable',
+  /** The agent-secret hash gate is full (503, Retry-After): nothing was checked. */
+  client_authentication_busy: 'temporarily_unavailable',
   /**
    * Product rule: a suspended agent is still who it says it is (its credentials verify, and a person or the
    * kill switch may reinstate it), it is just not authorized right now: RFC 6749 §5.2 `unauthorized_client`.

@@ -32,6 +32,9 @@ export const DENIAL_CAUSE = {
   client_authentication_missing: 'unauthenticated',
   client_authentication_ambiguous: 'agent',
   client_authentication_failed: 'unauthenticated',
+  // Refused before any secret was checked (failure throttle, hash gate): no agent is authenticated.
+  client_authentication_throttled: 'unauthenticated',
+  client_authentication_busy: 'unauthenticated',
   agent_unknown: 'unauthenticated',
   // The agent chose these parameters; a missing or mistyped subject token is its request, not the user's token.
   subject_token_missing: 'agent',

@@ -10,7 +10,12 @@ import { parseStrictJwt } from '../jwt/strict-compact.js';
 import { clientMetadata } from './client-metadata.js';
 import { isolatedMemoryAdapter } from './memory-adapter.js';
 import { errors, Provider, type Configuration, type ErrorOut, type KoaContextWithOIDC } from './oidc-provider.js';
-import { VerifiedSecretCache } from './verified-secret-cache.js';
+import { guardAgentSecrets } from '../auth/agent-secret-guard.js';
+import { FailureThrottle, DEFAULT_FAILURE_THROTTLE } from '../auth/failure-throttle.js';
+import { SecretCheckGate } from '../auth/secret-check-gate.js';
+import type { BrokerConfig } from '../domain/broker-config.js';
+import { MemoryState } from '../state/memory-state.js';
+import type { SharedState } from '../state/shared-state.js';
 
 export const ROUTES = { token: '/token', jwks: '/jwks', revocation: '/revoke' } as const;
 
@@ -21,6 +26,11 @@ export interface ProviderOptions {
   /** oidc-provider storage (replay cache for client assertions). Defaults to in-memory. */
   readonly adapter?: Configuration['adapter'];
   readonly clockSkewSeconds: number;
+  /** Where failed secret checks are counted (shared by replicas); defaults to this process's memory. */
+  readonly state?: SharedState;
+  readonly secretChecks?: BrokerConfig['secretChecks'];
+  /** Told when the shared state cannot count a failure (the throttle then counts locally). */
+  readonly onThrottleStateError?: (err: unknown) => void;
 }
 
 /** Algorithms agents may sign client assertions with (asymmetric only). */
@@ -85,10 +95,14 @@ export function buildProvider(opts: ProviderOptions): Provider {
   const provider = new Provider(opts.issuer, configuration);
   provider.proxy = false;
 
-  // Secrets are stored only as scrypt hashes (see client-secret-hash.ts).
-  const secrets = new VerifiedSecretCache();
-  provider.Client.prototype.compareClientSecret = function compareHashedSecret(this: { clientSecret?: string }, actual: string) {
-    return typeof this.clientSecret === 'string' ? secrets.verify(this.clientSecret, actual) : false;
-  };
+  // Secrets are stored only as scrypt hashes (see client-secret-hash.ts), checked behind a gate and a throttle.
+  const tuning = opts.secretChecks ?? {};
+  guardAgentSecrets(provider, {
+    gate: new SecretCheckGate(tuning),
+    throttle: new FailureThrottle(opts.state ?? new MemoryState(), {
+      perAddress: tuning.perAddress ?? DEFAULT_FAILURE_THROTTLE.perAddress,
+      perClient: tuning.perClient ?? DEFAULT_FAILURE_THROTTLE.perClient,
+    }, Date.now, opts.onThrottleStateError),
+  });
   return provider;
 }

@@ -16,6 +16,8 @@ import type { Configuration, Provider } from '../provider/oidc-provider.js';
 import { createAdminActions } from '../admin/admin-actions.js';
 import { createAdminAuthenticator } from '../admin/admin-auth.js';
 import { adminRouter } from '../admin/admin-routes.js';
+import { FailureLedger } from '../auth/failure-ledger.js';
+import { createValidatorAuthenticator } from '../auth/validator-authenticator.js';
 import { queryChain, type QueryFilter } from '../attribution/query.js';
 import { createKillSwitch } from '../kill-switch/kill-switch.js';
 import { resetWindowsOnReinstate, windowEpochsFor } from '../kill-switch/window-epochs.js';
@@ -74,6 +76,9 @@ export function createBroker(deps: BrokerDeps): Broker {
     agents: [...deps.agents.agents.values()],
     keys: deps.keys,
     clockSkewSeconds: config.clockSkewSeconds,
+    state,
+    ...(config.secretChecks ? { secretChecks: config.secretChecks } : {}),
+    onThrottleStateError: (err) => { log.warn({ err }, 'failed secret checks counted locally: shared state unavailable'); },
     // The replay cache of client assertions lives where the shared state does.
     ...(deps.adapter
       ? { adapter: deps.adapter }
@@ -178,16 +183,29 @@ export function createBroker(deps: BrokerDeps): Broker {
     }
   });
   provider.use(router.routes());
+  // Failed admin and validator authentications: one aggregated record per source and minute (issue 14 items 3, 5).
+  const failures = new FailureLedger({ sink: deps.sink, log, now });
+  const validatorAuthenticator = createValidatorAuthenticator({
+    validatorKeys: config.validatorKeys,
+    adminKeys: config.adminKeys,
+    issuer: config.issuer,
+    introspectionEndpoint: `${config.issuer}/introspect`,
+    state,
+    clockSkewSeconds: config.clockSkewSeconds,
+    onFailure: (reason, address, id) => { failures.failed('validator', address, reason, id); },
+    now,
+  });
   const admin = adminRouter({
     actions,
     ...(config.attribution.sink === 'redis' ? {} : { audit: { query: (filter: QueryFilter) => queryChain(config.attribution.file, filter) } }),
-    authenticate: createAdminAuthenticator(config.adminKeys),
+    authenticate: createAdminAuthenticator(config.adminKeys, (reason, address, id) => { failures.failed('admin', address, reason, id); }),
   });
   provider.use(admin.routes());
   const validators = validatorRouter({
     state,
     verify: verifyBrokerToken,
-    authenticate: createAdminAuthenticator([...config.validatorKeys, ...config.adminKeys]),
+    // Until the routes take the ValidatorCaller (validator-caller.ts): then `authenticate: validatorAuthenticator`.
+    authenticate: (authorization) => validatorAuthenticator({ authorization }).then((c) => c?.id),
     now,
   });
   provider.use(validators.routes());
@@ -199,7 +217,7 @@ export function createBroker(deps: BrokerDeps): Broker {
 
   return {
     app: provider, issuer: config.issuer, state,
-    close: () => { agentStatus.close(); disk?.close(); },
-    drain: async () => { await unauthenticated?.close(); },
+    close: () => { agentStatus.close(); disk?.close(); void failures.close(); },
+    drain: async () => { await Promise.all([unauthenticated?.close(), failures.close()]); },
   };
 }

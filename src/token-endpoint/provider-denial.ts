@@ -22,6 +22,10 @@ export function providerDenialReason(e: ProviderErrorInfo | undefined): DenialRe
       return 'agent_not_allowed_grant';
     case 'invalid_scope':
       return 'scope_syntax';
+    case 'temporarily_unavailable':
+      // The agent-secret guards (src/auth/agent-secret-guard.ts): throttled (429) or hash gate full (503).
+      if (e.detail === 'client_authentication_throttled' || e.detail === 'client_authentication_busy') return e.detail;
+      return 'internal_error';
     case 'invalid_request':
       if (e.description === NO_CLIENT_AUTH) return 'client_authentication_missing';
       if (e.description === TWO_CLIENT_AUTH) return 'client_authentication_ambiguous';
@@ -34,6 +38,7 @@ export function providerDenialReason(e: ProviderErrorInfo | undefined): DenialRe
 
 const CLIENT_AUTH_FAILURES: ReadonlySet<DenialReason> = new Set([
   'agent_unknown', 'client_authentication_failed', 'client_authentication_missing', 'client_authentication_ambiguous',
+  'client_authentication_throttled', 'client_authentication_busy',
 ]);
 
 /**

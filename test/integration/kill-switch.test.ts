@@ -106,8 +106,9 @@ describe('the kill switch', () => {
     await expect.poll(() => suspendedBy(broker, 'harvester'), { timeout: 2000 }).toBe('kill-switch:distinct_users');
     expect((await exchange(broker, 'harvester', alice)).body).toMatchObject({ error: 'unauthorized_client' });
 
+    // Undoing the kill switch is an override: said explicitly, and recorded as one (issue 14 item 7).
     const reinstated = await fetch(`${broker.issuer}/admin/agents/harvester/reinstate`, {
-      method: 'POST', headers: { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed: batch job' }),
+      method: 'POST', headers: { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed: batch job', override: true }),
     });
     expect(reinstated.status).toBe(200);
     expect(await suspendedBy(broker, 'harvester')).toBeUndefined();
