@@ -171,7 +171,7 @@ describe('the kill switch counts only what the agent did (issue 14 item 4)', () 
     await expect.poll(() => suspendedBy(broker, 'reinstated'), { timeout: 2000 }).toBe('kill-switch:denial_ratio');
 
     const reinstated = await fetch(`${broker.issuer}/admin/agents/reinstated/reinstate`, {
-      method: 'POST', headers: { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed: a bad deploy, fixed' }),
+      method: 'POST', headers: { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed: a bad deploy, fixed', override: true }),
     });
     expect(reinstated.status).toBe(200);
     const again = await exchange(broker, 'reinstated', token, 'crm.accounts.delete');
@@ -208,7 +208,7 @@ describe.runIf(redisUp)('across replicas sharing Redis', () => {
       await expect.poll(() => suspendedBy(atA, 'replicated'), { timeout: 3000 }).toBe('kill-switch:denial_ratio');
 
       const reinstated = await fetch(`${atB.tokenEndpoint.replace(/\/token$/u, '')}/admin/agents/replicated/reinstate`, {
-        method: 'POST', headers: { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed' }),
+        method: 'POST', headers: { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'reviewed', override: true }),
       });
       expect(reinstated.status).toBe(200);
       await expect.poll(async () => (await exchange(atA, 'replicated', token, 'crm.accounts.delete')).body.error, { timeout: 3000 }).toBe('invalid_scope');

@@ -117,7 +117,7 @@ describe('the denial-ratio trigger counts only what the agent did', () => {
 });
 
 describe('a reinstatement starts fresh windows', () => {
-  const ctx = { by: 'oncall', reason: 'reviewed', requestId: 'x', callerAddress: '127.0.0.1' };
+  const ctx = { by: 'oncall', reason: 'reviewed', requestId: 'x', callerAddress: '127.0.0.1', override: true };
 
   it('after a person reinstates, one more denial does not re-suspend the agent; a full fresh window does', async () => {
     const ks = setup(RATIO);
