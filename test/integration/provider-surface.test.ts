@@ -5,7 +5,7 @@
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectDenied, expectGranted } from '../support/attack-kit.js';
+import { clientAssertion, expectDenied, expectGranted, JWT_BEARER } from '../support/attack-kit.js';
 import { startAttackBed, type AttackBed } from '../support/attack-bed.js';
 import { UNUSED_ROUTES } from '../../src/provider/provider-surface.js';
 
@@ -78,6 +78,40 @@ describe('discovery metadata', () => {
       expect(res.headers['access-control-allow-origin']).toBe('*');
     });
   }
+});
+
+describe('client assertion audience', () => {
+  /** A token request with a private_key_jwt assertion for `aud`, sent raw with `Host: evil.example`. */
+  async function exchangeWithHost(aud: string) {
+    const assertion = await clientAssertion(bed.keyAgent.clientId, bed.keyAgent.key, bed.keyAgent.kid, aud);
+    const form = new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: await bed.userToken(),
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token', resource: 'https://crm.example.test/api', scope: 'crm.accounts.read',
+      client_id: bed.keyAgent.clientId, client_assertion: assertion, client_assertion_type: JWT_BEARER,
+    });
+    const before = bed.broker.sink.records.length;
+    const res = await raw('/token', 'POST', { host: 'evil.example', 'content-type': 'application/x-www-form-urlencoded' }, form.toString());
+    return { res, body: JSON.parse(res.body) as Record<string, unknown>, records: bed.broker.sink.records.slice(before) };
+  }
+
+  // oidc-provider derived the accepted `aud` values from the Host header: with `Host: evil.example`, an
+  // assertion made out to http://evil.example/token (e.g. one obtained for another server) was accepted.
+  it('an assertion for a Host-chosen token endpoint is refused (401 invalid_client, no token, one denial record)', async () => {
+    const { res, body, records } = await exchangeWithHost('http://evil.example/token');
+    expect(res.status, res.body).toBe(401);
+    expect(body.error).toBe('invalid_client');
+    expect(body.access_token).toBeUndefined();
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ decision: 'denied', reason: 'client_authentication_failed', error: 'invalid_client' });
+  });
+
+  it('the same request with the audience the broker publishes is granted (control)', async () => {
+    const { res, body, records } = await exchangeWithHost(`${bed.broker.issuer}/token`);
+    expect(res.status, res.body).toBe(200);
+    expect(body.access_token).toBeTypeOf('string');
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ decision: 'granted' });
+  });
 });
 
 const SECURITY = {
