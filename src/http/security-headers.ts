@@ -44,7 +44,5 @@ export function securityHeaders(publicPaths: ReadonlySet<string>) {
       throw err;
     }
     if (!cors) removeCors(ctx);
-    // A route may have replaced the header set (e.g. an SSE stream writes its own); put ours back if so.
-    if (!ctx.headerSent) ctx.set(SECURITY_HEADERS);
   };
 }

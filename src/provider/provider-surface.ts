@@ -67,7 +67,7 @@ export const METADATA_MAX_AGE_SECONDS = 300;
 export function publicMetadata(paths: readonly string[]) {
   const served = new Set(paths.map(routerPath));
   return async function publicMetadataMiddleware(ctx: Context, next: Next): Promise<void> {
-    const isMetadata = served.has(routerPath(ctx.path));
+    const isMetadata = ctx.path.length > 12 && served.has(routerPath(ctx.path));
     await next();
     if (!isMetadata || ctx.status !== 200 || typeof ctx.body !== 'object' || ctx.body === null) return;
     // It would advertise an endpoint the broker does not serve; RFC 8414 §2 lets it go without one.
