@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /** The `broker` command line: validate configuration, development helpers. */
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { hashClientSecret } from '../provider/client-secret-hash.js';
 import { runCheck } from './check-command.js';
 import { runAuditQuery, runAuditVerify } from './audit-command.js';
-import { adminKeyCommand, callAdmin, describeFailure, type AdminTarget } from './admin-command.js';
+import { adminKeyCommand, callAdmin, describeFailure, resolveAdminTarget, type AdminSources } from './admin-command.js';
 import { fetchDevToken } from './dev-token-command.js';
 
 const program = new Command()
@@ -46,15 +46,17 @@ program
     console.log(await hashClientSecret(secret));
   });
 
-function adminTarget(opts: { url?: string; key?: string }): AdminTarget {
-  const url = opts.url ?? process.env.BROKER_URL;
-  const key = opts.key ?? process.env.BROKER_ADMIN_KEY;
-  if (!url || !key) throw new InvalidArgumentError('the broker URL and an admin key are required (--url/--key or BROKER_URL/BROKER_ADMIN_KEY)');
-  return { url, key };
-}
+interface AdminOptions { url?: string; key?: string; adminKeyFile?: string }
 
-async function runAdmin(opts: { url?: string; key?: string }, method: 'GET' | 'POST', path: string, body?: unknown): Promise<void> {
-  const result = await callAdmin(adminTarget(opts), method, path, body).catch((err: unknown) => ({
+async function runAdmin(opts: AdminOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<void> {
+  const sources: AdminSources = { url: opts.url, keyFile: opts.adminKeyFile, argvKey: opts.key };
+  let target;
+  try {
+    target = resolveAdminTarget(sources, process.env, (file) => readFileSync(file === '-' ? 0 : file, 'utf8'));
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+  }
+  const result = await callAdmin(target, method, path, body).catch((err: unknown) => ({
     ok: false, status: 0, body: { error: 'unreachable', error_description: err instanceof Error ? err.message : String(err) },
   }));
   if (result.ok) {
@@ -66,8 +68,10 @@ async function runAdmin(opts: { url?: string; key?: string }, method: 'GET' | 'P
 }
 
 const withAdmin = (cmd: Command): Command => cmd
-  .option('--url <url>', 'broker base URL (default $BROKER_URL)')
-  .option('--key <key>', 'admin key <id>.<secret> (default $BROKER_ADMIN_KEY)');
+  .option('--url <url>', 'broker base URL, https (plain http only to localhost) (default $BROKER_URL)')
+  .option('--admin-key-file <file>', 'read the admin key <id>.<secret> from this file, or - for standard input (default $BROKER_ADMIN_KEY)')
+  // Kept only to refuse it with a clear message: a key in argv is visible in `ps`.
+  .addOption(new Option('--key <key>').hideHelp());
 
 for (const action of ['suspend', 'reinstate'] as const) {
   withAdmin(program.command(action).description(`${action} an agent identity on every replica`))
@@ -75,7 +79,7 @@ for (const action of ['suspend', 'reinstate'] as const) {
     .argument('<client-id>', 'the agent')
     .requiredOption('--reason <text>', 'why (recorded)')
     .option('--override', 'undo what another operator or the kill switch did (recorded as an override)')
-    .action(async (what: string, id: string, opts: { url?: string; key?: string; reason: string; override?: boolean }) => {
+    .action(async (what: string, id: string, opts: AdminOptions & { reason: string; override?: boolean }) => {
       if (what !== 'agent') throw new InvalidArgumentError(`only agents can be ${action}ed`);
       await runAdmin(opts, 'POST', `/admin/agents/${encodeURIComponent(id)}/${action}`, { reason: opts.reason, ...(opts.override ? { override: true } : {}) });
     });
@@ -85,7 +89,7 @@ withAdmin(program.command('revoke').description('revoke an agent identity (and i
   .argument('<kind>', 'agent | user | tool | token')
   .argument('<value>', 'client id, user sub, tool id or jti')
   .requiredOption('--reason <text>', 'why (recorded)')
-  .action(async (kind: string, value: string, opts: { url?: string; key?: string; reason: string }) => {
+  .action(async (kind: string, value: string, opts: AdminOptions & { reason: string }) => {
     if (kind === 'agent') {
       await runAdmin(opts, 'POST', `/admin/agents/${encodeURIComponent(value)}/revoke`, { reason: opts.reason });
     } else if (kind === 'user' || kind === 'tool' || kind === 'token') {
@@ -96,7 +100,7 @@ withAdmin(program.command('revoke').description('revoke an agent identity (and i
   });
 
 withAdmin(program.command('revocations').description('list active revocations'))
-  .action(async (opts: { url?: string; key?: string }) => { await runAdmin(opts, 'GET', '/admin/revocations'); });
+  .action(async (opts: AdminOptions) => { await runAdmin(opts, 'GET', '/admin/revocations'); });
 
 program
   .command('admin-key')

@@ -219,6 +219,8 @@ const fileShape = {
   delegation: z.strictObject({ max_depth: z.number().int().min(1).max(16) }).optional(),
   clock_skew: durationSeconds({ allowZero: true, max: 300 }).optional(),
   upstream_timeout: durationMillis({ min: 100, max: 60_000 }).optional(),
+  upstream_max_bytes: byteSize({ min: 1024 }).optional(),
+  upstream_max_keys: z.number().int().min(1).max(10_000).optional(),
   verified_token_cache: z.strictObject({ max_entries: z.number().int().min(0).max(1_000_000) }).optional(),
   limits: z
     .strictObject({
@@ -506,6 +508,8 @@ export function collectBrokerConfig(
     maxDelegationDepth: fields.delegation?.max_depth ?? DEFAULT_MAX_DELEGATION_DEPTH,
     clockSkewSeconds: fields.clock_skew ?? DEFAULT_CLOCK_SKEW_SECONDS,
     upstreamTimeoutMs: fields.upstream_timeout ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
+    ...(fields.upstream_max_bytes !== undefined ? { upstreamMaxBytes: fields.upstream_max_bytes } : {}),
+    ...(fields.upstream_max_keys !== undefined ? { upstreamMaxKeys: fields.upstream_max_keys } : {}),
     ...(fields.verified_token_cache ? { verifiedTokenCacheEntries: fields.verified_token_cache.max_entries } : {}),
     catalogDir,
     clientsDir,

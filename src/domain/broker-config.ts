@@ -81,6 +81,10 @@ export interface BrokerConfig {
   readonly clockSkewSeconds: number;
   /** How long to wait for an issuer's discovery document or JWKS before failing closed. */
   readonly upstreamTimeoutMs: number;
+  /** Largest discovery/JWKS body read from a trusted issuer, in bytes (default 256 KiB); more = issuer_unavailable. */
+  readonly upstreamMaxBytes?: number;
+  /** Most keys accepted in a trusted issuer's key set (default 100); more = issuer_unavailable. */
+  readonly upstreamMaxKeys?: number;
   /** Verified subject/actor tokens remembered until their `exp` or a key-set refetch; 0 disables. Default 10,000. */
   readonly verifiedTokenCacheEntries?: number;
   readonly catalogDir: string;

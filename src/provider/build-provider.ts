@@ -16,8 +16,13 @@ import { SecretCheckGate } from '../auth/secret-check-gate.js';
 import type { BrokerConfig } from '../domain/broker-config.js';
 import { MemoryState } from '../state/memory-state.js';
 import type { SharedState } from '../state/shared-state.js';
+import { securityHeaders } from '../http/security-headers.js';
+import { publicMetadata, unusedRoutes, UNUSED_ROUTES } from './provider-surface.js';
 
 export const ROUTES = { token: '/token', jwks: '/jwks', revocation: '/revoke' } as const;
+
+/** RFC 8414 §3 and OpenID Connect Discovery: the two metadata documents (the same content). */
+export const METADATA_PATHS = ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'] as const;
 
 export interface ProviderOptions {
   readonly issuer: string;
@@ -59,7 +64,8 @@ export function buildProvider(opts: ProviderOptions): Provider {
     adapter: opts.adapter ?? isolatedMemoryAdapter(`broker:${opts.issuer}`),
     clients: opts.agents.map(clientMetadata),
     jwks: { keys: opts.keys.all.map((k) => ({ ...k.privateJwk })) },
-    routes: { token: ROUTES.token, jwks: ROUTES.jwks, revocation: ROUTES.revocation },
+    // Every route pinned, the unused ones too, so that the 404 guard below names exactly what is mounted.
+    routes: { ...UNUSED_ROUTES, token: ROUTES.token, jwks: ROUTES.jwks, revocation: ROUTES.revocation },
     responseTypes: ['none'],
     // Only ES256 keys exist; oidc-provider's client default (RS256) would not validate.
     clientDefaults: { id_token_signed_response_alg: 'ES256' },
@@ -68,6 +74,8 @@ export function buildProvider(opts: ProviderOptions): Provider {
     enabledJWA: { clientAuthSigningAlgValues: [...CLIENT_ASSERTION_ALGS] },
     clockTolerance: opts.clockSkewSeconds,
     assertJwtClientAuthClaimsAndHeader: strictClientAssertion(opts.clockSkewSeconds),
+    // No browser origin may call the token or revocation endpoint (agents are servers; RFC 9700 §2.5).
+    clientBasedCORS: () => false,
     features: {
       devInteractions: { enabled: false },
       // Off on purpose: DPoP at the token endpoint is the broker's own check (src/token-endpoint/check-dpop.ts).
@@ -94,6 +102,17 @@ export function buildProvider(opts: ProviderOptions): Provider {
   };
   const provider = new Provider(opts.issuer, configuration);
   provider.proxy = false;
+  // oidc-provider builds its URLs (metadata, the audiences a client assertion may name) from the request's
+  // Host header and scheme; the broker's are always the configured issuer's (RFC 8414 §3.3: the metadata
+  // must describe this issuer, whatever `Host` or `X-Forwarded-Host` a caller sends).
+  const issuer = opts.issuer;
+  provider.OIDCContext.prototype.urlFor = function urlFromIssuer(name: string, options?: Record<string, unknown>): string {
+    return `${issuer}${provider.pathFor(name, { ...options, mountPath: '' })}`;
+  };
+  // First in line, so they cover every answer: headers, then the 404s for what the broker does not serve.
+  provider.use(securityHeaders(new Set([...METADATA_PATHS, ROUTES.jwks])));
+  provider.use(unusedRoutes());
+  provider.use(publicMetadata(METADATA_PATHS));
 
   // Secrets are stored only as scrypt hashes (see client-secret-hash.ts), checked behind a gate and a throttle.
   const tuning = opts.secretChecks ?? {};

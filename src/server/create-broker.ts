@@ -90,7 +90,11 @@ export function createBroker(deps: BrokerDeps): Broker {
     ? new AgentStatusMirror(state, { windowMs: config.redis?.propagationWindowMs ?? DEFAULT_PROPAGATION_WINDOW_MS })
     : directAgentStatus(state);
 
-  const issuers = new TrustedIssuers(config.trustedIssuers, { timeoutMs: config.upstreamTimeoutMs });
+  const issuers = new TrustedIssuers(config.trustedIssuers, {
+    timeoutMs: config.upstreamTimeoutMs,
+    log,
+    bounds: { ...(config.upstreamMaxBytes !== undefined ? { maxBytes: config.upstreamMaxBytes } : {}), ...(config.upstreamMaxKeys !== undefined ? { maxKeys: config.upstreamMaxKeys } : {}) },
+  });
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
     createTokenExchangeGrant({

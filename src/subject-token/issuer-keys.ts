@@ -2,11 +2,14 @@
  * Where a trusted issuer's verification keys come from: its configured `jwks_uri`, or the `jwks_uri` of its
  * discovery document (openid-client). Keys are fetched with jose's remote JWKS set: cached, with an unknown
  * `kid` causing at most one refetch per cooldown, no redirects followed, and every fetch bounded in time.
- * Nothing is ever fetched from a token header (jku/x5u/jwk are ignored).
+ * Nothing is ever fetched from a token header (jku/x5u/jwk are ignored). Every discovery and JWKS body is
+ * bounded in bytes while it streams, and a key set in keys (bounded-fetch.ts): over a bound, the issuer
+ * counts as unavailable (the exchange is denied `issuer_unavailable`) and a warning is logged.
  */
-import { createRemoteJWKSet, jwksCache, type ExportedJWKSCache, type JWKSCacheInput, type RemoteJWKSet } from 'jose';
+import { createRemoteJWKSet, customFetch, jwksCache, type ExportedJWKSCache, type JWKSCacheInput, type RemoteJWKSet } from 'jose';
 import * as oidc from 'openid-client';
 import type { TrustedIssuer } from '../domain/broker-config.js';
+import { boundedFetch, DEFAULT_FETCH_BOUNDS, type BoundRefusal, type FetchBounds } from './bounded-fetch.js';
 
 /** Thrown when an issuer's discovery document or keys cannot be obtained in time: callers fail closed. */
 export class IssuerUnavailableError extends Error {
@@ -23,16 +26,21 @@ export interface IssuerKeysOptions {
   /** How long fetched keys are trusted without a refetch. */
   readonly cacheMaxAgeMs?: number;
   readonly now?: () => number;
+  /** Bounds on discovery and JWKS responses (default 256 KiB, 100 keys). */
+  readonly bounds?: Partial<FetchBounds>;
+  /** Where a refused (oversized) response is reported. */
+  readonly log?: { warn(obj: object, msg: string): void };
 }
 
 function isLoopback(url: URL): boolean {
   return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
 }
 
-async function discoverJwksUri(issuer: string, timeoutMs: number): Promise<URL> {
+async function discoverJwksUri(issuer: string, timeoutMs: number, fetchImpl: oidc.CustomFetch): Promise<URL> {
   const server = new URL(issuer);
   const config = await oidc.discovery(server, 'agent-token-broker', undefined, oidc.None(), {
     timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+    [oidc.customFetch]: fetchImpl,
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- plain http only on loopback (development and tests)
     ...(server.protocol === 'http:' && isLoopback(server) ? { execute: [oidc.allowInsecureRequests] } : {}),
   });
@@ -49,12 +57,21 @@ export class IssuerKeys {
   readonly #fetched: JWKSCacheInput = {};
   #failedAt: number | undefined;
   readonly #now: () => number;
+  readonly #bounds: FetchBounds;
 
   constructor(
     readonly issuer: TrustedIssuer,
     private readonly options: IssuerKeysOptions,
   ) {
     this.#now = options.now ?? Date.now;
+    this.#bounds = { ...DEFAULT_FETCH_BOUNDS, ...options.bounds };
+  }
+
+  #fetch(kind: 'discovery' | 'jwks') {
+    const report = (refusal: BoundRefusal) => {
+      this.options.log?.warn({ issuer: this.issuer.issuer, kind, ...refusal }, 'trusted issuer response over its bound: refused, exchanges fail with issuer_unavailable');
+    };
+    return boundedFetch(this.#bounds, kind, (message) => new IssuerUnavailableError(message), report);
   }
 
   /**
@@ -82,8 +99,11 @@ export class IssuerKeys {
 
   async #create(): Promise<RemoteJWKSet> {
     try {
-      const url = this.issuer.jwksUri ? new URL(this.issuer.jwksUri) : await withTimeout(discoverJwksUri(this.issuer.issuer, this.options.timeoutMs), this.options.timeoutMs);
+      const url = this.issuer.jwksUri
+        ? new URL(this.issuer.jwksUri)
+        : await withTimeout(discoverJwksUri(this.issuer.issuer, this.options.timeoutMs, this.#fetch('discovery')), this.options.timeoutMs);
       this.#resolver = createRemoteJWKSet(url, {
+        [customFetch]: this.#fetch('jwks'),
         timeoutDuration: this.options.timeoutMs,
         cooldownDuration: this.options.cooldownMs ?? 30_000,
         cacheMaxAge: this.options.cacheMaxAgeMs ?? 10 * 60_000,

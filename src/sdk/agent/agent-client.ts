@@ -2,8 +2,10 @@
  * The agent SDK: before each tool call, exchange the user's token for a token for that one tool.
  *   const broker = await AgentClient.create({ issuer, clientId, auth: { privateKey } });
  *   const { accessToken } = await broker.getToken({ subjectToken: userToken, tool: 'https://crm.example/api', scope: 'crm.accounts.read' });
- * Tokens are cached per (subject token, tool, scope) until shortly before they expire, concurrent identical
- * requests share one exchange, and only 5xx / temporarily_unavailable answers are retried, with backoff.
+ * Tokens are cached per (subject token, tool, scope) until shortly before they expire (at most
+ * `maxCachedTokens`), concurrent identical requests share one exchange, only 5xx / temporarily_unavailable
+ * answers are retried, with backoff, and after a 429 nothing is sent before its Retry-After (retry-policy.ts).
+ * Endpoints from the broker's metadata are used only at the issuer's origin (same-origin.ts).
  * With `dpop` the agent holds a DPoP key (RFC 9449): every exchange carries a proof, tokens are bound to
  * the key, and `token.headers(method, url)` adds a fresh proof to each tool request.
  */
@@ -11,6 +13,9 @@ import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { calculateJwkThumbprint, generateKeyPair, type CryptoKey } from 'jose';
 import { createDpopProof, dpopAlgorithm, dpopPublicJwk, type DpopKeyPair } from '../../dpop/create-dpop-proof.js';
+import { assertEndpointsAtIssuer } from '../same-origin.js';
+import { isRateLimited, nextAttempt, parseRetryAfter, rateLimitWaitMs } from './retry-policy.js';
+import { TokenCache } from './token-cache.js';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -25,6 +30,13 @@ export interface AgentClientOptions {
   /** Retries after the first attempt, for 5xx / temporarily_unavailable only (default 2). */
   readonly retries?: number;
   readonly backoffMs?: number;
+  /**
+   * A 429 is retried only after its Retry-After, and only if that is at most this long (default 0: never);
+   * otherwise the call fails at once, and so does every exchange of this client until Retry-After has passed.
+   */
+  readonly maxRetryAfterMs?: number;
+  /** Bound on cached tokens (default 1000); the oldest go first, expired ones are dropped. */
+  readonly maxCachedTokens?: number;
   /** Plain http is accepted only for loopback brokers (development and tests). */
   readonly allowInsecureLoopback?: boolean;
   /** DPoP-bound tokens: `true` generates a non-extractable ES256 key for this client, or give a key pair (P-256, P-384, Ed25519, RSA). */
@@ -49,17 +61,20 @@ export interface ToolToken {
 /** A refused exchange, with the broker's OAuth error code (invalid_scope, invalid_target, ...). */
 export class ExchangeError extends Error {
   override readonly name = 'ExchangeError';
-  constructor(readonly code: string, readonly status: number | undefined, readonly description: string | undefined) {
+  constructor(
+    readonly code: string,
+    readonly status: number | undefined,
+    readonly description: string | undefined,
+    /** For a 429 or 503: how long (ms) the broker asked to wait before asking again (`Retry-After`). */
+    readonly retryAfterMs?: number,
+  ) {
     super(`${code}${description ? `: ${description}` : ''}`);
   }
 }
 
-function retryable(err: ExchangeError): boolean {
-  return err.code === 'temporarily_unavailable' || err.code === 'server_error' || (err.status !== undefined && err.status >= 500);
-}
-
 async function toExchangeError(err: unknown): Promise<ExchangeError> {
-  if (err instanceof oidc.ResponseBodyError) return new ExchangeError(err.error, err.status, err.error_description);
+  const retryAfter = (res: Response) => parseRetryAfter(res.headers.get('retry-after'), Date.now());
+  if (err instanceof oidc.ResponseBodyError) return new ExchangeError(err.error, err.status, err.error_description, retryAfter(err.response));
   if (err instanceof ExchangeError) return err;
   // 5xx answers are not treated as OAuth error responses by openid-client: read the body ourselves.
   if (err instanceof Error && err.cause instanceof Response) {
@@ -70,20 +85,29 @@ async function toExchangeError(err: unknown): Promise<ExchangeError> {
     } catch {
       // not JSON
     }
-    return new ExchangeError(typeof body.error === 'string' ? body.error : 'http_error', res.status, typeof body.error_description === 'string' ? body.error_description : undefined);
+    return new ExchangeError(typeof body.error === 'string' ? body.error : 'http_error', res.status, typeof body.error_description === 'string' ? body.error_description : undefined, retryAfter(res));
   }
   return new ExchangeError('network_error', undefined, err instanceof Error ? err.message : String(err));
 }
 
 export class AgentClient {
-  readonly #cache = new Map<string, ToolToken>();
+  readonly #cache: TokenCache<ToolToken>;
   readonly #inFlight = new Map<string, Promise<ToolToken>>();
+  /** Epoch ms before which the broker asked not to be asked again (a 429's Retry-After). */
+  #rateLimitedUntil = 0;
 
   private constructor(
     private readonly config: oidc.Configuration,
     private readonly opts: AgentClientOptions,
     private readonly dpop: { readonly keys: DpopKeyPair; readonly handle: oidc.DPoPHandle; readonly jkt: string } | undefined,
-  ) {}
+  ) {
+    this.#cache = new TokenCache(opts.maxCachedTokens ?? 1000, (opts.refreshSkewSeconds ?? 30) * 1000);
+  }
+
+  /** How many tokens are cached now (bounded by `maxCachedTokens`). */
+  get cachedTokens(): number {
+    return this.#cache.size;
+  }
 
   static async create(opts: AgentClientOptions): Promise<AgentClient> {
     const auth = 'privateKey' in opts.auth
@@ -96,6 +120,8 @@ export class AgentClient {
       // eslint-disable-next-line @typescript-eslint/no-deprecated -- plain http only for loopback brokers, on request
       ...(opts.allowInsecureLoopback && loopback && server.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : {}),
     });
+    // openid-client checks the metadata's `issuer`; the endpoints must be the issuer's too.
+    assertEndpointsAtIssuer(opts.issuer, config.serverMetadata());
     let dpop;
     if (opts.dpop) {
       const keys = opts.dpop === true ? await generateKeyPair('ES256') : opts.dpop;
@@ -121,9 +147,14 @@ export class AgentClient {
     const scope = (typeof request.scope === 'string' ? request.scope.split(' ') : [...request.scope]).filter(Boolean).sort().join(' ');
     const key = `${createHash('sha256').update(request.subjectToken).digest('base64url')} ${request.tool} ${scope}`;
     const cached = this.#cache.get(key);
-    if (cached && cached.expiresAt - (this.opts.refreshSkewSeconds ?? 30) * 1000 > Date.now()) return Promise.resolve(cached);
+    if (cached) return Promise.resolve(cached);
     const pending = this.#inFlight.get(key);
     if (pending) return pending;
+    const wait = this.#rateLimitedUntil - Date.now();
+    if (wait > 0) {
+      // Asking now would be one more rate-limited request, each counted by the broker's kill switch.
+      return Promise.reject(new ExchangeError('temporarily_unavailable', 429, `rate limited by the broker; not asking again for ${Math.ceil(wait / 1000)} s`, wait));
+    }
     const started = this.#exchange(request.subjectToken, request.tool, scope)
       .then((token) => {
         this.#cache.set(key, token);
@@ -159,8 +190,10 @@ export class AgentClient {
         };
       } catch (err) {
         const error = await toExchangeError(err);
-        if (attempt >= retries || !retryable(error)) throw error;
-        await new Promise((r) => setTimeout(r, (this.opts.backoffMs ?? 200) * 2 ** attempt));
+        if (isRateLimited(error)) this.#rateLimitedUntil = Math.max(this.#rateLimitedUntil, Date.now() + rateLimitWaitMs(error));
+        const next = nextAttempt(error, attempt, { retries, backoffMs: this.opts.backoffMs ?? 200, maxRetryAfterMs: this.opts.maxRetryAfterMs ?? 0 });
+        if (!next.retry) throw error;
+        await new Promise((r) => setTimeout(r, next.delayMs));
       }
     }
   }
@@ -171,10 +204,8 @@ export class AgentClient {
    */
   discard(token: ToolToken | string): boolean {
     const accessToken = typeof token === 'string' ? token : token.accessToken;
-    for (const [key, cached] of this.#cache) {
-      if (cached.accessToken === accessToken) return this.#cache.delete(key);
-    }
-    return false;
+    const key = this.#cache.findKey((cached) => cached.accessToken === accessToken);
+    return key !== undefined && this.#cache.delete(key);
   }
 
   /** Forget cached tokens (e.g. when the user's session ends). */

@@ -16,6 +16,7 @@ import { parseStrictJwt } from '../../jwt/strict-compact.js';
 import { RevocationFollower } from './revocation-follower.js';
 import { ReplayCache, type ClaimResult, type DpopReplayStore } from './replay-cache.js';
 import { TokenValidationError, type ChallengeScheme } from './errors.js';
+import { assertEndpointsAtIssuer } from '../same-origin.js';
 
 export interface DpopValidationOptions {
   /** Accept only DPoP-bound tokens (default false: unbound bearer tokens are accepted too; bound ones never as bearer). */
@@ -144,6 +145,8 @@ export class TokenValidator {
     if (!res.ok) throw new Error(`broker metadata: HTTP ${res.status}`);
     const meta = await res.json() as ServerMetadata;
     if (meta.issuer !== opts.issuer) throw new Error('broker metadata names another issuer');
+    // Keys and the revocation feed only from the issuer's origin (src/sdk/same-origin.ts); a configured `jwksUri` is the operator's choice.
+    assertEndpointsAtIssuer(opts.issuer, meta as Readonly<Record<string, unknown>>);
     const jwksUri = opts.jwksUri ?? (typeof meta.jwks_uri === 'string' ? meta.jwks_uri : undefined);
     if (!jwksUri) throw new Error('broker metadata has no jwks_uri');
     const keys = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: timeout, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
