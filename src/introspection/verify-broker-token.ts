@@ -2,13 +2,13 @@
  * Verifies a token this broker minted, with its own keys only (never a key named by the token): exact
  * `iss`, `typ: at+jwt`, ES256, unexpired. Anything else is simply "not an active broker token".
  */
-import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { jwtVerify, type JWTPayload } from 'jose';
 import type { SigningKeys } from '../keys/signing-keys.js';
+import { publishedKeyResolver } from '../keys/jwks-route.js';
 
 export function createBrokerTokenVerifier(issuer: string, keys: SigningKeys, clockSkewSeconds: number) {
-  const jwks = createLocalJWKSet({
-    keys: keys.all.map(({ privateJwk: { kty, crv, x, y, kid, alg } }) => ({ kty, crv, x, y, kid, alg, use: 'sig' })),
-  });
+  // The keys published now (key rotation: keys/key-schedule.ts), not those of the start.
+  const jwks = publishedKeyResolver(keys);
   return async function verifyBrokerToken(token: string, nowMs: number): Promise<JWTPayload | undefined> {
     if (token.length === 0 || token.length > 16_384) return undefined;
     try {

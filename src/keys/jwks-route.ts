@@ -3,6 +3,7 @@
  * as the broker has read its file (publish before sign) and a retired key leaves once every token it
  * signed has expired (RFC 7517 §5; the media type of RFC 7517 §8.5). Only public members are served.
  */
+import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { Middleware } from 'koa';
 import type { SigningKeys } from './signing-keys.js';
 
@@ -18,5 +19,19 @@ export function jwksRoute(path: string, keys: SigningKeys): Middleware {
     }
     ctx.type = 'application/jwk-set+json; charset=utf-8';
     ctx.body = publicJwks(keys);
+  };
+}
+
+/**
+ * The broker's own verification key lookup (introspection, RFC 7009 revocation): the keys published now,
+ * so a token signed by a key no longer published is refused. One local JWKS per published set.
+ */
+export function publishedKeyResolver(keys: SigningKeys): JWTVerifyGetKey {
+  let memo: { ids: string; resolve: JWTVerifyGetKey } | undefined;
+  return (header, token) => {
+    const all = keys.all;
+    const ids = all.map((k) => k.kid).join(' ');
+    if (memo?.ids !== ids) memo = { ids, resolve: createLocalJWKSet(publicJwks(keys) as JSONWebKeySet) };
+    return memo.resolve(header, token);
   };
 }

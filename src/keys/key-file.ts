@@ -76,7 +76,7 @@ export function parseKeyFile(text: string): ParsedKeyFile {
 
   // Before v1 the development default wrote `{ jwk, createdAt }`; nothing else did.
   if (doc.format === undefined) {
-    if (typeof jwk.kid !== 'string' || jwk.kid === '') problems.push('jwk.kid: is required');
+    if (isMapping(doc.jwk) && (typeof doc.jwk.kid !== 'string' || doc.jwk.kid === '')) problems.push('jwk.kid: is required');
     if (problems.length > 0) return { ok: false, problems };
     const createdMs = typeof doc.createdAt === 'number' ? doc.createdAt * 1000 : 0;
     return { ok: true, key: { kid: String(jwk.kid), status: 'active', createdMs, dev: true, legacy: true, jwk: { ...jwk, alg: SIGNING_ALG, use: 'sig' } } };
