@@ -2,7 +2,6 @@
 /** The `broker` command line: validate configuration, development helpers. */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { hashClientSecret } from '../provider/client-secret-hash.js';
 import { runCheck } from './check-command.js';
 import { createAdminKey } from '../admin/admin-auth.js';
 import { runAuditQuery, runAuditVerify } from './audit-command.js';

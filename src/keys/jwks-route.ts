@@ -3,7 +3,7 @@
  * as the broker has read its file (publish before sign) and a retired key leaves once every token it
  * signed has expired (RFC 7517 §5; the media type of RFC 7517 §8.5). Only public members are served.
  */
-import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
 import type { Middleware } from 'koa';
 import type { SigningKeys } from './signing-keys.js';
 
@@ -31,7 +31,7 @@ export function publishedKeyResolver(keys: SigningKeys): JWTVerifyGetKey {
   return (header, token) => {
     const all = keys.all;
     const ids = all.map((k) => k.kid).join(' ');
-    if (memo?.ids !== ids) memo = { ids, resolve: createLocalJWKSet(publicJwks(keys) as JSONWebKeySet) };
+    if (memo?.ids !== ids) memo = { ids, resolve: createLocalJWKSet(publicJwks(keys)) };
     return memo.resolve(header, token);
   };
 }

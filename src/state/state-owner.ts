@@ -99,13 +99,18 @@ export class StateEpoch {
   async check(): Promise<'ok' | 'lost'> {
     if (this.#lost) return 'lost';
     const raw = await this.redis.get(ownerKey(this.prefix));
-    if (judgeMarker(raw, this.marker) === 'lost' && !this.#lost) {
-      this.#lost = true;
-      this.log.error({ prefix: this.prefix, epoch: this.marker.epoch, marker: raw === null ? null : parseOwnerMarker(raw) ?? 'unreadable' },
-        'state_epoch_lost: the redis data this broker started on is gone (restart without persistence, flush, or failover to an empty replica); ' +
-        'suspensions and revocations may have been lost: exchanges are refused; re-issue them (broker audit query for admin_action records), then restart this replica');
-    }
-    return this.#lost ? 'lost' : 'ok';
+    if (judgeMarker(raw, this.marker) === 'ok') return 'ok';
+    this.#markLost(raw);
+    return 'lost';
+  }
+
+  /** Once, however many checks were in flight: one log line. */
+  #markLost(raw: string | null): void {
+    if (this.#lost) return;
+    this.#lost = true;
+    this.log.error({ prefix: this.prefix, epoch: this.marker.epoch, marker: raw === null ? null : parseOwnerMarker(raw) ?? 'unreadable' },
+      'state_epoch_lost: the redis data this broker started on is gone (restart without persistence, flush, or failover to an empty replica); ' +
+      'suspensions and revocations may have been lost: exchanges are refused; re-issue them (broker audit query for admin_action records), then restart this replica');
   }
 
   /** The state, with the reads that decide "not suspended" refused once the epoch is lost. */

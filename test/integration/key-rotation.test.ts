@@ -55,10 +55,10 @@ describe('key rotation on a running production broker', () => {
     const res = await exchange(broker.url, await idp.userToken('alice'));
     expect(res.status).toBe(200);
     const token = res.body.access_token as string;
-    return { token, kid: decodeProtectedHeader(token).kid };
+    return { token, kid: decodeProtectedHeader(token).kid ?? '' };
   };
   const validator = async () => {
-    const v = await TokenValidator.create({ issuer: broker.url, resource: CRM, clockToleranceSeconds: 0 });
+    const v = await TokenValidator.create({ issuer: broker.url, resource: CRM, clockToleranceSeconds: 0, revocation: { key: validatorKey } });
     validators.push(v);
     return v;
   };
