@@ -91,6 +91,6 @@ export async function runKeysRotate(options: KeyCommandOptions & { readonly acti
   const path = await writeKeyFile(options.keysDir, key);
   const retiredUntil = activateAtMs + schedule.maxTokenLifetimeMs + schedule.clockSkewMs;
   options.out(`wrote ${path} (mode 0600): ${key.kid}, next: published by every broker within 30 s, signs from ${iso(activateAtMs)}`);
-  options.out(`${current.signing} signs until then and stays published until ${iso(retiredUntil)} (its last tokens expired); keep its file for \`broker audit verify\``);
+  options.out(`${current.signing} signs until then and stays published at most until ${iso(retiredUntil)} (its last tokens expired; sooner when the catalog's longest max_ttl is under 1 h); keep its file for \`broker audit verify\``);
   return 0;
 }

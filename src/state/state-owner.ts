@@ -115,25 +115,34 @@ export class StateEpoch {
 
   /** The state, with the reads that decide "not suspended" refused once the epoch is lost. */
   guard<S extends SharedState>(state: S): S {
+    // Bound once per method: the hot path (rate-limit windows, one-time claims) pays no allocation per call.
+    const bound = new Map<PropertyKey, unknown>();
     return new Proxy(state, {
       get: (target, prop, receiver) => {
         const value: unknown = Reflect.get(target, prop, receiver);
         if (typeof value !== 'function') return value;
+        const cached = bound.get(prop);
+        if (cached !== undefined) return cached;
         const fn = value as (...args: unknown[]) => unknown;
-        if (!GUARDED.has(prop)) return fn.bind(target);
-        return async (...args: unknown[]) => {
-          if (CHECKED_FIRST.has(prop)) {
-            try {
-              await this.check();
-            } catch (cause) {
-              throw new StateUnavailableError('redis: the state epoch cannot be read', { cause });
-            }
-          }
-          if (this.#lost) throw new StateUnavailableError('redis state epoch lost: suspensions may have been lost');
-          return fn.apply(target, args);
-        };
+        const wrapped = GUARDED.has(prop) ? this.#guarded(prop, fn, target) : fn.bind(target);
+        bound.set(prop, wrapped);
+        return wrapped;
       },
     });
+  }
+
+  #guarded(prop: PropertyKey, fn: (...args: unknown[]) => unknown, target: object) {
+    return async (...args: unknown[]): Promise<unknown> => {
+      if (CHECKED_FIRST.has(prop)) {
+        try {
+          await this.check();
+        } catch (cause) {
+          throw new StateUnavailableError('redis: the state epoch cannot be read', { cause });
+        }
+      }
+      if (this.#lost) throw new StateUnavailableError('redis state epoch lost: suspensions may have been lost');
+      return fn.apply(target, args);
+    };
   }
 
   close(): void {
