@@ -230,3 +230,28 @@ export async function loadSigningKeys(keysDir: string, opts: LoadKeysOptions): P
   await ring.adopt(dir.records);
   return Object.assign(ring, { generated });
 }
+
+/**
+ * The active key as a live view, for long-lived signers (the attribution checkpoints): each property reads
+ * the key signing now, so checkpoints follow a rotation instead of staying on the key of the start. The
+ * key is fixed for the current synchronous run (until the next microtask), so `kid` and `privateKey` read
+ * together always belong to one key.
+ */
+export function activeKeyView(keys: SigningKeys): SigningKey {
+  let current: SigningKey | undefined;
+  const key = (): SigningKey => {
+    if (current === undefined) {
+      current = keys.active;
+      queueMicrotask(() => { current = undefined; });
+    }
+    return current;
+  };
+  return {
+    get kid() { return key().kid; },
+    get alg() { return key().alg; },
+    get privateKey() { return key().privateKey; },
+    get privateJwk() { return key().privateJwk; },
+    get createdAt() { return key().createdAt; },
+    get accessTokenSigner() { return key().accessTokenSigner; },
+  };
+}

@@ -16,7 +16,7 @@ import { sampleCrmApp } from '../dev/sample-crm-server.js';
 import { TokenValidator } from '../sdk/validator/index.js';
 import { hostname } from 'node:os';
 import { RedisStreamSink } from '../attribution/redis-stream-sink.js';
-import { loadSigningKeys, MAX_TOKEN_LIFETIME_MS, type SigningKey } from '../keys/signing-keys.js';
+import { activeKeyView, loadSigningKeys, MAX_TOKEN_LIFETIME_MS, type SigningKey } from '../keys/signing-keys.js';
 import { jwksRoute } from '../keys/jwks-route.js';
 import { ROUTES } from '../provider/build-provider.js';
 import { claimStateOwner, StateEpoch } from '../state/state-owner.js';
@@ -123,7 +123,7 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
     }
   }
   const state: SharedState = redisState && epoch ? epoch.guard(redisState) : new MemoryState();
-  const attribution = sink ?? await createAttributionSink(config, keys.active, state);
+  const attribution = sink ?? await createAttributionSink(config, activeKeyView(keys), state);
   if (!config.redis && config.mode === 'production') {
     log.warn('no redis configured: suspensions and revocations live in this process only; run a single replica');
   }

@@ -3,7 +3,8 @@
  * published before it signs, a validator that cached the old JWKS keeps verifying across the rotation, and
  * a retired key leaves the JWKS (and the broker's own introspection) once every token it signed expired.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { runAuditVerify } from '../../src/cli/audit-command.js';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,9 +45,10 @@ describe('key rotation on a running production broker', () => {
     broker = await startProduction(d, { keyReloadMs: 100 });
   }, 30_000);
 
+  let stopped = false;
   afterAll(async () => {
     for (const v of validators) v.close();
-    await broker.stop();
+    if (!stopped) await broker.stop();
     await idp.close();
   });
 
@@ -112,5 +114,15 @@ describe('key rotation on a running production broker', () => {
     await expect(fresh.validate(`Bearer ${beforeActivation.token}`)).rejects.toMatchObject({ code: 'invalid_token' });
     expect(await introspect(beforeActivation.token)).toEqual({ active: false });
     expect((await mint()).kid).toBe(next);
+
+    // The attribution checkpoints follow the rotation too: the one written at shutdown is signed by the
+    // key signing now, so the log verifies against the JWKS as published now (without the expired key).
+    const jwksFile = join(d.dir, 'jwks.json');
+    await writeFile(jwksFile, await (await fetch(`${broker.url}/jwks`)).text());
+    stopped = true;
+    await broker.stop();
+    const out: string[] = [];
+    expect(await runAuditVerify({ file: join(d.dir, 'data', 'attribution.jsonl'), jwksFile, strict: true, out: (l) => out.push(l) })).toBe(0);
+    expect(out.join('\n')).toMatch(/^ok /u);
   }, 30_000);
 });
