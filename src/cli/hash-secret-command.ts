@@ -14,12 +14,12 @@ export function splitSecrets(input: string): { line: number; secret: string }[] 
   return input.split(/\r?\n/u).flatMap((secret, index) => (secret.trim() === '' ? [] : [{ line: index + 1, secret }]));
 }
 
-export async function hashSecrets(input: string): Promise<HashSecretsResult> {
+export async function hashSecrets(input: string, hash: (secret: string) => Promise<string> = hashClientSecret): Promise<HashSecretsResult> {
   const secrets = splitSecrets(input);
   if (secrets.length === 0) return { ok: false, message: 'no secret on standard input (one per line)' };
   const short = secrets.filter((s) => s.secret.length < MIN_SECRET_LENGTH).map((s) => s.line);
   if (short.length > 0) {
     return { ok: false, message: `the secret must be at least ${MIN_SECRET_LENGTH} characters (line ${short.join(', ')})` };
   }
-  return { ok: true, hashes: await Promise.all(secrets.map((s) => hashClientSecret(s.secret))) };
+  return { ok: true, hashes: await Promise.all(secrets.map((s) => hash(s.secret))) };
 }
