@@ -11,9 +11,19 @@ export function publicJwks(keys: SigningKeys): { keys: Record<string, unknown>[]
   return { keys: keys.all.map(({ privateJwk: { kty, crv, x, y, kid } }) => ({ kty, crv, x, y, kid, alg: 'ES256', use: 'sig' })) };
 }
 
+/**
+ * The path as oidc-provider's router compares it (ASCII case-insensitive, one trailing slash ignored), so
+ * that no spelling of the path reaches its static key set of the start.
+ */
+function routerPath(path: string): string {
+  const folded = path.replace(/[A-Z]/gu, (c) => c.toLowerCase());
+  return folded.length > 1 && folded.endsWith('/') ? folded.slice(0, -1) : folded;
+}
+
 export function jwksRoute(path: string, keys: SigningKeys): Middleware {
+  const served = routerPath(path);
   return async (ctx, next) => {
-    if (ctx.path !== path || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
+    if (routerPath(ctx.path) !== served || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
       await next();
       return;
     }

@@ -109,6 +109,10 @@ describe('key rotation on a running production broker', () => {
     // Retired at activation; published until activation + 3 s (tool max_ttl) + 1 s (clock_skew).
     await until('the retired key leaving the JWKS', async () => !(await jwksKids()).includes(old.kid), 8000);
     expect(await jwksKids()).toEqual([next]);
+    // Every spelling oidc-provider's router would take serves the same set (never its static set of the start).
+    for (const spelling of ['/JWKS', '/jwks/']) {
+      expect(((await (await fetch(`${broker.url}${spelling}`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid)).toEqual([next]);
+    }
     // Every token it signed has expired: refused by the validators and by the broker's own introspection.
     await expect(cachedOld.validate(`Bearer ${beforeActivation.token}`)).rejects.toMatchObject({ code: 'invalid_token' });
     await expect(fresh.validate(`Bearer ${beforeActivation.token}`)).rejects.toMatchObject({ code: 'invalid_token' });
