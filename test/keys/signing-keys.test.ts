@@ -122,3 +122,25 @@ describe('broker check and the broker process', () => {
     expect(stderr).not.toContain('TypeError');
   }, 20_000);
 });
+
+describe('KeyRing.reload', () => {
+  it('picks up a rotated key, and keeps the keys it had when the directory turns unusable', async () => {
+    const dir = join(await tempDir(), 'keys');
+    await runKeysGenerate({ keysDir: dir, out: () => undefined });
+    let now = Date.now();
+    const ring = await loadSigningKeys(dir, { generateIfMissing: false, production: true, now: () => now });
+    const first = ring.active.kid;
+    expect(await runKeysRotate({ keysDir: dir, activateAfterMs: 60_000, out: () => undefined, now: () => now })).toBe(0);
+    await ring.reload();
+    expect(ring.all.map((k) => k.kid)).toHaveLength(2);
+    expect(ring.active.kid).toBe(first);
+    now += 60_000;
+    expect(ring.active.kid).not.toBe(first);
+    const second = ring.active.kid;
+    // A development key dropped into the directory: the reload fails, nothing changes.
+    await writeKeyFile(dir, await generateSigningKey({ dev: true }));
+    await expect(ring.reload()).rejects.toBeInstanceOf(ConfigError);
+    expect(ring.active.kid).toBe(second);
+    expect(ring.all.map((k) => k.kid).sort()).toEqual([first, second].sort());
+  });
+});
