@@ -9,7 +9,7 @@ import { runAuditQuery, runAuditVerify } from './audit-command.js';
 import { callAdmin, describeFailure, type AdminTarget } from './admin-command.js';
 import { fetchDevToken } from './dev-token-command.js';
 import { hashSecrets } from './hash-secret-command.js';
-import { runKeysGenerate, runKeysList, runKeysRotate } from '../keys/key-commands.js';
+import { runKeysGenerate, runKeysImport, runKeysList, runKeysRotate } from '../keys/key-commands.js';
 import { parseDurationMs } from '../config/duration.js';
 
 const program = new Command()
@@ -168,6 +168,11 @@ keysDirOption(keys.command('rotate').description('publish a new signing key now;
     const activateAfterMs = opts.activateAfter === undefined ? undefined : parseDurationMs(/^\d+$/u.test(opts.activateAfter) ? Number(opts.activateAfter) : opts.activateAfter, { allowZero: true });
     if (opts.activateAfter !== undefined && activateAfterMs === undefined) throw new InvalidArgumentError('--activate-after must be a duration like 15m, 90s or 0');
     process.exitCode = await runKeysRotate({ keysDir: keysDirOf(opts), out: (line) => { console.log(line); }, ...(activateAfterMs === undefined ? {} : { activateAfterMs }) });
+  });
+keysDirOption(keys.command('import').description('write a production key file from a private ES256 JWK or a key file of an earlier build (same kid)'))
+  .argument('<file>', 'the JWK or the old key file')
+  .action(async (file: string, opts: { keysDir?: string }) => {
+    process.exitCode = await runKeysImport({ keysDir: keysDirOf(opts), source: file, text: readFileSync(file, 'utf8'), out: (line) => { console.log(line); } });
   });
 keysDirOption(keys.command('list').description('show each signing key and its state now (next, active, retired, expired)'))
   .option('--production', 'refuse development keys, as a production broker does')

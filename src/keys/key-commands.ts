@@ -2,7 +2,9 @@
  * `broker keys generate | rotate | list`: the operator's side of key-file.ts and key-schedule.ts.
  * Each returns its exit code and prints through `out`, so the tests call it without a process.
  */
+import { calculateJwkThumbprint, type JWK } from 'jose';
 import { formatProblem } from '../config/config-error.js';
+import { privateJwkProblems, SIGNING_ALG } from './key-file.js';
 import { readKeyDirectory, generateSigningKey, writeKeyFile, MAX_TOKEN_LIFETIME_MS } from './signing-keys.js';
 import { keySchedule, settle, type ScheduleOptions } from './key-schedule.js';
 
@@ -92,5 +94,43 @@ export async function runKeysRotate(options: KeyCommandOptions & { readonly acti
   const retiredUntil = activateAtMs + schedule.maxTokenLifetimeMs + schedule.clockSkewMs;
   options.out(`wrote ${path} (mode 0600): ${key.kid}, next: published by every broker within 30 s, signs from ${iso(activateAtMs)}`);
   options.out(`${current.signing} signs until then and stays published at most until ${iso(retiredUntil)} (its last tokens expired; sooner when the catalog's longest max_ttl is under 1 h); keep its file for \`broker audit verify\``);
+  return 0;
+}
+
+/**
+ * Writes a v1 production key file from a private JWK (a JWK file, or a key file in the format of earlier
+ * builds, e.g. one provisioned by hand for a production broker before v1), so the broker keeps signing
+ * with the kid validators already know. Active at once when the directory has no other key, next otherwise.
+ */
+export async function runKeysImport(options: KeyCommandOptions & { readonly source: string; readonly text: string; readonly activateAfterMs?: number }): Promise<number> {
+  const now = (options.now ?? Date.now)();
+  let doc: unknown;
+  try {
+    doc = JSON.parse(options.text);
+  } catch {
+    options.out(`${options.source}: not JSON`);
+    return 1;
+  }
+  const legacy = typeof doc === 'object' && doc !== null && 'jwk' in doc;
+  const jwk = (legacy ? (doc as { jwk: unknown }).jwk : doc) as Record<string, unknown>;
+  const problems = privateJwkProblems(jwk);
+  if (problems.length > 0) {
+    for (const problem of problems) options.out(`${options.source}: ${problem}`);
+    return 1;
+  }
+  const kid = typeof jwk.kid === 'string' && /^[A-Za-z0-9_-]+$/u.test(jwk.kid) ? jwk.kid : await calculateJwkThumbprint(jwk);
+  const createdAt = legacy ? (doc as { createdAt?: unknown }).createdAt : undefined;
+  const dir = await readKeyDirectory(options.keysDir, { production: false });
+  const others = dir.records.filter((r) => r.kid !== kid);
+  const status = others.length === 0 ? 'active' : 'next';
+  const key = {
+    kid, status, dev: false,
+    createdMs: typeof createdAt === 'number' ? createdAt * 1000 : now,
+    ...(status === 'next' ? { activateAtMs: now + (options.activateAfterMs ?? DEFAULT_ACTIVATE_AFTER_MS) } : {}),
+    jwk: { ...(jwk as JWK), kid, alg: SIGNING_ALG, use: 'sig' },
+  } as const;
+  const path = await writeKeyFile(options.keysDir, key, { replace: dir.records.some((r) => r.kid === kid) });
+  options.out(`wrote ${path} (mode 0600): ${kid}, ${status}${legacy ? ' (from the format before v1)' : ''}`);
+  options.out('import only a key that never left production custody: a key that sat in a development checkout is not a production key');
   return 0;
 }

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCheck } from '../../src/cli/check-command.js';
 import { ConfigError } from '../../src/config/config-error.js';
-import { runKeysGenerate, runKeysList, runKeysRotate } from '../../src/keys/key-commands.js';
+import { runKeysGenerate, runKeysImport, runKeysList, runKeysRotate } from '../../src/keys/key-commands.js';
 import { generateSigningKey, loadSigningKeys, writeKeyFile } from '../../src/keys/signing-keys.js';
 import { productionDir } from '../support/production-broker.js';
 
@@ -142,5 +142,35 @@ describe('KeyRing.reload', () => {
     await expect(ring.reload()).rejects.toBeInstanceOf(ConfigError);
     expect(ring.active.kid).toBe(second);
     expect(ring.all.map((k) => k.kid).sort()).toEqual([first, second].sort());
+  });
+});
+
+describe('broker keys import', () => {
+  it('turns a key file of an earlier build into a production key with the same kid, in place', async () => {
+    const dir = join(await tempDir(), 'keys');
+    const old = await generateSigningKey();
+    const path = join(dir, `signing-${old.kid}.json`);
+    await (await import('node:fs/promises')).mkdir(dir, { recursive: true });
+    const text = JSON.stringify({ jwk: old.jwk, createdAt: 1_700_000_000 });
+    await writeFile(path, text, { mode: 0o600 });
+    await expect(loadSigningKeys(dir, { generateIfMissing: false, production: true })).rejects.toBeInstanceOf(ConfigError);
+    const out: string[] = [];
+    expect(await runKeysImport({ keysDir: dir, source: path, text, out: (l) => out.push(l) })).toBe(0);
+    expect(out[0]).toBe(`wrote ${path} (mode 0600): ${old.kid}, active (from the format before v1)`);
+    const ring = await loadSigningKeys(dir, { generateIfMissing: false, production: true });
+    expect(ring.active.kid).toBe(old.kid);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a public JWK and imports a second key as next', async () => {
+    const dir = join(await tempDir(), 'keys');
+    await runKeysGenerate({ keysDir: dir, out: () => undefined });
+    const extra = await generateSigningKey();
+    const { d: _d, ...publicJwk } = extra.jwk;
+    const out: string[] = [];
+    expect(await runKeysImport({ keysDir: dir, source: 'pub.json', text: JSON.stringify(publicJwk), out: (l) => out.push(l) })).toBe(1);
+    expect(out).toEqual(['pub.json: jwk.d: missing: a signing key file must hold the private key']);
+    expect(await runKeysImport({ keysDir: dir, source: 'k.json', text: JSON.stringify(extra.jwk), out: (l) => out.push(l) })).toBe(0);
+    expect(out[1]).toMatch(new RegExp(`: ${extra.kid}, next$`, 'u'));
   });
 });
