@@ -12,9 +12,7 @@ import { collectBrokerConfigFromDisk } from './load-broker-config.js';
 import { collectCatalog, type CatalogView } from './load-catalog.js';
 import { Problems } from './validate.js';
 import { readYamlDir } from './yaml-files.js';
-import { readKeyDirectory } from '../keys/signing-keys.js';
-import { keySchedule } from '../keys/key-schedule.js';
-import { demoSecretProblems } from './demo-secret.js';
+import { materialProblems } from './production-material.js';
 
 export interface LoadEverythingOptions {
   /** The configuration file; default: env BROKER_CONFIG; neither = the embedded development default. */
@@ -41,7 +39,7 @@ export async function loadEverything(options: LoadEverythingOptions): Promise<Ev
   const problems = new Problems();
   // The embedded development default keeps its state in memory: it never attaches to a Redis named by
   // REDIS_URL (which may well be production's, exported in the same shell).
-  const embedded = (options.file ?? options.env.BROKER_CONFIG) === undefined;
+  const embedded = options.file === undefined && (options.env.BROKER_CONFIG ?? '') === '';
   const env = embedded ? { ...options.env, REDIS_URL: undefined } : options.env;
 
   const collected = await collectBrokerConfigFromDisk({ file: options.file, env, cwd }, problems);
@@ -65,20 +63,10 @@ export async function loadEverything(options: LoadEverythingOptions): Promise<Ev
     const files = await readYamlDir(clientsDir, cwd, 'agent', problems);
     agents = collectAgents(files, view, collected.mode, problems);
   }
+  // Development material in production (the demo secret), and the signing keys when asked for.
+  problems.addAll(await materialProblems(collected.config, agents, { keys: options.keys === true, cwd }));
 
   const { config } = collected;
-  // Production refuses an agent whose secret is the public demo secret, whatever its file says.
-  if (config?.mode === 'production') problems.addAll(await demoSecretProblems(agents));
-  if (options.keys === true && config) {
-    const production = config.mode === 'production';
-    const dir = await readKeyDirectory(config.keysDir, { production, display: (p) => path.relative(cwd, p) || p });
-    problems.addAll(dir.problems);
-    if (dir.problems.length === 0 && (production || dir.records.length > 0) && keySchedule(dir.records, Date.now(), { maxTokenLifetimeMs: 0, clockSkewMs: 0 }).signing === undefined) {
-      problems.add(path.relative(cwd, config.keysDir) || config.keysDir, '', dir.records.length === 0
-        ? 'no signing key: create one with `broker keys generate` (production never generates keys)'
-        : 'no key may sign now: one key must be active (or next with activate_at passed)');
-    }
-  }
   if (problems.size > 0 || !config || catalogDir === undefined || clientsDir === undefined) {
     throw new ConfigError(
       problems.size > 0 ? problems.list : [{ file: options.file ?? 'configuration', path: '', message: 'is not valid' }],

@@ -58,3 +58,10 @@ describe('the embedded development default', () => {
     expect(loaded.config.redis).toMatchObject({ url: 'redis://127.0.0.1:6379' });
   });
 });
+
+describe('the embedded development default with an empty BROKER_CONFIG', () => {
+  it('is still the embedded default and still ignores REDIS_URL', async () => {
+    const loaded = await loadEverything({ env: { BROKER_CONFIG: '', REDIS_URL: 'redis://prod-redis.internal:6379' }, cwd: REPO_ROOT });
+    expect(loaded.config.redis).toBeUndefined();
+  });
+});
