@@ -2,13 +2,20 @@
  * Verifies a token this broker minted, with its own keys only (never a key named by the token): exact
  * `iss`, `typ: at+jwt`, ES256, unexpired. Anything else is simply "not an active broker token".
  */
-import { jwtVerify, type JWTPayload } from 'jose';
+import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { SigningKeys } from '../keys/signing-keys.js';
-import { publishedKeyResolver } from '../keys/jwks-route.js';
+import { publicJwks } from '../keys/jwks-route.js';
 
 export function createBrokerTokenVerifier(issuer: string, keys: SigningKeys, clockSkewSeconds: number) {
-  // The keys published now (key rotation: keys/key-schedule.ts), not those of the start.
-  const jwks = publishedKeyResolver(keys);
+  // The keys published now (key rotation, keys/key-schedule.ts), not those of the start: a token signed by
+  // a key no longer published is refused. One local key set per published set.
+  type LocalSet = ReturnType<typeof createLocalJWKSet>;
+  let memo: { ids: string; jwks: LocalSet } | undefined;
+  const jwks = (header: Parameters<LocalSet>[0], token: Parameters<LocalSet>[1]) => {
+    const ids = keys.all.map((k) => k.kid).join(' ');
+    if (memo?.ids !== ids) memo = { ids, jwks: createLocalJWKSet(publicJwks(keys)) };
+    return memo.jwks(header, token);
+  };
   return async function verifyBrokerToken(token: string, nowMs: number): Promise<JWTPayload | undefined> {
     if (token.length === 0 || token.length > 16_384) return undefined;
     try {

@@ -3,7 +3,6 @@
  * as the broker has read its file (publish before sign) and a retired key leaves once every token it
  * signed has expired (RFC 7517 §5; the media type of RFC 7517 §8.5). Only public members are served.
  */
-import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
 import type { Middleware } from 'koa';
 import type { SigningKeys } from './signing-keys.js';
 
@@ -32,16 +31,3 @@ export function jwksRoute(path: string, keys: SigningKeys): Middleware {
   };
 }
 
-/**
- * The broker's own verification key lookup (introspection, RFC 7009 revocation): the keys published now,
- * so a token signed by a key no longer published is refused. One local JWKS per published set.
- */
-export function publishedKeyResolver(keys: SigningKeys): JWTVerifyGetKey {
-  let memo: { ids: string; resolve: JWTVerifyGetKey } | undefined;
-  return (header, token) => {
-    const all = keys.all;
-    const ids = all.map((k) => k.kid).join(' ');
-    if (memo?.ids !== ids) memo = { ids, resolve: createLocalJWKSet(publicJwks(keys)) };
-    return memo.resolve(header, token);
-  };
-}
