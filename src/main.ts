@@ -7,11 +7,12 @@ import { ConfigError } from './config/config-error.js';
 import { firstExchangeInstructions } from './dev/first-exchange-instructions.js';
 import { createLogger } from './log.js';
 import { startBroker } from './server/start-broker.js';
+import { StateOwnedByAnotherIssuerError } from './state/state-owner.js';
 
 async function main(): Promise<void> {
   let loaded;
   try {
-    loaded = await loadEverything({ env: process.env, cwd: process.cwd() });
+    loaded = await loadEverything({ env: process.env, cwd: process.cwd(), keys: true });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`configuration is invalid:\n${err.message}\n`);
@@ -20,7 +21,24 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(loaded.config.logLevel);
-  const running = await startBroker(loaded, log);
+  if (process.env.REDIS_URL !== undefined && (process.env.BROKER_CONFIG ?? '') === '') {
+    log.warn('REDIS_URL is ignored: the embedded development default keeps its state in memory');
+  }
+  let running;
+  try {
+    running = await startBroker(loaded, log);
+  } catch (err) {
+    // Problems an operator fixes (keys, a Redis prefix owned by another issuer): one message, exit 1.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`configuration is invalid:\n${err.message}\n`);
+      process.exit(1);
+    }
+    if (err instanceof StateOwnedByAnotherIssuerError) {
+      process.stderr.write(`refusing to start: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
   log.info({
     issuer: running.issuer,
     mode: loaded.config.mode,

@@ -1,6 +1,6 @@
 /**
  * `broker check`: validates the configuration, the scope catalog and every agent registration without
- * starting anything, and prints either a one-line summary or every problem found.
+ * starting anything (signing keys included), and prints either a one-line summary or every problem found.
  */
 import { formatProblem, isConfigError } from '../config/config-error.js';
 import { loadEverything } from '../config/load-all.js';
@@ -30,6 +30,8 @@ export async function runCheck(options: CheckOptions): Promise<number> {
       ...(options.clients === undefined ? {} : { clientsDir: options.clients }),
       cwd: options.cwd,
       env: options.env,
+      // Signing keys too: a missing, malformed or development key is reported here, not at start.
+      keys: true,
     });
     const toolIds = [...catalog.tools.keys()].sort();
     const agentIds = [...agents.agents.keys()].sort();

@@ -7,6 +7,9 @@ import { runCheck } from './check-command.js';
 import { runAuditQuery, runAuditVerify } from './audit-command.js';
 import { adminKeyCommand, callAdmin, describeFailure, resolveAdminTarget, type AdminSources } from './admin-command.js';
 import { fetchDevToken } from './dev-token-command.js';
+import { hashSecrets } from './hash-secret-command.js';
+import { runKeysGenerate, runKeysImport, runKeysList, runKeysRotate } from '../keys/key-commands.js';
+import { parseDurationMs } from '../config/duration.js';
 
 const program = new Command()
   .name('broker')
@@ -39,11 +42,11 @@ program
 
 program
   .command('hash-secret')
-  .description('read an agent client secret from standard input and print the hash to put in clients/<agent>.yaml')
+  .description('read agent client secrets from standard input, one per line, and print one hash per line (for clients/<agent>.yaml)')
   .action(async () => {
-    const secret = readFileSync(0, 'utf8').replace(/\r?\n$/u, '');
-    if (secret.length < 16) throw new InvalidArgumentError('the secret must be at least 16 characters');
-    console.log(await hashClientSecret(secret));
+    const result = await hashSecrets(readFileSync(0, 'utf8'), hashClientSecret);
+    if (!result.ok) throw new InvalidArgumentError(result.message);
+    for (const hash of result.hashes) console.log(hash);
   });
 
 interface AdminOptions { url?: string; key?: string; adminKeyFile?: string }
@@ -157,6 +160,31 @@ audit
       out: (line) => { console.log(line); },
       warn: (line) => { console.error(line); },
     });
+  });
+
+const keys = program.command('keys').description('the broker\'s signing keys (keys/README.md)');
+const keysDirOption = (cmd: Command): Command => cmd.option('--keys-dir <dir>', 'the keys directory (default $BROKER_KEYS_DIR, else ./keys)');
+const keysDirOf = (opts: { keysDir?: string }): string => opts.keysDir ?? process.env.BROKER_KEYS_DIR ?? 'keys';
+keysDirOption(keys.command('generate').description('write the first production signing key (ES256, mode 0600) into an empty keys directory'))
+  .action(async (opts: { keysDir?: string }) => {
+    process.exitCode = await runKeysGenerate({ keysDir: keysDirOf(opts), out: (line) => { console.log(line); } });
+  });
+keysDirOption(keys.command('rotate').description('publish a new signing key now; it signs after --activate-after, and the old key stays published until its tokens expired'))
+  .option('--activate-after <duration>', 'how long validators get to refetch the JWKS before the new key signs (default 15m)')
+  .action(async (opts: { keysDir?: string; activateAfter?: string }) => {
+    const activateAfterMs = opts.activateAfter === undefined ? undefined : parseDurationMs(/^\d+$/u.test(opts.activateAfter) ? Number(opts.activateAfter) : opts.activateAfter, { allowZero: true });
+    if (opts.activateAfter !== undefined && activateAfterMs === undefined) throw new InvalidArgumentError('--activate-after must be a duration like 15m, 90s or 0');
+    process.exitCode = await runKeysRotate({ keysDir: keysDirOf(opts), out: (line) => { console.log(line); }, ...(activateAfterMs === undefined ? {} : { activateAfterMs }) });
+  });
+keysDirOption(keys.command('import').description('write a production key file from a private ES256 JWK or a key file of an earlier build (same kid)'))
+  .argument('<file>', 'the JWK or the old key file')
+  .action(async (file: string, opts: { keysDir?: string }) => {
+    process.exitCode = await runKeysImport({ keysDir: keysDirOf(opts), source: file, text: readFileSync(file, 'utf8'), out: (line) => { console.log(line); } });
+  });
+keysDirOption(keys.command('list').description('show each signing key and its state now (next, active, retired, expired)'))
+  .option('--production', 'refuse development keys, as a production broker does')
+  .action(async (opts: { keysDir?: string; production?: boolean }) => {
+    process.exitCode = await runKeysList({ keysDir: keysDirOf(opts), production: opts.production === true, out: (line) => { console.log(line); } });
   });
 
 program.exitOverride((err) => {

@@ -12,6 +12,7 @@ import { collectBrokerConfigFromDisk } from './load-broker-config.js';
 import { collectCatalog, type CatalogView } from './load-catalog.js';
 import { Problems } from './validate.js';
 import { readYamlDir } from './yaml-files.js';
+import { materialProblems } from './production-material.js';
 
 export interface LoadEverythingOptions {
   /** The configuration file; default: env BROKER_CONFIG; neither = the embedded development default. */
@@ -22,6 +23,8 @@ export interface LoadEverythingOptions {
   readonly clientsDir?: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** Also check the signing keys in `keys_dir` (the broker's start and `broker check`). */
+  readonly keys?: boolean;
 }
 
 export interface Everything {
@@ -32,8 +35,12 @@ export interface Everything {
 
 /** Loads config, then catalog, then agents; throws one ConfigError with every problem found in any of them. */
 export async function loadEverything(options: LoadEverythingOptions): Promise<Everything> {
-  const { cwd, env } = options;
+  const { cwd } = options;
   const problems = new Problems();
+  // The embedded development default keeps its state in memory: it never attaches to a Redis named by
+  // REDIS_URL (which may well be production's, exported in the same shell).
+  const embedded = options.file === undefined && (options.env.BROKER_CONFIG ?? '') === '';
+  const env = embedded ? { ...options.env, REDIS_URL: undefined } : options.env;
 
   const collected = await collectBrokerConfigFromDisk({ file: options.file, env, cwd }, problems);
   const catalogDir = options.catalogDir === undefined ? collected.catalogDir : path.resolve(cwd, options.catalogDir);
@@ -56,6 +63,8 @@ export async function loadEverything(options: LoadEverythingOptions): Promise<Ev
     const files = await readYamlDir(clientsDir, cwd, 'agent', problems);
     agents = collectAgents(files, view, collected.mode, problems);
   }
+  // Development material in production (the demo secret), and the signing keys when asked for.
+  problems.addAll(await materialProblems(collected.config, agents, { keys: options.keys === true, cwd }));
 
   const { config } = collected;
   // A validator key's resources must name catalog tools (issue 14 item 7), like an agent's tools.

@@ -5,11 +5,18 @@
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { parseStrictJwt } from '../jwt/strict-compact.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
+import { publicJwks } from '../keys/jwks-route.js';
 
 export function createBrokerTokenVerifier(issuer: string, keys: SigningKeys, clockSkewSeconds: number) {
-  const jwks = createLocalJWKSet({
-    keys: keys.all.map(({ privateJwk: { kty, crv, x, y, kid, alg } }) => ({ kty, crv, x, y, kid, alg, use: 'sig' })),
-  });
+  // The keys published now (key rotation, keys/key-schedule.ts), not those of the start: a token signed by
+  // a key no longer published is refused. One local key set per published set.
+  type LocalSet = ReturnType<typeof createLocalJWKSet>;
+  let memo: { ids: string; jwks: LocalSet } | undefined;
+  const jwks = (header: Parameters<LocalSet>[0], token: Parameters<LocalSet>[1]) => {
+    const ids = keys.all.map((k) => k.kid).join(' ');
+    if (memo?.ids !== ids) memo = { ids, jwks: createLocalJWKSet(publicJwks(keys)) };
+    return memo.jwks(header, token);
+  };
   return async function verifyBrokerToken(token: string, nowMs: number): Promise<JWTPayload | undefined> {
     if (token.length === 0 || token.length > 16_384) return undefined;
     // Strictly first (src/jwt/strict-compact.ts): a token the broker minted always passes.

@@ -16,7 +16,11 @@ import { sampleCrmApp } from '../dev/sample-crm-server.js';
 import { TokenValidator } from '../sdk/validator/index.js';
 import { hostname } from 'node:os';
 import { RedisStreamSink } from '../attribution/redis-stream-sink.js';
-import { loadSigningKeys, type SigningKey } from '../keys/signing-keys.js';
+import { activeKeyView, loadSigningKeys, MAX_TOKEN_LIFETIME_MS, type SigningKey } from '../keys/signing-keys.js';
+import { jwksRoute } from '../keys/jwks-route.js';
+import { ROUTES } from '../provider/build-provider.js';
+import { claimStateOwner, StateEpoch } from '../state/state-owner.js';
+import { readinessGate } from './readiness-gate.js';
 import type { SharedState } from '../state/shared-state.js';
 import type { Logger } from '../log.js';
 import { MemoryState } from '../state/memory-state.js';
@@ -66,14 +70,33 @@ async function createAttributionSink(config: BrokerConfig, signer: SigningKey, s
   return new JsonlFileSink(attribution.file, { signer, ...redaction, ...batching, ...(attribution.rotate ? { rotate: attribution.rotate } : {}) });
 }
 
-export async function startBroker(loaded: { config: BrokerConfig; catalog: Catalog; agents: AgentRegistry }, log: Logger, sink?: AttributionSink): Promise<RunningBroker> {
+export interface StartOptions {
+  /** How often the keys directory is re-read (new `next` keys from `broker keys rotate`); default 30 s. */
+  readonly keyReloadMs?: number;
+  /** How often the Redis state epoch is checked; default 1 s. */
+  readonly epochCheckMs?: number;
+}
+
+/** The longest lifetime a minted token can have: the catalog's largest tool max_ttl (bounded by 1 h). */
+function maxTokenLifetimeMs(catalog: Catalog): number {
+  let max = 0;
+  for (const tool of catalog.tools.values()) max = Math.max(max, tool.maxTtlSeconds * 1000);
+  return max === 0 ? MAX_TOKEN_LIFETIME_MS : Math.min(max, MAX_TOKEN_LIFETIME_MS);
+}
+
+export async function startBroker(loaded: { config: BrokerConfig; catalog: Catalog; agents: AgentRegistry }, log: Logger, sink?: AttributionSink, options: StartOptions = {}): Promise<RunningBroker> {
   const development = loaded.config.mode === 'development';
   // Development: an admin key (in keys/dev-admin.key) to try the kill switch, and a validator key for the sample tool.
   const dev = development && loaded.config.devIdentityProvider ? await developmentKeys(loaded.config.keysDir) : undefined;
   const config: BrokerConfig = dev
     ? { ...loaded.config, adminKeys: [...loaded.config.adminKeys, dev.admin], validatorKeys: [...loaded.config.validatorKeys, dev.validator] }
     : loaded.config;
-  const keys = await loadSigningKeys(config.keysDir, { generateIfMissing: development });
+  // Production never invents a key and refuses keys the development default generated (keys/README.md).
+  const keys = await loadSigningKeys(config.keysDir, {
+    generateIfMissing: development,
+    production: config.mode === 'production',
+    schedule: { maxTokenLifetimeMs: maxTokenLifetimeMs(loaded.catalog), clockSkewMs: config.clockSkewSeconds * 1000 },
+  });
   const servers: Server[] = [];
 
   let devIdentityProvider: RunningBroker['devIdentityProvider'];
@@ -87,13 +110,31 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
   }
 
   // Redis when configured (several replicas), memory otherwise (one process).
-  const state = config.redis ? await RedisState.connect(await redisStateOptions(config.redis)) : new MemoryState();
-  const attribution = sink ?? await createAttributionSink(config, keys.active, state);
+  const redisState = config.redis ? await RedisState.connect(await redisStateOptions(config.redis)) : undefined;
+  // The prefix belongs to one issuer; a Redis that lost it while running is detected (state-owner.ts).
+  let epoch: StateEpoch | undefined;
+  if (redisState) {
+    try {
+      const claim = await claimStateOwner(redisState.redis, redisState.prefix, config.issuer);
+      epoch = new StateEpoch(redisState.redis, redisState.prefix, claim, log, options.epochCheckMs);
+    } catch (err) {
+      await redisState.close();
+      throw err;
+    }
+  }
+  const state: SharedState = redisState && epoch ? epoch.guard(redisState) : new MemoryState();
+  const attribution = sink ?? await createAttributionSink(config, activeKeyView(keys), state);
   if (!config.redis && config.mode === 'production') {
     log.warn('no redis configured: suspensions and revocations live in this process only; run a single replica');
   }
   const broker = createBroker({ ...loaded, config, keys, sink: attribution, log, state });
-  const { server, port } = await listen(broker.app.callback(), config.host, config.port);
+  broker.app.use(jwksRoute(ROUTES.jwks, keys));
+  const reload = setInterval(() => {
+    keys.reload().catch((err: unknown) => { log.error({ err }, 'signing keys: reload failed; keeping the keys loaded before'); });
+  }, options.keyReloadMs ?? 30_000);
+  reload.unref();
+  const callback = broker.app.callback();
+  const { server, port } = await listen(epoch ? readinessGate(callback, epoch) : callback, config.host, config.port);
   servers.push(server);
 
   let sampleTool: RunningBroker['sampleTool'];
@@ -116,6 +157,8 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
     ...(dev ? { adminKeyFile: dev.adminKeyFile } : {}),
     async stop() {
       validator?.close();
+      clearInterval(reload);
+      epoch?.close();
       await Promise.all(servers.map((srv) => close(srv)));
       broker.close();
       await broker.drain(); // the open interval of unauthenticated denials, before the sink closes

@@ -7,6 +7,7 @@ import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateSigningKey } from '../../src/keys/signing-keys.js';
+import { serializeKeyFile } from '../../src/keys/key-file.js';
 
 export interface BrokerProcess {
   readonly url: string;
@@ -55,5 +56,5 @@ export async function startBrokerProcess(opts: { issuer: string; port: number; y
 
 /** One signing key for every replica (as an operator provisions it), serialised as the keys dir stores it. */
 export async function sharedKeyJson(): Promise<string> {
-  return JSON.stringify(await generateSigningKey());
+  return serializeKeyFile(await generateSigningKey());
 }
