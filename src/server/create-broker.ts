@@ -18,7 +18,7 @@ import { createAdminAuthenticator } from '../admin/admin-auth.js';
 import { adminRouter } from '../admin/admin-routes.js';
 import { queryChain, type QueryFilter } from '../attribution/query.js';
 import { createKillSwitch } from '../kill-switch/kill-switch.js';
-import { validatorRouter } from '../introspection/introspection-routes.js';
+import { createValidatorRoutes, type ValidatorRoutesDeps } from '../introspection/introspection-routes.js';
 import { revocationEndpoint } from '../revocation/revocation-endpoint.js';
 import { createBrokerTokenVerifier } from '../introspection/verify-broker-token.js';
 import { MemoryState } from '../state/memory-state.js';
@@ -45,6 +45,8 @@ export interface BrokerDeps {
   readonly adapter?: Configuration['adapter'];
   /** Shared state (suspensions, revocations); defaults to in-memory. */
   readonly state?: SharedState;
+  /** Revocation feed caps and per-subscriber bounds (revocation/feed/feed-hub.ts); defaults otherwise. */
+  readonly feed?: ValidatorRoutesDeps['feed'];
 }
 
 export interface Broker {
@@ -154,18 +156,24 @@ export function createBroker(deps: BrokerDeps): Broker {
     authenticate: createAdminAuthenticator(config.adminKeys),
   });
   provider.use(admin.routes());
-  const validators = validatorRouter({
+  const validatorKeys = createAdminAuthenticator([...config.validatorKeys, ...config.adminKeys]);
+  const validators = createValidatorRoutes({
     state,
     verify: verifyBrokerToken,
-    authenticate: createAdminAuthenticator([...config.validatorKeys, ...config.adminKeys]),
+    // Minimal adapter until the caller authenticator (validator-caller.ts) replaces it.
+    authenticate: async ({ authorization }) => {
+      const id = await validatorKeys(authorization);
+      return id === undefined ? undefined : { id, kind: 'validator_key' };
+    },
     now,
+    ...(deps.feed ? { feed: deps.feed } : {}),
   });
-  provider.use(validators.routes());
+  provider.use(validators.router.routes());
   // RFC 8414 metadata: the same document oidc-provider serves as OpenID discovery.
   provider.use(async (ctx, next) => {
     if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
     await next();
   });
 
-  return { app: provider, issuer: config.issuer, state, close: () => { agentStatus.close(); } };
+  return { app: provider, issuer: config.issuer, state, close: () => { agentStatus.close(); validators.close(); } };
 }

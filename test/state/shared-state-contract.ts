@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { Revocation, SharedState } from '../../src/state/shared-state.js';
 
 export function rule(overrides: Partial<Revocation> = {}): Revocation {
-  return { id: `r-${Math.random().toString(36).slice(2)}`, kind: 'agent', value: 'agent-a', issuedBefore: 1000, reason: 'test', by: 'oncall', at: 1000, ...overrides };
+  const kind = overrides.kind ?? 'agent';
+  const value = overrides.value ?? 'agent-a';
+  return { id: `${kind}:${value}`, kind, value, issuedBefore: 1000, expiresAt: 4_000_000_000, reason: 'test', by: 'oncall', at: 1000, ...overrides };
 }
 
 export function sharedStateContract(name: string, make: () => SharedState | Promise<SharedState>) {
