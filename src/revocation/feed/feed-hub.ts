@@ -116,11 +116,17 @@ export class FeedHub {
     return ok;
   }
 
-  drop(sub: Subscriber, why: string): void {
+  /** Ends a subscription; with `last`, that event is sent first (the socket gets `dropAfterMs` to take it). */
+  drop(sub: Subscriber, why: string, last?: string): void {
     if (sub.closed) return;
     this.#o.onDrop?.(sub.keyId, why);
     this.#remove(sub);
-    sub.res.destroy();
+    if (last === undefined) {
+      sub.res.destroy();
+      return;
+    }
+    sub.res.end(last);
+    setTimeout(() => { sub.res.destroy(); }, this.#o.dropAfterMs).unref();
   }
 
   close(): void {
@@ -171,8 +177,10 @@ export class FeedHub {
             ? { events: await this.#o.state.eventsSince(undefined, 1000), truncated: false }
             : await this.#o.state.feedSince(this.#cursor, 1000);
           if (page.truncated) {
-            // Events after our position are gone: nobody here can be told what they were.
-            for (const sub of [...this.#subscribers]) this.drop(sub, 'feed_truncated');
+            // Events after our position are gone: nobody here can be told what they were. `reset` tells
+            // validators their rules are incomplete now (not only after their grace); they reconnect for a snapshot.
+            const reset = sseEvent('reset', { time: this.#o.now(), why: 'the feed was trimmed past this replica\'s position' });
+            for (const sub of [...this.#subscribers]) this.drop(sub, 'feed_truncated', reset);
             return;
           }
           if (page.events.length === 0) break;

@@ -133,6 +133,12 @@ export class RevocationFollower {
       case 'heartbeat':
         this.#heard();
         return;
+      case 'reset':
+        // Events were lost on the broker's side: the rules held here are incomplete from now on.
+        this.#backed = false;
+        this.#lastHeard = Number.NEGATIVE_INFINITY;
+        this.#staging = undefined;
+        return;
       default:
         // `unavailable`: the broker retries the snapshot in this stream; a partial one is discarded.
         this.#staging = undefined;
