@@ -47,6 +47,8 @@ export interface BrokerDeps {
   readonly state?: SharedState;
   /** Revocation feed caps and per-subscriber bounds (revocation/feed/feed-hub.ts); defaults otherwise. */
   readonly feed?: ValidatorRoutesDeps['feed'];
+  /** `/revoke` calls per agent per window (default revocation-guard.ts). */
+  readonly revokeRateLimit?: { readonly limit: number; readonly windowMs: number };
 }
 
 export interface Broker {
@@ -131,8 +133,11 @@ export function createBroker(deps: BrokerDeps): Broker {
     clockSkewSeconds: config.clockSkewSeconds,
   });
   const verifyBrokerToken = createBrokerTokenVerifier(config.issuer, deps.keys, config.clockSkewSeconds);
-  provider.use(revocationEndpoint({ path: ROUTES.revocation, verify: verifyBrokerToken, actions, log, now }));
   const observe = config.killSwitch ? createKillSwitch({ config: config.killSwitch, state, actions, log, now }) : undefined;
+  provider.use(revocationEndpoint({
+    path: ROUTES.revocation, verify: verifyBrokerToken, actions, log, now, state, agentStatus,
+    record: (record) => deps.sink.append(record), ...(observe ? { observe } : {}), ...(deps.revokeRateLimit ? { rateLimit: deps.revokeRateLimit } : {}),
+  }));
   provider.use(tokenEndpointEnvelope({ tokenPath: ROUTES.token, maxBodyBytes: config.limits.maxBodyBytes, sink: deps.sink, log, now, ...(observe ? { observe } : {}) }));
 
   const router = new Router();

@@ -4,6 +4,7 @@
  * token leaves only after its record is durable; if the record cannot be written the token is withheld
  * and the agent gets 503 temporarily_unavailable (fail closed).
  */
+import { requestIdFrom } from '../http/request-id.js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
@@ -28,7 +29,6 @@ export interface EnvelopeDeps {
   readonly observe?: (record: ExchangeRecord) => void;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/u;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/u;
 
 function traceIdOf(header: string | undefined): string | undefined {
@@ -85,8 +85,7 @@ export function tokenEndpointEnvelope(deps: EnvelopeDeps) {
     }
     const arrivedIn = currentTurn();
     const state = exchangeState(ctx);
-    const requestId = ctx.get('x-request-id');
-    state.requestId = REQUEST_ID.test(requestId) ? requestId : randomUUID();
+    state.requestId = requestIdFrom(ctx.get('x-request-id'));
     const traceId = traceIdOf(ctx.get('traceparent'));
     if (traceId) state.traceId = traceId;
     ctx.set('X-Request-Id', state.requestId);
