@@ -43,6 +43,8 @@ export interface ValidatorBenchConfig {
   readonly tokensFile: string;
   readonly warmupSeconds: number;
   readonly durationSeconds: number;
+  /** How long the validator may wait for its first complete snapshot (large rule sets). */
+  readonly snapshotTimeoutMs?: number;
 }
 
 export interface ValidatorBenchResult {

@@ -19,6 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
+import { preloadRevocationRules } from './revocation-rules.js';
 import { Redis } from 'ioredis';
 import { decodeJwt } from 'jose';
 import { createAdminKey } from '../src/admin/admin-auth.js';
@@ -56,7 +57,7 @@ const { values: opts } = parseArgs({
   strict: true,
 });
 
-const SCENARIOS = ['broker-same', 'broker-half-rate', 'broker-fresh', 'broker-durable', 'broker-chained', 'broker-delayed', 'broker-durable-fresh', 'broker-redis', 'broker-durable-redis', 'oidc-cc', 'koa', 'koa-half-rate', 'unit', 'validator'] as const;
+const SCENARIOS = ['broker-same', 'broker-half-rate', 'broker-fresh', 'broker-durable', 'broker-chained', 'broker-delayed', 'broker-durable-fresh', 'broker-redis', 'broker-durable-redis', 'oidc-cc', 'koa', 'koa-half-rate', 'unit', 'validator', 'validator-1m-rules'] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 const isScenario = (s: string): s is ScenarioId => (SCENARIOS as readonly string[]).includes(s);
 
@@ -250,6 +251,7 @@ const DESCRIPTIONS: Record<ScenarioId, string> = {
   'koa-half-rate': 'bare koa at broker-half-rate\'s rate (latency floor)',
   unit: 'in-process jose ES256 verify + sign (ops/s)',
   validator: 'validation SDK incl. revocation feed (tokens/s, 1 core)',
+  'validator-1m-rules': 'as validator, with 1,000,000 revocation rules (Redis state)',
 };
 
 const redisPrefixes: string[] = [];
@@ -289,10 +291,16 @@ async function mintBrokerTokens(brokerUrl: string, userToken: string, count: num
  * pool of tokens; the first is revoked through the admin API; the validator child on the server core checks
  * that revocation reached it and measures the SDK against bare jose.jwtVerify on the same tokens.
  */
-async function runValidatorScenario(issuer: TestIssuer, userToken: string, times: { warmupSeconds: number; durationSeconds: number }, tmp: string): Promise<ValidatorBenchResult> {
+async function runValidatorScenario(issuer: TestIssuer, userToken: string, times: { warmupSeconds: number; durationSeconds: number }, tmp: string, rules = 0): Promise<ValidatorBenchResult> {
   const admin = await createAdminKey(BENCH_ADMIN_ID);
   const validatorKey = await createAdminKey(BENCH_VALIDATOR_ID);
-  const cfg: BrokerServerConfig = { upstreamIssuer: issuer.issuer, sink: 'memory', adminKeyHash: admin.hash, validatorKeyHash: validatorKey.hash };
+  // With rules: Redis state preloaded with that many token rules (bench/revocation-rules.ts).
+  const redisState = rules > 0 ? { kind: 'redis' as const, url: redisUrl, prefix: `bench:${randomUUID()}:` } : undefined;
+  if (redisState) {
+    redisPrefixes.push(redisState.prefix);
+    await preloadRevocationRules(redisState.url, redisState.prefix, rules);
+  }
+  const cfg: BrokerServerConfig = { upstreamIssuer: issuer.issuer, sink: 'memory', adminKeyHash: admin.hash, validatorKeyHash: validatorKey.hash, ...(redisState ? { state: redisState } : {}) };
   const broker = await startServer('servers/broker.ts', cfg, [], 1);
   try {
     const tokens = await mintBrokerTokens(broker.url, userToken, 2000);
@@ -305,7 +313,7 @@ async function runValidatorScenario(issuer: TestIssuer, userToken: string, times
     if (res.status !== 201) throw new Error(`revoking the first pool token failed: HTTP ${res.status}`);
     const tokensFile = join(tmp, 'broker-tokens.txt');
     await writeFile(tokensFile, `${tokens.join('\n')}\n`);
-    const config: ValidatorBenchConfig = { brokerIssuer: broker.url, resource: BENCH_RESOURCE, validatorKey: validatorKey.key, tokensFile, ...times };
+    const config: ValidatorBenchConfig = { brokerIssuer: broker.url, resource: BENCH_RESOURCE, validatorKey: validatorKey.key, tokensFile, ...times, ...(rules > 0 ? { snapshotTimeoutMs: 300_000 } : {}) };
     const result = await runJsonChildOn<ValidatorBenchResult>('validator.ts', config, 0);
     if (!result.revokedRefused) throw new Error('the revoked token was not refused: the revocation check did not run');
     return result;
@@ -521,8 +529,8 @@ async function main(): Promise<void> {
         const attempts = perRound.get(id) ?? [];
         perRound.set(id, attempts);
         try {
-          if (id === 'validator') {
-            const result = await runValidatorScenario(issuer, sameToken, { warmupSeconds, durationSeconds }, tmp);
+          if (id === 'validator' || id === 'validator-1m-rules') {
+            const result = await runValidatorScenario(issuer, sameToken, { warmupSeconds, durationSeconds }, tmp, id === 'validator-1m-rules' ? 1_000_000 : 0);
             attempts.push({ id, what: DESCRIPTIONS[id], perSec: result.validatorPerSec, validator: result });
             continue;
           }
@@ -723,6 +731,12 @@ function report(rows: readonly Row[], started: Date): Record<string, number | st
     summary.validatorVsJose = v.validatorPerSec / v.josePerSec;
     console.log(`validator SDK (with revocation checks) vs bare jose.jwtVerify, same process, same ${fmt(v.tokens)} tokens: ${fmt(v.validatorPerSec)} vs ${fmt(v.josePerSec)} tokens/s = ${fmt(v.validatorPerSec / v.josePerSec, 2)}×`);
     console.log(`target "validator ≥ 4,000 tokens/s on one core with revocation checks": ${v.validatorPerSec >= 4000 ? 'MET' : 'NOT MET'} (${fmt(v.validatorPerSec)}/s)`);
+  }
+  const manyRules = by('validator-1m-rules');
+  if (manyRules?.validator && validator?.validator) {
+    const r = manyRules.validator.validatorPerSec / validator.validator.validatorPerSec;
+    summary.validator1mRulesVsNone = r;
+    console.log(`target "validator throughput with 1M revocation rules within 10 % of 0 rules": ${r >= 0.9 ? 'MET' : 'NOT MET'} (${fmt(manyRules.validator.validatorPerSec)} vs ${fmt(validator.validator.validatorPerSec)} tokens/s = ${fmt(r, 2)}×)`);
   }
   const half = by('broker-half-rate');
   if (half?.p99Ms !== undefined) {

@@ -18,6 +18,7 @@ export class MemoryState implements SharedState {
   readonly #claims = new Map<string, number>();
   readonly #clock: () => number;
   readonly #feedKey = randomBytes(32);
+  #nextExpiry = Number.POSITIVE_INFINITY;
 
   constructor(opts: { readonly now?: () => number } = {}) {
     this.#clock = opts.now ?? Date.now;
@@ -46,10 +47,18 @@ export class MemoryState implements SharedState {
 
   addRevocation(revocation: Revocation): Promise<Revocation> {
     const nowSeconds = Math.floor(this.#clock() / 1000);
-    for (const [id, rule] of this.#revocations) if (rule.expiresAt < nowSeconds) this.#revocations.delete(id);
+    // Scan only once something has expired (the earliest expiry is tracked), not on every write.
+    if (this.#nextExpiry < nowSeconds) {
+      this.#nextExpiry = Number.POSITIVE_INFINITY;
+      for (const [id, rule] of this.#revocations) {
+        if (rule.expiresAt < nowSeconds) this.#revocations.delete(id);
+        else this.#nextExpiry = Math.min(this.#nextExpiry, rule.expiresAt);
+      }
+    }
     const id = ruleId(revocation.kind, revocation.value);
     const stored = mergeRules(this.#revocations.get(id), { ...revocation, id });
     this.#revocations.set(id, stored);
+    this.#nextExpiry = Math.min(this.#nextExpiry, stored.expiresAt);
     this.#emit({ type: 'revocation', revocation: stored });
     return Promise.resolve(stored);
   }

@@ -7,8 +7,8 @@
  *   sends those newer than the snapshot's position once it is out. No heartbeat before that: a heartbeat
  *   means "you have every rule up to this position".
  * - Heartbeats go out only while the last successful poll is recent: silence means "assume nothing".
- * - A subscriber whose socket buffer exceeds `maxBufferBytes`, or stays full beyond `dropAfterMs`, is
- *   dropped (it reconnects and gets a snapshot); so does one whose queue during a snapshot exceeds
+ * - A subscriber whose unsent data exceeds `maxBufferBytes` before a batch, or whose socket stays full
+ *   beyond `dropAfterMs`, is dropped (it reconnects and gets a snapshot); so does one whose queue during a snapshot exceeds
  *   `maxPendingEvents`.
  * - When the shared feed was trimmed past the hub's position (events were lost to it), every subscriber
  *   is dropped, for the same reason.
@@ -104,16 +104,23 @@ export class FeedHub {
     sub.live = true;
   }
 
-  /** Writes to one subscriber, dropping it if its buffer grew beyond the bound. Returns false when it is full. */
+  /** Writes to one subscriber. Returns false when its socket buffer is full (the time bound starts then). */
   write(sub: Subscriber, text: string): boolean {
     if (sub.closed) return false;
     const ok = sub.res.write(text);
-    if (sub.res.writableLength > this.#o.maxBufferBytes) {
-      this.drop(sub, 'buffer_full');
-      return false;
-    }
     if (!ok) sub.fullSince ??= this.#o.now();
     return ok;
+  }
+
+  /**
+   * Drops subscribers still holding more than `maxBufferBytes` unsent. Checked before each batch (not per
+   * write: one poll's batch may exceed it for a subscriber that reads well), so a subscriber holds at most
+   * the bound plus one batch (1000 events).
+   */
+  #dropOverfull(): void {
+    for (const sub of [...this.#subscribers]) {
+      if (sub.res.writableLength > this.#o.maxBufferBytes) this.drop(sub, 'buffer_full');
+    }
   }
 
   /** Ends a subscription; with `last`, that event is sent first (the socket gets `dropAfterMs` to take it). */
@@ -184,8 +191,11 @@ export class FeedHub {
             return;
           }
           if (page.events.length === 0) break;
+          this.#dropOverfull();
           await this.#fanOut(page.events);
           if (page.events.length < 1000) break;
+          // Let sockets drain between pages.
+          await new Promise((resolve) => setImmediate(resolve));
         }
       }
       this.#lastOkPollStart = startedAt;
@@ -214,6 +224,7 @@ export class FeedHub {
     const now = this.#o.now();
     const fresh = now - this.#lastOkPollStart <= this.#o.heartbeatMs + this.#o.pollMs;
     const text = sseEvent('heartbeat', { time: now, cursor: this.#cursor ?? null });
+    this.#dropOverfull();
     for (const sub of [...this.#subscribers]) {
       if (sub.fullSince !== undefined && now - sub.fullSince > this.#o.dropAfterMs) {
         this.drop(sub, 'too_slow');
