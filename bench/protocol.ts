@@ -33,6 +33,8 @@ export interface BrokerServerConfig {
   /** scrypt hashes of the admin and validator keys the orchestrator holds (validator scenario). */
   readonly adminKeyHash?: string;
   readonly validatorKeyHash?: string;
+  /** Revocation-feed caps (broker-feed-subscribers: above the defaults, to hold 1,000 subscribers on one key). */
+  readonly feed?: { readonly maxPerKey: number; readonly maxSubscribers: number; readonly revokeEveryMs?: number };
 }
 
 export interface ValidatorBenchConfig {

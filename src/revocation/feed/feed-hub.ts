@@ -47,12 +47,20 @@ export const FEED_DEFAULTS = {
 
 export interface Subscriber {
   readonly keyId: string;
+  /** Which of the heartbeat slots this subscriber's heartbeats go out in (spreads the writes over the period). */
+  readonly slot: number;
   readonly res: ServerResponse;
   live: boolean;
   pending: { readonly cursor: string; readonly text: string }[];
   fullSince: number | undefined;
   closed: boolean;
 }
+
+/**
+ * Heartbeats go out in this many slots per period: a tenth of the subscribers every tenth of the period,
+ * so a thousand subscribers cost a hundred small writes at a time, not a thousand in one event-loop turn.
+ */
+const HEARTBEAT_SLOTS = 10;
 
 export type SubscribeResult = { ok: true; subscriber: Subscriber } | { ok: false; status: 429 | 503; why: string };
 
@@ -67,6 +75,8 @@ export class FeedHub {
   #heartbeat: NodeJS.Timeout | undefined;
   #polling = false;
   #waiters: (() => void)[] = [];
+  #nextSlot = 0;
+  #tick = 0;
 
   constructor(opts: FeedHubOptions) {
     this.#o = { ...FEED_DEFAULTS, ...opts };
@@ -80,7 +90,7 @@ export class FeedHub {
     if (this.#subscribers.size >= this.#o.maxSubscribers) return { ok: false, status: 503, why: 'the revocation feed has as many subscribers as it takes; retry later' };
     const mine = this.#perKey.get(keyId) ?? 0;
     if (mine >= this.#o.maxPerKey) return { ok: false, status: 429, why: `this validator key has ${String(mine)} feed subscriptions, the most allowed` };
-    const subscriber: Subscriber = { keyId, res, live: false, pending: [], fullSince: undefined, closed: false };
+    const subscriber: Subscriber = { keyId, slot: this.#nextSlot++ % HEARTBEAT_SLOTS, res, live: false, pending: [], fullSince: undefined, closed: false };
     this.#subscribers.add(subscriber);
     this.#perKey.set(keyId, mine + 1);
     res.on('drain', () => { subscriber.fullSince = undefined; });
@@ -155,7 +165,7 @@ export class FeedHub {
   #start(): void {
     if (this.#poll) return;
     this.#poll = setInterval(() => { void this.#pollOnce(); }, this.#o.pollMs);
-    this.#heartbeat = setInterval(() => { this.#beat(); }, this.#o.heartbeatMs);
+    this.#heartbeat = setInterval(() => { this.#beat(); }, this.#o.heartbeatMs / HEARTBEAT_SLOTS);
     void this.#pollOnce();
   }
 
@@ -222,15 +232,14 @@ export class FeedHub {
 
   #beat(): void {
     const now = this.#o.now();
+    const slot = this.#tick++ % HEARTBEAT_SLOTS;
     const fresh = now - this.#lastOkPollStart <= this.#o.heartbeatMs + this.#o.pollMs;
     const text = sseEvent('heartbeat', { time: now, cursor: this.#cursor ?? null });
-    this.#dropOverfull();
     for (const sub of [...this.#subscribers]) {
-      if (sub.fullSince !== undefined && now - sub.fullSince > this.#o.dropAfterMs) {
-        this.drop(sub, 'too_slow');
-        continue;
-      }
-      if (fresh && sub.live) this.write(sub, text);
+      if (sub.slot !== slot) continue;
+      if (sub.res.writableLength > this.#o.maxBufferBytes) this.drop(sub, 'buffer_full');
+      else if (sub.fullSince !== undefined && now - sub.fullSince > this.#o.dropAfterMs) this.drop(sub, 'too_slow');
+      else if (fresh && sub.live) this.write(sub, text);
     }
   }
 }
