@@ -5,7 +5,6 @@
  * and the agent gets 503 temporarily_unavailable (fail closed).
  */
 import { requestIdFrom } from '../http/request-id.js';
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Context, Next } from 'koa';
