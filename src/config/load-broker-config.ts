@@ -201,6 +201,8 @@ const fileShape = {
     per_agent: rateLimitSchema.optional(),
     per_agent_tool: rateLimitSchema.optional(),
   })]).optional(),
+  revocation_feed: z.strictObject({ max_subscribers: z.number().int().min(1).max(100_000).optional(), max_subscribers_per_key: z.number().int().min(1).max(100_000).optional() }).optional(),
+  revoke_rate_limit: rateLimitSchema.optional(),
   kill_switch: z.union([z.literal('off'), z.strictObject({
     rate_limit_hits: z.strictObject({ count: z.number().int().min(1), window: durationMillis({ min: 1000, max: 3_600_000 }) }).optional(),
     denial_ratio: z.strictObject({ ratio: z.number().gt(0).lt(1), min_requests: z.number().int().min(1), window: durationMillis({ min: 1000, max: 3_600_000 }) }).optional(),
@@ -477,6 +479,8 @@ export function collectBrokerConfig(
     validatorKeys: fields.validator_keys ?? [],
     ...rateLimitsFrom(fields.rate_limits),
     ...killSwitchFrom(fields.kill_switch),
+    ...(fields.revocation_feed ? { revocationFeed: { ...(fields.revocation_feed.max_subscribers ? { maxSubscribers: fields.revocation_feed.max_subscribers } : {}), ...(fields.revocation_feed.max_subscribers_per_key ? { maxPerKey: fields.revocation_feed.max_subscribers_per_key } : {}) } } : {}),
+    ...(fields.revoke_rate_limit ? { revokeRateLimit: { limit: fields.revoke_rate_limit.limit, windowMs: fields.revoke_rate_limit.window } } : {}),
     logLevel: envLogLevel?.value ?? fields.log_level ?? 'info',
   };
   return { ...result, config };

@@ -136,7 +136,8 @@ export function createBroker(deps: BrokerDeps): Broker {
   const observe = config.killSwitch ? createKillSwitch({ config: config.killSwitch, state, actions, log, now }) : undefined;
   provider.use(revocationEndpoint({
     path: ROUTES.revocation, verify: verifyBrokerToken, actions, log, now, state, agentStatus,
-    record: (record) => deps.sink.append(record), ...(observe ? { observe } : {}), ...(deps.revokeRateLimit ? { rateLimit: deps.revokeRateLimit } : {}),
+    record: (record) => deps.sink.append(record), ...(observe ? { observe } : {}),
+    ...(deps.revokeRateLimit ?? config.revokeRateLimit ? { rateLimit: deps.revokeRateLimit ?? config.revokeRateLimit } : {}),
   }));
   provider.use(tokenEndpointEnvelope({ tokenPath: ROUTES.token, maxBodyBytes: config.limits.maxBodyBytes, sink: deps.sink, log, now, ...(observe ? { observe } : {}) }));
 
@@ -171,7 +172,7 @@ export function createBroker(deps: BrokerDeps): Broker {
       return id === undefined ? undefined : { id, kind: 'validator_key' };
     },
     now,
-    ...(deps.feed ? { feed: deps.feed } : {}),
+    ...(deps.feed ?? config.revocationFeed ? { feed: { ...config.revocationFeed, ...deps.feed } } : {}),
   });
   provider.use(validators.router.routes());
   // RFC 8414 metadata: the same document oidc-provider serves as OpenID discovery.
