@@ -34,12 +34,38 @@ export class RuleIndex {
 
   /** Drops rules whose every covered token has expired (`expiresAt` before `nowSeconds`). */
   prune(nowSeconds: number): void {
-    for (const [jti, expiresAt] of this.#tokens) if (expiresAt < nowSeconds) this.#tokens.delete(jti);
-    for (const [id, cover] of this.#keyed) {
-      if (cover.expiresAt >= nowSeconds) continue;
-      this.#keyed.delete(id);
-      if (id.startsWith('user:')) this.#users -= 1;
+    while (!this.pruneSome(nowSeconds, Number.POSITIVE_INFINITY));
+  }
+
+  #sweep: Iterator<[string, number | Cover]> | undefined;
+  #sweeping: 'tokens' | 'keyed' = 'tokens';
+
+  /**
+   * Looks at up to `budget` rules where the last call stopped and drops the expired ones: a sweep of a
+   * million rules in slices, never one long pause in the middle of validations. True when a sweep completed.
+   */
+  pruneSome(nowSeconds: number, budget: number): boolean {
+    let seen = 0;
+    while (seen < budget) {
+      this.#sweep ??= this.#sweeping === 'tokens' ? this.#tokens.entries() : this.#keyed.entries();
+      const next = this.#sweep.next();
+      if (next.done) {
+        this.#sweep = undefined;
+        const finished = this.#sweeping === 'keyed';
+        this.#sweeping = finished ? 'tokens' : 'keyed';
+        if (finished) return true;
+        continue;
+      }
+      seen += 1;
+      const [id, value] = next.value;
+      if (typeof value === 'number') {
+        if (value < nowSeconds) this.#tokens.delete(id);
+      } else if (value.expiresAt < nowSeconds) {
+        this.#keyed.delete(id);
+        if (id.startsWith('user:')) this.#users -= 1;
+      }
     }
+    return false;
   }
 
   /** Whether any rule covers these claims: the jti, any agent in the chain (RFC 8693 §4.1), the user, the tool. */

@@ -47,6 +47,19 @@ describe('rule index', () => {
     expect(index.matches(claims)).toBe(false);
   });
 
+  it('prunes in slices: each call looks at no more than its budget, and a sweep ends having dropped every expired rule', () => {
+    const index = new RuleIndex(key);
+    for (let i = 0; i < 25; i += 1) index.add({ kind: 'token', value: `t${String(i)}`, issuedBefore: 0, expiresAt: i % 2 === 0 ? 50 : 500 });
+    index.add({ kind: 'tool', value: 'crm', issuedBefore: 0, expiresAt: 50 });
+    expect(index.pruneSome(100, 10)).toBe(false);
+    expect(index.size).toBeGreaterThanOrEqual(26 - 10);
+    expect(index.pruneSome(100, 10)).toBe(false);
+    expect(index.pruneSome(100, 10)).toBe(true);
+    expect(index.size).toBe(12);
+    expect(index.matches({ jti: 't1', iat: 0 })).toBe(true);
+    expect(index.matches({ jti: 't0', iat: 0, tool: 'crm' })).toBe(false);
+  });
+
   it('costs the same with a million token rules (lookup, not scan)', () => {
     const index = new RuleIndex(key);
     const time = () => {

@@ -43,7 +43,8 @@ export async function sendSnapshot(hub: FeedHub, sub: Subscriber, o: SnapshotOpt
   let backoff = 200;
   while (!sub.closed) {
     try {
-      await hub.positioned();
+      // Until the hub knows its feed position (the state answers), the subscriber hears `unavailable`.
+      await Promise.race([hub.positioned(), new Promise((_resolve, reject) => { setTimeout(() => { reject(new Error('no feed position')); }, backoff).unref(); })]);
       const key = await o.state.feedKey();
       const snapshot = await o.state.revocationSnapshot(o.snapshotPageSize);
       hub.write(sub, sseEvent('snapshot_begin', { cursor: snapshot.cursor ?? null, user_key: key.toString('base64url'), time: o.now() }));

@@ -38,7 +38,8 @@ function parseEvents(buffer: string): { events: FeedEvent[]; rest: string } {
 
 interface Staging { readonly index: RuleIndex; received: number }
 
-const PRUNE_EVERY_MS = 60_000;
+const PRUNE_EVERY_MS = 1000;
+const PRUNE_SLICE = 20_000;
 
 export class RevocationFollower {
   #index: RuleIndex | undefined;
@@ -48,7 +49,7 @@ export class RevocationFollower {
   #lastHeard = Number.NEGATIVE_INFINITY;
   #controller = new AbortController();
   #closed = false;
-  #lastPrune = 0;
+  #pruner: NodeJS.Timeout | undefined;
   readonly #now: () => number;
 
   constructor(private readonly opts: RevocationFollowerOptions) {
@@ -58,6 +59,9 @@ export class RevocationFollower {
   /** Starts following; resolves once a complete snapshot arrived, rejects (and stops) after `timeoutMs`. */
   async start(timeoutMs = 30_000): Promise<void> {
     void this.#loop();
+    // Expired rules go in slices (a million rules in under a minute), never in one long pause.
+    this.#pruner = setInterval(() => { this.#index?.pruneSome(Math.floor(this.#now() / 1000), PRUNE_SLICE); }, PRUNE_EVERY_MS);
+    this.#pruner.unref();
     const deadline = Date.now() + timeoutMs;
     while (!this.isFresh()) {
       if (Date.now() > deadline || this.#closed) {
@@ -81,15 +85,11 @@ export class RevocationFollower {
   isRevoked(claims: RevocableClaims): boolean {
     const index = this.#index;
     if (!index || !this.isFresh()) throw new Error('revocation status unknown: the feed is stale');
-    const now = this.#now();
-    if (now - this.#lastPrune > PRUNE_EVERY_MS) {
-      this.#lastPrune = now;
-      index.prune(Math.floor(now / 1000));
-    }
     return index.matches(claims);
   }
 
   close(): void {
+    clearInterval(this.#pruner);
     this.#closed = true;
     this.#controller.abort();
   }
