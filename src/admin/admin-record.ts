@@ -13,6 +13,8 @@ export interface AdminActionRecord {
   readonly by: string;
   readonly target: { readonly kind: string; readonly value: string };
   readonly reason: string;
+  /** Present on refusals only (e.g. `revoke.token.refused`): then `reason` is the reason code. */
+  readonly decision?: 'denied';
   readonly caller: { readonly address: string };
 }
 

@@ -62,7 +62,7 @@ export async function guardRevocation(deps: RevocationGuardDeps, call: { clientI
   // Attributed: who was refused, why, for which request (admin_action records are the revocation trail).
   await deps.record(adminRecord({
     nowMs: call.nowMs, action: 'revoke.token.refused', by: `agent:${call.clientId}`,
-    target: { kind: 'agent', value: call.clientId }, reason: refusal.reason, request_id: call.requestId, caller: { address: call.callerAddress },
+    target: { kind: 'agent', value: call.clientId }, reason: refusal.reason, decision: 'denied', request_id: call.requestId, caller: { address: call.callerAddress },
   })).catch(() => undefined);
   if (refusal.reason === 'rate_limited') {
     deps.observe?.({

@@ -90,7 +90,7 @@ describe('/revoke (RFC 7009) is bounded', () => {
     expect(again.body).toMatchObject({ error: 'unauthorized_client' });
     expect(again.text).not.toMatch(/access_token|eyJ/u);
     const records = broker.sink.records.filter((r) => r.request_id === 'flood-2');
-    expect(records).toEqual([expect.objectContaining({ type: 'admin_action', action: 'revoke.token.refused', by: 'agent:agent-flood', reason: 'agent_suspended' })]);
+    expect(records).toEqual([expect.objectContaining({ type: 'admin_action', action: 'revoke.token.refused', by: 'agent:agent-flood', reason: 'agent_suspended', decision: 'denied' })]);
     const limited = broker.sink.records.filter((r) => r.type === 'admin_action' && r.action === 'revoke.token.refused' && r.reason === 'rate_limited');
     expect(limited.length).toBeGreaterThanOrEqual(1);
   });
@@ -101,7 +101,8 @@ describe('/revoke (RFC 7009) is bounded', () => {
     const res = await revokeAt(token, 'agent-r', { 'x-request-id': 'revoked-1' });
     expect(res.status).toBe(401);
     expect(res.body).toMatchObject({ error: 'invalid_client' });
-    expect(broker.sink.records.filter((r) => r.request_id === 'revoked-1')).toEqual([expect.objectContaining({ action: 'revoke.token.refused', reason: 'agent_revoked' })]);
+    expect(res.text).not.toMatch(/access_token|eyJ/u);
+    expect(broker.sink.records.filter((r) => r.request_id === 'revoked-1')).toEqual([expect.objectContaining({ action: 'revoke.token.refused', reason: 'agent_revoked', decision: 'denied' })]);
   });
 });
 
