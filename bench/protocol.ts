@@ -33,6 +33,8 @@ export interface BrokerServerConfig {
   /** scrypt hashes of the admin and validator keys the orchestrator holds (validator scenario). */
   readonly adminKeyHash?: string;
   readonly validatorKeyHash?: string;
+  /** Revocation-feed caps (broker-feed-subscribers: above the defaults, to hold 1,000 subscribers on one key). */
+  readonly feed?: { readonly maxPerKey: number; readonly maxSubscribers: number; readonly revokeEveryMs?: number };
 }
 
 export interface ValidatorBenchConfig {
@@ -43,6 +45,8 @@ export interface ValidatorBenchConfig {
   readonly tokensFile: string;
   readonly warmupSeconds: number;
   readonly durationSeconds: number;
+  /** How long the validator may wait for its first complete snapshot (large rule sets). */
+  readonly snapshotTimeoutMs?: number;
 }
 
 export interface ValidatorBenchResult {

@@ -19,6 +19,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
+import { preloadRevocationRules } from './revocation-rules.js';
+import { openSubscribers } from './feed-subscribers.js';
 import { Redis } from 'ioredis';
 import { decodeJwt } from 'jose';
 import { createAdminKey } from '../src/admin/admin-auth.js';
@@ -57,7 +59,7 @@ const { values: opts } = parseArgs({
   strict: true,
 });
 
-const SCENARIOS = ['broker-same', 'broker-half-rate', 'broker-fresh', 'broker-durable', 'broker-chained', 'broker-delayed', 'broker-durable-fresh', 'broker-redis', 'broker-durable-redis', 'oidc-cc', 'koa', 'koa-half-rate', 'unit', 'validator', 'broker-secret-flood'] as const;
+const SCENARIOS = ['broker-same', 'broker-half-rate', 'broker-fresh', 'broker-durable', 'broker-chained', 'broker-delayed', 'broker-durable-fresh', 'broker-redis', 'broker-durable-redis', 'oidc-cc', 'koa', 'koa-half-rate', 'unit', 'validator', 'validator-1m-rules', 'broker-feed-subscribers', 'broker-secret-flood'] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 const isScenario = (s: string): s is ScenarioId => (SCENARIOS as readonly string[]).includes(s);
 
@@ -251,6 +253,8 @@ const DESCRIPTIONS: Record<ScenarioId, string> = {
   'koa-half-rate': 'bare koa at broker-half-rate\'s rate (latency floor)',
   unit: 'in-process jose ES256 verify + sign (ops/s)',
   validator: 'validation SDK incl. revocation feed (tokens/s, 1 core)',
+  'validator-1m-rules': 'as validator, with 1,000,000 revocation rules (Redis state)',
+  'broker-feed-subscribers': 'broker-same with 1,000 revocation-feed subscribers (100 never read), a revocation every second',
   'broker-secret-flood': 'legit exchanges at 200/s beside 128 conns of wrong secrets, JSONL fsync sink',
 };
 
@@ -291,10 +295,16 @@ async function mintBrokerTokens(brokerUrl: string, userToken: string, count: num
  * pool of tokens; the first is revoked through the admin API; the validator child on the server core checks
  * that revocation reached it and measures the SDK against bare jose.jwtVerify on the same tokens.
  */
-async function runValidatorScenario(issuer: TestIssuer, userToken: string, times: { warmupSeconds: number; durationSeconds: number }, tmp: string): Promise<ValidatorBenchResult> {
+async function runValidatorScenario(issuer: TestIssuer, userToken: string, times: { warmupSeconds: number; durationSeconds: number }, tmp: string, rules = 0): Promise<ValidatorBenchResult> {
   const admin = await createAdminKey(BENCH_ADMIN_ID);
   const validatorKey = await createAdminKey(BENCH_VALIDATOR_ID);
-  const cfg: BrokerServerConfig = { upstreamIssuer: issuer.issuer, sink: 'memory', adminKeyHash: admin.hash, validatorKeyHash: validatorKey.hash };
+  // With rules: Redis state preloaded with that many token rules (bench/revocation-rules.ts).
+  const redisState = rules > 0 ? { kind: 'redis' as const, url: redisUrl, prefix: `bench:${randomUUID()}:` } : undefined;
+  if (redisState) {
+    redisPrefixes.push(redisState.prefix);
+    await preloadRevocationRules(redisState.url, redisState.prefix, rules);
+  }
+  const cfg: BrokerServerConfig = { upstreamIssuer: issuer.issuer, sink: 'memory', adminKeyHash: admin.hash, validatorKeyHash: validatorKey.hash, ...(redisState ? { state: redisState } : {}) };
   const broker = await startServer('servers/broker.ts', cfg, [], 1);
   try {
     const tokens = await mintBrokerTokens(broker.url, userToken, 2000);
@@ -307,7 +317,7 @@ async function runValidatorScenario(issuer: TestIssuer, userToken: string, times
     if (res.status !== 201) throw new Error(`revoking the first pool token failed: HTTP ${res.status}`);
     const tokensFile = join(tmp, 'broker-tokens.txt');
     await writeFile(tokensFile, `${tokens.join('\n')}\n`);
-    const config: ValidatorBenchConfig = { brokerIssuer: broker.url, resource: BENCH_RESOURCE, validatorKey: validatorKey.key, tokensFile, ...times };
+    const config: ValidatorBenchConfig = { brokerIssuer: broker.url, resource: BENCH_RESOURCE, validatorKey: validatorKey.key, tokensFile, ...times, ...(rules > 0 ? { snapshotTimeoutMs: 300_000 } : {}) };
     const result = await runJsonChildOn<ValidatorBenchResult>('validator.ts', config, 0);
     if (!result.revokedRefused) throw new Error('the revoked token was not refused: the revocation check did not run');
     return result;
@@ -523,8 +533,8 @@ async function main(): Promise<void> {
         const attempts = perRound.get(id) ?? [];
         perRound.set(id, attempts);
         try {
-          if (id === 'validator') {
-            const result = await runValidatorScenario(issuer, sameToken, { warmupSeconds, durationSeconds }, tmp);
+          if (id === 'validator' || id === 'validator-1m-rules') {
+            const result = await runValidatorScenario(issuer, sameToken, { warmupSeconds, durationSeconds }, tmp, id === 'validator-1m-rules' ? 1_000_000 : 0);
             attempts.push({ id, what: DESCRIPTIONS[id], perSec: result.validatorPerSec, validator: result });
             continue;
           }
@@ -555,8 +565,14 @@ async function main(): Promise<void> {
           let load: Omit<LoadConfig, 'url' | 'connections' | 'warmupSeconds' | 'durationSeconds'>;
           if (id.startsWith('broker')) {
             const broker = brokerScenario(id, issuer, sameToken, poolFile);
-            server = await startServer('servers/broker.ts', broker.config, brokerNodeArgs);
+            const feedKeys = id === 'broker-feed-subscribers' ? { validator: await createAdminKey(BENCH_VALIDATOR_ID) } : undefined;
+            server = await startServer('servers/broker.ts', feedKeys ? { ...broker.config, validatorKeyHash: feedKeys.validator.hash, feed: { maxPerKey: 2000, maxSubscribers: 2000, revokeEveryMs: 1000 } } : broker.config, brokerNodeArgs);
             load = { ...rate, ...broker.load };
+            if (feedKeys) {
+              const started = server;
+              const subscribers = await openSubscribers(server.url, { validatorKey: feedKeys.validator.key, total: 1000, stalled: 100 });
+              server = { ...started, stop: async () => { await subscribers.close(); await started.stop(); } };
+            }
           } else if (id === 'oidc-cc') {
             server = await startServer('servers/oidc-client-credentials.ts', {}, brokerNodeArgs);
             load = { headers: formHeaders, body: new URLSearchParams({ grant_type: 'client_credentials', resource: BENCH_RESOURCE, scope: BENCH_SCOPE }).toString(), expect: 'access_token' };
@@ -738,6 +754,19 @@ function report(rows: readonly Row[], started: Date): Record<string, number | st
     summary.validatorVsJose = v.validatorPerSec / v.josePerSec;
     console.log(`validator SDK (with revocation checks) vs bare jose.jwtVerify, same process, same ${fmt(v.tokens)} tokens: ${fmt(v.validatorPerSec)} vs ${fmt(v.josePerSec)} tokens/s = ${fmt(v.validatorPerSec / v.josePerSec, 2)}×`);
     console.log(`target "validator ≥ 4,000 tokens/s on one core with revocation checks": ${v.validatorPerSec >= 4000 ? 'MET' : 'NOT MET'} (${fmt(v.validatorPerSec)}/s)`);
+  }
+  const fanOut = by('broker-feed-subscribers');
+  const plain = by('broker-same');
+  if (fanOut?.p99Ms !== undefined && plain?.p99Ms !== undefined) {
+    const r = fanOut.p99Ms / plain.p99Ms;
+    summary.feedSubscribersP99VsNone = r;
+    console.log(`target "exchange p99 with 1,000 feed subscribers (100 not reading) within 2x of none": ${r <= 2 ? 'MET' : 'NOT MET'} (p99 ${fmt(fanOut.p99Ms, 1)} vs ${fmt(plain.p99Ms, 1)} ms = ${fmt(r, 2)}×)`);
+  }
+  const manyRules = by('validator-1m-rules');
+  if (manyRules?.validator && validator?.validator) {
+    const r = manyRules.validator.validatorPerSec / validator.validator.validatorPerSec;
+    summary.validator1mRulesVsNone = r;
+    console.log(`target "validator throughput with 1M revocation rules within 10 % of 0 rules": ${r >= 0.9 ? 'MET' : 'NOT MET'} (${fmt(manyRules.validator.validatorPerSec)} vs ${fmt(validator.validator.validatorPerSec)} tokens/s = ${fmt(r, 2)}×)`);
   }
   const half = by('broker-half-rate');
   if (half?.p99Ms !== undefined) {

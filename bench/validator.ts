@@ -15,7 +15,7 @@ const cfg = readConfig() as ValidatorBenchConfig;
 const [revoked, ...tokens] = (await readFile(cfg.tokensFile, 'utf8')).split('\n').filter((l) => l.length > 0);
 if (revoked === undefined || tokens.length === 0) throw new Error('no tokens to validate');
 
-const validator = await TokenValidator.create({ issuer: cfg.brokerIssuer, resource: cfg.resource, revocation: { key: cfg.validatorKey } });
+const validator = await TokenValidator.create({ issuer: cfg.brokerIssuer, resource: cfg.resource, revocation: { key: cfg.validatorKey, ...(cfg.snapshotTimeoutMs ? { snapshotTimeoutMs: cfg.snapshotTimeoutMs } : {}) } });
 const jwks = await (await fetch(`${cfg.brokerIssuer}/jwks`)).json() as JSONWebKeySet;
 const localKeys = createLocalJWKSet(jwks);
 

@@ -115,6 +115,7 @@ const broker = createBroker({
     validatorKeys: cfg.validatorKeyHash ? [{ id: BENCH_VALIDATOR_ID, hash: cfg.validatorKeyHash }] : [],
   }),
   ...(state ? { state } : {}),
+  ...(cfg.feed ? { feed: cfg.feed } : {}),
   catalog: testCatalog(),
   agents,
   keys,
@@ -122,6 +123,16 @@ const broker = createBroker({
   log: createLogger('silent'),
 });
 serve(server, broker.app.callback());
+// broker-feed-subscribers: revocations made in the server itself (no admin authentication per event), so
+// every subscriber gets events to fan out besides its heartbeats.
+if (cfg.feed?.revokeEveryMs) {
+  let n = 0;
+  setInterval(() => {
+    n += 1;
+    const nowS = Math.floor(Date.now() / 1000);
+    void broker.state.addRevocation({ id: '', kind: 'user', value: `bench-user-${String(n)}`, issuedBefore: nowS, expiresAt: nowS + 3600, reason: 'bench', by: 'bench', at: nowS });
+  }, cfg.feed.revokeEveryMs).unref();
+}
 announce(server, port, async () => {
   loopDelay.disable();
   const ms = (ns: number) => (ns / 1e6).toFixed(1);

@@ -3,11 +3,11 @@
  * state every replica reads, and is attributed. The record is written first: an action that cannot be
  * attributed is not taken.
  */
-import { randomUUID } from 'node:crypto';
 import type { AgentRegistry } from '../domain/agent.js';
 import type { Catalog } from '../domain/catalog.js';
 import { ReplicationUnconfirmedError, StateUnavailableError, type Revocation, type RevocationKind, type SharedState } from '../state/shared-state.js';
 import { adminRecord, type AdminActionRecord, type OverriddenAction } from './admin-record.js';
+import { ruleExpiry, ruleId } from '../revocation/rules.js';
 
 export class AdminActionError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -76,8 +76,11 @@ export function createAdminActions(deps: AdminActionsDeps) {
     return Math.floor(nowMs / 1000) + Math.ceil(deps.clockSkewSeconds);
   }
 
-  function revocation(kind: RevocationKind, value: string, nowMs: number, ctx: ActionContext): Revocation {
-    return { id: randomUUID(), kind, value, issuedBefore: coveredUntil(nowMs), reason: ctx.reason, by: ctx.by, at: Math.floor(nowMs / 1000) };
+  /** One rule per kind and value (repeating is idempotent), dropped once nothing it covers can be alive. */
+  function revocation(kind: RevocationKind, value: string, nowMs: number, ctx: ActionContext, opts: { coverMs?: number; tokenExp?: number } = {}): Revocation {
+    const issuedBefore = coveredUntil(opts.coverMs ?? nowMs);
+    const expiresAt = ruleExpiry(kind, issuedBefore, Math.floor(nowMs / 1000), deps.clockSkewSeconds, opts.tokenExp);
+    return { id: ruleId(kind, value), kind, value, issuedBefore, expiresAt, reason: ctx.reason, by: ctx.by, at: Math.floor(nowMs / 1000) };
   }
 
   /** With redis.replica_acks: the action's writes are on that many replicas, or a 503 saying they are only on the master. */
@@ -109,9 +112,9 @@ export function createAdminActions(deps: AdminActionsDeps) {
       await deps.state.setAgentOverride(clientId, { status, reason: ctx.reason, by: ctx.by, at });
       // The rule covers tokens issued up to now, after the suspension is committed: a replica whose
       // after-mint check read the feed before the commit minted before now, so its token is covered.
-      const rule = { ...revocation('agent', clientId, nowMs, ctx), issuedBefore: coveredUntil(Math.max(nowMs, deps.now())) };
+      let rule = revocation('agent', clientId, nowMs, ctx, { coverMs: Math.max(nowMs, deps.now()) });
       try {
-        await deps.state.addRevocation(rule);
+        rule = await deps.state.addRevocation(rule);
       } catch (err) {
         // Two writes: a failure of the second leaves the agent stopped and its tokens perhaps alive; say exactly that.
         if (err instanceof StateUnavailableError) {
@@ -123,12 +126,14 @@ export function createAdminActions(deps: AdminActionsDeps) {
       return { revocation: rule };
     },
 
-    /** Revoke every live token for a user (by `sub`), for a tool (by id), or one token (by `jti`). */
-    async revoke(kind: Exclude<RevocationKind, 'agent'>, value: string, ctx: ActionContext): Promise<Revocation> {
+    /**
+     * Revoke every live token for a user (by `sub`), for a tool (by id), or one token (by `jti`; with its
+     * `exp` when known, so the rule ends with the token).
+     */
+    async revoke(kind: Exclude<RevocationKind, 'agent'>, value: string, ctx: ActionContext, token?: { exp: number }): Promise<Revocation> {
       if (kind === 'tool' && !deps.catalog().tools.has(value)) throw new AdminActionError(404, 'unknown_tool', 'no such tool');
       const nowMs = await attribute(`revoke.${kind}`, { kind, value }, ctx);
-      const rule = revocation(kind, value, nowMs, ctx);
-      await deps.state.addRevocation(rule);
+      const rule = await deps.state.addRevocation(revocation(kind, value, nowMs, ctx, token ? { tokenExp: token.exp } : {}));
       await confirm('the revocation');
       return rule;
     },

@@ -13,6 +13,8 @@ export interface AdminActionRecord {
   readonly by: string;
   readonly target: { readonly kind: string; readonly value: string };
   readonly reason: string;
+  /** Present on refusals only (e.g. `revoke.token.refused`): then `reason` is the reason code. */
+  readonly decision?: 'denied';
   readonly caller: { readonly address: string };
   /** Present when the action changes what another operator or the kill switch did: whose action, and what it was. */
   readonly override?: OverriddenAction;

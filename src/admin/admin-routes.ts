@@ -1,5 +1,6 @@
 /** The admin API (`/admin/...`): suspend, reinstate and revoke agents; revoke tokens; list revocations. */
-import { randomUUID } from 'node:crypto';
+import { requestIdFrom } from '../http/request-id.js';
+import { refuseUnmatchableRevocation } from '../revocation/revocation-target.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { QueryFilter } from '../attribution/query.js';
@@ -89,7 +90,7 @@ export function adminRouter(opts: {
     by: String(ctx.state.adminId),
     reason,
     override,
-    requestId: ctx.get('x-request-id') || randomUUID(),
+    requestId: requestIdFrom(ctx.get('x-request-id') || undefined),
     callerAddress: ctx.ip,
   });
 
@@ -107,6 +108,7 @@ export function adminRouter(opts: {
     const { kind, value } = body;
     if (typeof kind !== 'string' || !TOKEN_KINDS.has(kind)) throw new AdminActionError(400, 'invalid_request', 'kind must be user, tool or token');
     if (typeof value !== 'string' || value === '' || value.length > 512) throw new AdminActionError(400, 'invalid_request', 'value is required');
+    refuseUnmatchableRevocation(kind as 'user' | 'tool' | 'token', value);
     const revocation = await opts.actions.revoke(kind as 'user' | 'tool' | 'token', value, context(ctx, reasonOf(body)));
     ctx.status = 201;
     ctx.body = { revocation };

@@ -248,6 +248,8 @@ const fileShape = {
     per_agent_tool: rateLimitSchema.optional(),
     per_source: z.union([z.literal('off'), rateLimitSchema]).optional(),
   })]).optional(),
+  revocation_feed: z.strictObject({ max_subscribers: z.number().int().min(1).max(100_000).optional(), max_subscribers_per_key: z.number().int().min(1).max(100_000).optional() }).optional(),
+  revoke_rate_limit: rateLimitSchema.optional(),
   kill_switch: z.union([z.literal('off'), z.strictObject({
     rate_limit_hits: z.strictObject({ count: z.number().int().min(1), window: durationMillis({ min: 1000, max: 3_600_000 }) }).optional(),
     denial_ratio: z.strictObject({ ratio: z.number().gt(0).lt(1), min_requests: z.number().int().min(1), window: durationMillis({ min: 1000, max: 3_600_000 }) }).optional(),
@@ -542,6 +544,8 @@ export function collectBrokerConfig(
     ...secretChecksFrom(fields.secret_checks),
     ...rateLimitsFrom(fields.rate_limits),
     ...killSwitchFrom(fields.kill_switch),
+    ...(fields.revocation_feed ? { revocationFeed: { ...(fields.revocation_feed.max_subscribers ? { maxSubscribers: fields.revocation_feed.max_subscribers } : {}), ...(fields.revocation_feed.max_subscribers_per_key ? { maxPerKey: fields.revocation_feed.max_subscribers_per_key } : {}) } } : {}),
+    ...(fields.revoke_rate_limit ? { revokeRateLimit: { limit: fields.revoke_rate_limit.limit, windowMs: fields.revoke_rate_limit.window } } : {}),
     logLevel: envLogLevel?.value ?? fields.log_level ?? 'info',
   };
   return { ...result, config };

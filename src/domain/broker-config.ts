@@ -152,5 +152,9 @@ export interface BrokerConfig {
     readonly denialRatio?: { readonly ratio: number; readonly minRequests: number; readonly windowMs: number };
     readonly distinctUsers?: { readonly max: number; readonly windowMs: number };
   };
+  /** Revocation-feed subscription caps per replica (defaults in revocation/feed/feed-hub.ts). */
+  readonly revocationFeed?: { readonly maxSubscribers?: number; readonly maxPerKey?: number };
+  /** `/revoke` calls per agent per window (default 60 per minute, revocation/revocation-guard.ts). */
+  readonly revokeRateLimit?: { readonly limit: number; readonly windowMs: number };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }

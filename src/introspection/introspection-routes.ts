@@ -2,37 +2,49 @@
  * What downstream services (validators) call: RFC 7662 introspection of broker tokens, and the revocation
  * feed that lets a validator reject revoked tokens locally without a call per request.
  *   POST /introspect               form `token=...` -> {active:false} | the token's claims
- *   GET  /revocations/feed?cursor  pull: {revocations (when no cursor), events, cursor}
- *   GET  /revocations/stream       server-sent events: `snapshot`, then `revocation` / `agent_status`,
- *                                  and a `heartbeat` every second (a validator that misses heartbeats
- *                                  for longer than its grace must fail closed)
- * Callers authenticate with a validator key (or an admin key): `Authorization: Bearer <id>.<secret>`.
+ *   GET  /revocations/feed?cursor  pull (revocation/feed/feed-routes.ts)
+ *   GET  /revocations/stream       server-sent events: a complete snapshot, then `revocation` events and a
+ *                                  `heartbeat` every second (a validator that misses heartbeats for longer
+ *                                  than its grace must fail closed)
+ * Callers are authenticated by a ValidatorAuthenticator; what they see follows from who they are (least
+ * disclosure: a caller scoped to some resources introspects only tokens for them).
  */
-import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { isRevokedBy, type SharedState, type StateEvent } from '../state/shared-state.js';
-import { BodyError, readBody } from '../http/read-body.js';
 import type { JWTPayload } from 'jose';
+import { candidateRuleIds, isRevokedBy, type SharedState } from '../state/shared-state.js';
+import { BodyError, readBody } from '../http/read-body.js';
+import type { ValidatorAuthenticator, ValidatorCaller } from './validator-caller.js';
+import { FeedHub, type FeedHubOptions } from '../revocation/feed/feed-hub.js';
+import { openStream, pullFeed } from '../revocation/feed/feed-routes.js';
 
 export interface ValidatorRoutesDeps {
   readonly state: SharedState;
   readonly verify: (token: string, nowMs: number) => Promise<JWTPayload | undefined>;
-  readonly authenticate: (authorization: string | undefined) => Promise<string | undefined>;
+  readonly authenticate: ValidatorAuthenticator;
   readonly now: () => number;
-  /** How often the stream polls the shared state for new events. */
+  /** How often the stream polls the shared state for new events (one poll per replica). */
   readonly pollMs?: number;
   readonly heartbeatMs?: number;
+  /** Subscription caps and per-subscriber bounds (feed-hub.ts). */
+  readonly feed?: Omit<FeedHubOptions, 'state' | 'now' | 'pollMs' | 'heartbeatMs'>;
 }
 
 const INTROSPECTION_CLAIMS = ['iss', 'sub', 'aud', 'client_id', 'scope', 'act', 'tool', 'exp', 'iat', 'jti', 'cnf'] as const;
 
-async function introspect(deps: ValidatorRoutesDeps, token: string): Promise<Record<string, unknown>> {
+function audiences(payload: JWTPayload): string[] {
+  return typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
+}
+
+async function introspect(deps: ValidatorRoutesDeps, caller: ValidatorCaller, token: string): Promise<Record<string, unknown>> {
   const nowMs = deps.now();
   const payload = await deps.verify(token, nowMs);
   if (!payload) return { active: false };
-  // Revocations are read from the shared state: if it cannot be read, the token is not reported active.
-  const rules = await deps.state.listRevocations();
+  // Least disclosure: a caller scoped to resources learns nothing about other resources' tokens.
+  if (caller.resources && !audiences(payload).some((aud) => caller.resources?.has(aud))) return { active: false };
+  // The rules that could cover this token, by key (jti, every agent in the chain, user, tool): one lookup,
+  // always current. If the state cannot be read, the token is not reported active (503).
+  const rules = await deps.state.revocationsByIds(candidateRuleIds(payload));
   if (rules.some((rule) => isRevokedBy(payload, rule))) return { active: false };
   // RFC 9449 §6.2: a DPoP-bound token is introspected with its `cnf.jkt` and token_type DPoP.
   const out: Record<string, unknown> = { active: true, token_type: payload.cnf !== undefined ? 'DPoP' : 'Bearer' };
@@ -40,26 +52,30 @@ async function introspect(deps: ValidatorRoutesDeps, token: string): Promise<Rec
   return out;
 }
 
-function sse(stream: PassThrough, event: string, data: unknown, id?: string): void {
-  stream.write(`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+export interface ValidatorRouter {
+  readonly router: Router;
+  /** Ends every feed subscription and stops polling. */
+  close(): void;
 }
 
-export function validatorRouter(deps: ValidatorRoutesDeps): Router {
+export function createValidatorRoutes(deps: ValidatorRoutesDeps): ValidatorRouter {
   const router = new Router();
+  const hub = new FeedHub({ state: deps.state, now: deps.now, ...deps.feed, ...(deps.pollMs ? { pollMs: deps.pollMs } : {}), ...(deps.heartbeatMs ? { heartbeatMs: deps.heartbeatMs } : {}) });
 
-  const authenticated = async (ctx: Context): Promise<boolean> => {
+  const authenticated = async (ctx: Context, form?: URLSearchParams): Promise<ValidatorCaller | undefined> => {
     ctx.set('Cache-Control', 'no-store');
-    if ((await deps.authenticate(ctx.get('authorization') || undefined)) !== undefined) return true;
+    const caller = await deps.authenticate({ authorization: ctx.get('authorization') || undefined, ...(form ? { form } : {}), callerAddress: ctx.ip });
+    if (caller !== undefined) return caller;
     ctx.status = 401;
     ctx.set('WWW-Authenticate', 'Bearer realm="validators"');
     ctx.body = { error: 'invalid_client', error_description: 'a validator key is required' };
-    return false;
+    return undefined;
   };
 
   router.post('/introspect', async (ctx) => {
-    if (!(await authenticated(ctx))) return;
     ctx.set('Pragma', 'no-cache');
     if (!ctx.is('application/x-www-form-urlencoded')) {
+      if (!(await authenticated(ctx))) return;
       ctx.status = 400;
       ctx.body = { error: 'invalid_request', error_description: 'the body must be application/x-www-form-urlencoded' };
       return;
@@ -68,10 +84,13 @@ export function validatorRouter(deps: ValidatorRoutesDeps): Router {
     try {
       params = new URLSearchParams(await readBody(ctx, 32 * 1024));
     } catch (err) {
+      ctx.set('Cache-Control', 'no-store');
       ctx.status = err instanceof BodyError ? err.status : 400;
       ctx.body = { error: 'invalid_request', error_description: 'the body cannot be read' };
       return;
     }
+    const caller = await authenticated(ctx, params);
+    if (!caller) return;
     const tokens = params.getAll('token');
     if (tokens.length !== 1 || tokens[0] === '') {
       ctx.status = 400;
@@ -79,7 +98,7 @@ export function validatorRouter(deps: ValidatorRoutesDeps): Router {
       return;
     }
     try {
-      ctx.body = await introspect(deps, tokens[0] ?? '');
+      ctx.body = await introspect(deps, caller, tokens[0] ?? '');
     } catch {
       ctx.status = 503;
       ctx.body = { error: 'temporarily_unavailable', error_description: 'revocation state is unavailable' };
@@ -88,60 +107,19 @@ export function validatorRouter(deps: ValidatorRoutesDeps): Router {
 
   router.get('/revocations/feed', async (ctx) => {
     if (!(await authenticated(ctx))) return;
-    const cursor = typeof ctx.query.cursor === 'string' && ctx.query.cursor !== '' ? ctx.query.cursor : undefined;
-    try {
-      const events = await deps.state.eventsSince(cursor);
-      const next = events.at(-1)?.cursor ?? cursor ?? null;
-      ctx.body = cursor === undefined
-        ? { revocations: await deps.state.listRevocations(), events: [], cursor: next, time: deps.now() }
-        : { events, cursor: next, time: deps.now() };
-    } catch {
-      ctx.status = 503;
-      ctx.body = { error: 'temporarily_unavailable', error_description: 'revocation state is unavailable' };
-    }
+    await pullFeed(ctx, { state: deps.state, now: deps.now, hub });
   });
 
   router.get('/revocations/stream', async (ctx) => {
-    if (!(await authenticated(ctx))) return;
-    const stream = new PassThrough();
-    ctx.req.socket.setTimeout(0);
-    ctx.req.socket.setNoDelay(true);
-    ctx.type = 'text/event-stream';
-    ctx.set('Connection', 'keep-alive');
-    ctx.body = stream;
-    let cursor: string | undefined;
-    try {
-      const initial = await deps.state.eventsSince(undefined, 100_000);
-      cursor = initial.at(-1)?.cursor;
-      sse(stream, 'snapshot', { revocations: await deps.state.listRevocations(), cursor: cursor ?? null, time: deps.now() }, cursor);
-    } catch {
-      sse(stream, 'unavailable', { time: deps.now() });
-    }
-    let polling = false;
-    const poll = setInterval(() => {
-      if (polling) return;
-      polling = true;
-      deps.state.eventsSince(cursor).then((events: StateEvent[]) => {
-        for (const e of events) {
-          cursor = e.cursor;
-          sse(stream, e.type, e, e.cursor);
-        }
-      }, () => {
-        // The validator notices the missing heartbeats and fails closed after its grace.
-      }).finally(() => { polling = false; });
-    }, deps.pollMs ?? 100);
-    // Heartbeats only while the shared state answers: silence means "assume nothing".
-    const heartbeat = setInterval(() => {
-      deps.state.ping().then(() => { sse(stream, 'heartbeat', { time: deps.now(), cursor: cursor ?? null }); }, () => undefined);
-    }, deps.heartbeatMs ?? 1000);
-    const stop = () => {
-      clearInterval(poll);
-      clearInterval(heartbeat);
-      stream.end();
-    };
-    ctx.req.on('close', stop);
-    stream.on('error', stop);
+    const caller = await authenticated(ctx);
+    if (!caller) return;
+    openStream(ctx, { state: deps.state, now: deps.now, hub }, caller.id);
   });
 
-  return router;
+  return { router, close: () => { hub.close(); } };
+}
+
+/** The routes alone (callers that manage no lifecycle). */
+export function validatorRouter(deps: ValidatorRoutesDeps): Router {
+  return createValidatorRoutes(deps).router;
 }

@@ -2,16 +2,23 @@
  * RFC 7009 revocation of broker tokens by the agent that holds them. oidc-provider authenticates the agent
  * at its revocation endpoint and then refuses structured (JWT) tokens, which it cannot look up; the broker
  * takes over at exactly that point: a valid, unexpired broker token issued to this agent gets a `token`
- * revocation rule (attributed, `by: agent:<client_id>`), effective at once and pushed to validators.
+ * revocation rule (attributed, `by: agent:<client_id>`), effective at once, pushed to validators, and
+ * dropped when the token expires. Revoking the same token again changes nothing (one rule per jti).
  * Per RFC 7009 §2.2 the answer is 200 whether or not the token was known, valid or the agent's own.
+ *
+ * Every authenticated call is first checked (revocation-guard.ts): a suspended or revoked agent is refused,
+ * and calls are rate-limited per agent (429 with Retry-After; each refusal counts toward the kill switch's
+ * rate-limit trigger), so that no agent can grow the rule set without bound.
  */
 import type { Context, Next } from 'koa';
 import type { JWTPayload } from 'jose';
 import type { AdminActions } from '../admin/admin-actions.js';
 import type { Logger } from '../log.js';
 import { overrideForMissingClientAuth, providerDenialReason } from '../token-endpoint/provider-denial.js';
+import { requestIdFrom } from '../http/request-id.js';
+import { guardRevocation, type RevocationGuardDeps } from './revocation-guard.js';
 
-export interface RevocationEndpointDeps {
+export interface RevocationEndpointDeps extends RevocationGuardDeps {
   readonly path: string;
   readonly verify: (token: string, nowMs: number) => Promise<JWTPayload | undefined>;
   readonly actions: AdminActions;
@@ -37,20 +44,32 @@ export function revocationEndpoint(deps: RevocationEndpointDeps) {
       return;
     }
     const { oidc } = ctx as unknown as OidcContext;
+    if (!oidc?.client) return;
+    const clientId = oidc.client.clientId;
+    const requestId = requestIdFrom(ctx.get('x-request-id') || undefined);
+    ctx.set('X-Request-Id', requestId);
+    const refusal = await guardRevocation(deps, { clientId, requestId, callerAddress: ctx.ip, nowMs: deps.now() });
+    if (refusal) {
+      ctx.status = refusal.status;
+      ctx.body = { error: refusal.error, error_description: refusal.description };
+      if (refusal.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(refusal.retryAfterSeconds));
+      if (refusal.status === 401) ctx.set('WWW-Authenticate', 'Basic realm="revoke"');
+      return;
+    }
     // Only this refusal means "client authenticated, token is a JWT"; every other answer stands as it is.
-    if (ctx.status !== 400 || body?.error !== 'unsupported_token_type' || !oidc?.client) return;
+    if (ctx.status !== 400 || body?.error !== 'unsupported_token_type') return;
     const token = oidc.params?.token;
     const payload = typeof token === 'string' ? await deps.verify(token, deps.now()) : undefined;
-    if (payload && payload.client_id === oidc.client.clientId && typeof payload.jti === 'string') {
+    if (payload && payload.client_id === clientId && typeof payload.jti === 'string' && typeof payload.exp === 'number') {
       try {
         await deps.actions.revoke('token', payload.jti, {
-          by: `agent:${oidc.client.clientId}`,
+          by: `agent:${clientId}`,
           reason: 'revoked by the agent (RFC 7009)',
-          requestId: ctx.get('x-request-id') || payload.jti,
+          requestId,
           callerAddress: ctx.ip,
-        });
+        }, { exp: payload.exp });
       } catch (err) {
-        deps.log.error({ err, agent: oidc.client.clientId }, 'token revocation failed');
+        deps.log.error({ err, agent: clientId }, 'token revocation failed');
         ctx.status = 503;
         ctx.body = { error: 'temporarily_unavailable', error_description: 'the revocation could not be recorded; try again' };
         return;

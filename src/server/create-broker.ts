@@ -21,7 +21,7 @@ import { createValidatorAuthenticator } from '../auth/validator-authenticator.js
 import { queryChain, type QueryFilter } from '../attribution/query.js';
 import { createKillSwitch } from '../kill-switch/kill-switch.js';
 import { resetWindowsOnReinstate, windowEpochsFor } from '../kill-switch/window-epochs.js';
-import { validatorRouter } from '../introspection/introspection-routes.js';
+import { createValidatorRoutes, type ValidatorRoutesDeps } from '../introspection/introspection-routes.js';
 import { revocationEndpoint } from '../revocation/revocation-endpoint.js';
 import { createBrokerTokenVerifier } from '../introspection/verify-broker-token.js';
 import { MemoryState } from '../state/memory-state.js';
@@ -53,6 +53,10 @@ export interface BrokerDeps {
   readonly state?: SharedState;
   /** Free-space measurement of the attribution disk (tests inject one); default statfs(2). */
   readonly statfs?: StatFs;
+  /** Revocation feed caps and per-subscriber bounds (revocation/feed/feed-hub.ts); defaults otherwise. */
+  readonly feed?: ValidatorRoutesDeps['feed'];
+  /** `/revoke` calls per agent per window (default revocation-guard.ts). */
+  readonly revokeRateLimit?: { readonly limit: number; readonly windowMs: number };
 }
 
 export interface Broker {
@@ -149,8 +153,12 @@ export function createBroker(deps: BrokerDeps): Broker {
   const epochs = config.killSwitch ? windowEpochsFor(state) : undefined;
   const actions = epochs ? resetWindowsOnReinstate(adminActions, epochs) : adminActions;
   const verifyBrokerToken = createBrokerTokenVerifier(config.issuer, deps.keys, config.clockSkewSeconds);
-  provider.use(revocationEndpoint({ path: ROUTES.revocation, verify: verifyBrokerToken, actions, log, now }));
   const observe = config.killSwitch ? createKillSwitch({ config: config.killSwitch, state, actions, epochs: epochs ?? windowEpochsFor(state), log, now }) : undefined;
+  provider.use(revocationEndpoint({
+    path: ROUTES.revocation, verify: verifyBrokerToken, actions, log, now, state, agentStatus,
+    record: (record) => deps.sink.append(record), ...(observe ? { observe } : {}),
+    ...(deps.revokeRateLimit ?? config.revokeRateLimit ? { rateLimit: deps.revokeRateLimit ?? config.revokeRateLimit } : {}),
+  }));
   // Issue 14 item 5: a per-address limit before client authentication, and unauthenticated denials aggregated.
   const perSource = config.rateLimits?.perSource;
   const sourceLimiter = perSource
@@ -205,14 +213,14 @@ export function createBroker(deps: BrokerDeps): Broker {
     authenticate: createAdminAuthenticator(config.adminKeys, (reason, address, id) => { failures.failed('admin', address, reason, id); }),
   });
   provider.use(admin.routes());
-  const validators = validatorRouter({
+  const validators = createValidatorRoutes({
     state,
     verify: verifyBrokerToken,
-    // Until the routes take the ValidatorCaller (validator-caller.ts): then `authenticate: validatorAuthenticator`.
-    authenticate: (authorization) => validatorAuthenticator({ authorization }).then((c) => c?.id),
+    authenticate: validatorAuthenticator,
     now,
+    ...(deps.feed ?? config.revocationFeed ? { feed: { ...config.revocationFeed, ...deps.feed } } : {}),
   });
-  provider.use(validators.routes());
+  provider.use(validators.router.routes());
   // RFC 8414 metadata: the same document oidc-provider serves as OpenID discovery.
   provider.use(async (ctx, next) => {
     if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
@@ -221,7 +229,7 @@ export function createBroker(deps: BrokerDeps): Broker {
 
   return {
     app: provider, issuer: config.issuer, state,
-    close: () => { agentStatus.close(); disk?.close(); void failures.close(); },
+    close: () => { agentStatus.close(); validators.close(); disk?.close(); void failures.close(); },
     drain: async () => { await Promise.all([unauthenticated?.close(), failures.close()]); },
   };
 }

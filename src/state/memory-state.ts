@@ -1,5 +1,7 @@
 /** SharedState for a single process (the embedded default). */
-import { slidingCount, type AgentStatusOverride, type AgentStatusSnapshot, type Revocation, type SharedState, type StateEvent } from './shared-state.js';
+import { randomBytes } from 'node:crypto';
+import { compareCursors, slidingCount, type AgentStatusOverride, type AgentStatusSnapshot, type FeedPage, type Revocation, type RevocationSnapshot, type SharedState, type StateEvent } from './shared-state.js';
+import { mergeRules, ruleId } from '../revocation/rules.js';
 
 const MAX_EVENTS = 10_000;
 /** Above this many live claims, expired ones are swept before the next claim. */
@@ -15,6 +17,8 @@ export class MemoryState implements SharedState {
   readonly #sets = new Map<string, { bucket: number; members: Set<string> }>();
   readonly #claims = new Map<string, number>();
   readonly #clock: () => number;
+  readonly #feedKey = randomBytes(32);
+  #nextExpiry = Number.POSITIVE_INFINITY;
 
   constructor(opts: { readonly now?: () => number } = {}) {
     this.#clock = opts.now ?? Date.now;
@@ -41,14 +45,56 @@ export class MemoryState implements SharedState {
     return Promise.resolve();
   }
 
-  addRevocation(revocation: Revocation): Promise<void> {
-    this.#revocations.set(revocation.id, revocation);
-    this.#emit({ type: 'revocation', revocation });
-    return Promise.resolve();
+  addRevocation(revocation: Revocation): Promise<Revocation> {
+    const nowSeconds = Math.floor(this.#clock() / 1000);
+    // Scan only once something has expired (the earliest expiry is tracked), not on every write.
+    if (this.#nextExpiry < nowSeconds) {
+      this.#nextExpiry = Number.POSITIVE_INFINITY;
+      for (const [id, rule] of this.#revocations) {
+        if (rule.expiresAt < nowSeconds) this.#revocations.delete(id);
+        else this.#nextExpiry = Math.min(this.#nextExpiry, rule.expiresAt);
+      }
+    }
+    const id = ruleId(revocation.kind, revocation.value);
+    const stored = mergeRules(this.#revocations.get(id), { ...revocation, id });
+    this.#revocations.set(id, stored);
+    this.#nextExpiry = Math.min(this.#nextExpiry, stored.expiresAt);
+    this.#emit({ type: 'revocation', revocation: stored });
+    return Promise.resolve(stored);
   }
 
   listRevocations(): Promise<Revocation[]> {
     return Promise.resolve([...this.#revocations.values()]);
+  }
+
+  revocationsByIds(ids: readonly string[]): Promise<Revocation[]> {
+    return Promise.resolve(ids.flatMap((id) => this.#revocations.get(id) ?? []));
+  }
+
+  revocationSnapshot(pageSize = 1000): Promise<RevocationSnapshot> {
+    const rules = [...this.#revocations.values()];
+    const cursor = this.#events.at(-1)?.cursor;
+    async function* pages(): AsyncIterable<Revocation[]> {
+      for (let i = 0; i < rules.length; i += pageSize) yield await Promise.resolve(rules.slice(i, i + pageSize));
+    }
+    return Promise.resolve({ cursor, pages: pages() });
+  }
+
+  feedSince(cursor: string | undefined, limit = 1000): Promise<FeedPage> {
+    if (cursor === undefined) return Promise.resolve({ events: [], truncated: false });
+    if (!/^\d{1,15}$/u.test(cursor)) return Promise.resolve({ events: [], truncated: true });
+    const first = this.#events[0];
+    // The event right after the cursor is gone when the oldest retained one is newer than that.
+    const truncated = first !== undefined && compareCursors(first.cursor, String(Number(cursor) + 1)) > 0;
+    return this.eventsSince(cursor, limit).then((events) => ({ events, truncated }));
+  }
+
+  feedPosition(): Promise<string | undefined> {
+    return Promise.resolve(this.#events.at(-1)?.cursor);
+  }
+
+  feedKey(): Promise<Buffer> {
+    return Promise.resolve(this.#feedKey);
   }
 
   eventsSince(cursor: string | undefined, limit = 1000): Promise<StateEvent[]> {

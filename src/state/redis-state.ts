@@ -4,8 +4,10 @@
  * refuses to mint instead of waiting, and it recovers without a restart when Redis comes back (the client
  * reconnects in the background). Key layout and hash tags: state-keys.ts.
  */
-import type { AgentStatusOverride, AgentStatusSnapshot, Revocation, SharedState, StateEvent } from './shared-state.js';
-import { ReplicationUnconfirmedError, slidingCount, StateUnavailableError } from './shared-state.js';
+import { randomBytes } from 'node:crypto';
+import type { AgentStatusOverride, AgentStatusSnapshot, FeedPage, Revocation, RevocationSnapshot, SharedState, StateEvent } from './shared-state.js';
+import { compareCursors, ReplicationUnconfirmedError, slidingCount, StateUnavailableError } from './shared-state.js';
+import { parseRule, ruleId } from '../revocation/rules.js';
 import { connectRedis, DEFAULT_COMMAND_TIMEOUT_MS, type RedisClient, type RedisConnectOptions } from './connect-redis.js';
 import { distinctWindowKey, onceKey, rateWindowKey, stateKey } from './state-keys.js';
 
@@ -39,6 +41,38 @@ local previous = redis.call('GET', KEYS[2])
 return { count, previous or '0' }
 `;
 
+const UPSERT_COMMAND = 'brokerUpsertRevocation';
+/**
+ * One rule per kind and value, merged atomically with the stored one (the later issuedBefore and expiresAt
+ * win, so a replica whose clock is behind cannot shorten a rule), indexed by expiry, published on the feed;
+ * and up to 100 expired rules dropped on the way (each write removes more than it adds, so expired rules
+ * never pile up). KEYS: revocations hash, expiry zset, events stream. ARGV: id, rule JSON, now (s), maxlen.
+ * Returns the stored rule as JSON. A stored value that cannot be decoded is replaced by the new rule.
+ */
+const UPSERT_SCRIPT = `
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3], 'LIMIT', 0, 100)
+for _, id in ipairs(expired) do
+  redis.call('HDEL', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+end
+local rule = cjson.decode(ARGV[2])
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+if existing then
+  local ok, old = pcall(cjson.decode, existing)
+  if ok and type(old) == 'table' then
+    if type(old.issuedBefore) == 'number' and old.issuedBefore > rule.issuedBefore then rule.issuedBefore = old.issuedBefore end
+    if type(old.expiresAt) == 'number' and old.expiresAt > rule.expiresAt then rule.expiresAt = old.expiresAt end
+  end
+end
+local json = cjson.encode(rule)
+redis.call('HSET', KEYS[1], ARGV[1], json)
+redis.call('ZADD', KEYS[2], rule.expiresAt, ARGV[1])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'e', '{"type":"revocation","revocation":' .. json .. '}')
+return json
+`;
+
+type UpsertFn = (hash: string, expiry: string, events: string, id: string, rule: string, nowSeconds: number, maxLen: number) => Promise<string>;
+
 export class RedisState implements SharedState {
   readonly kind = 'redis' as const;
 
@@ -57,6 +91,7 @@ export class RedisState implements SharedState {
     // for the client (the rate-limit windows are counted on every exchange). ioredis sends it by EVALSHA,
     // loading it once per connection; both keys share the limit's hash tag.
     redis.defineCommand(HIT_COMMAND, { numberOfKeys: 2, lua: HIT_SCRIPT });
+    this.#writer.defineCommand(UPSERT_COMMAND, { numberOfKeys: 3, lua: UPSERT_SCRIPT });
   }
 
   /** Connects and waits until Redis answers (bounded); the broker calls this before serving. */
@@ -119,25 +154,84 @@ export class RedisState implements SharedState {
     });
   }
 
-  async addRevocation(revocation: Revocation): Promise<void> {
-    const event = JSON.stringify({ type: 'revocation', revocation });
-    await this.#run('MULTI', async () => {
-      replies(await this.#writer.multi()
-        .hset(stateKey(this.prefix, 'revocations'), revocation.id, JSON.stringify(revocation))
-        .xadd(stateKey(this.prefix, 'events'), 'MAXLEN', '~', String(MAX_EVENTS), '*', 'e', event)
-        .exec());
-    });
+  async addRevocation(revocation: Revocation): Promise<Revocation> {
+    const id = ruleId(revocation.kind, revocation.value);
+    const upsert = (this.#writer as unknown as Record<typeof UPSERT_COMMAND, UpsertFn>)[UPSERT_COMMAND];
+    const stored = await this.#run('EVALSHA', () => upsert.call(this.#writer,
+      stateKey(this.prefix, 'revocations'), stateKey(this.prefix, 'revocation-expiry'), stateKey(this.prefix, 'events'),
+      id, JSON.stringify({ ...revocation, id }), Math.floor(Date.now() / 1000), MAX_EVENTS));
+    return parseRule(stored);
   }
 
   async listRevocations(): Promise<Revocation[]> {
-    const all = await this.#run('HGETALL', () => this.redis.hgetall(stateKey(this.prefix, 'revocations')));
-    return Object.values(all).map((v) => JSON.parse(v) as Revocation);
+    const all: Revocation[] = [];
+    for await (const page of (await this.revocationSnapshot()).pages) all.push(...page);
+    return all;
+  }
+
+  async revocationsByIds(ids: readonly string[]): Promise<Revocation[]> {
+    if (ids.length === 0) return [];
+    const raw = await this.#run('HMGET', () => this.redis.hmget(stateKey(this.prefix, 'revocations'), ...ids));
+    return raw.flatMap((v) => (v === null ? [] : [parseRule(v)]));
+  }
+
+  /**
+   * The feed position is read first, then the rules by HSCAN: every rule committed before that position is
+   * in the hash for the whole scan, and HSCAN returns every element present for its whole duration. Rules
+   * added meanwhile may appear too; harmless, since the feed after the position repeats them (idempotent).
+   */
+  async revocationSnapshot(pageSize = 1000): Promise<RevocationSnapshot> {
+    const cursor = await this.feedPosition();
+    const run = this.#run.bind(this);
+    const redis = this.redis;
+    const key = stateKey(this.prefix, 'revocations');
+    async function* pages(): AsyncIterable<Revocation[]> {
+      let scan = '0';
+      do {
+        const [next, flat] = await run('HSCAN', () => redis.hscan(key, scan, 'COUNT', pageSize));
+        scan = next;
+        const rules: Revocation[] = [];
+        for (let i = 1; i < flat.length; i += 2) rules.push(parseRule(flat[i] ?? ''));
+        if (rules.length > 0) yield rules;
+      } while (scan !== '0');
+    }
+    return { cursor, pages: pages() };
   }
 
   async eventsSince(cursor: string | undefined, limit = 1000): Promise<StateEvent[]> {
     const start = cursor === undefined ? '-' : `(${cursor}`;
     const entries = await this.#run('XRANGE', () => this.redis.xrange(stateKey(this.prefix, 'events'), start, '+', 'COUNT', limit));
     return entries.map(([id, fields]) => ({ ...(JSON.parse(fields[1] ?? '{}') as Omit<StateEvent, 'cursor'>), cursor: id }));
+  }
+
+  async feedSince(cursor: string | undefined, limit = 1000): Promise<FeedPage> {
+    if (cursor === undefined) return { events: [], truncated: false };
+    const events = stateKey(this.prefix, 'events');
+    const [after, first] = await this.#run('XRANGE', async () => replies(await this.redis.multi()
+      .xrange(events, `(${cursor}`, '+', 'COUNT', limit)
+      .xrange(events, '-', '+', 'COUNT', 1)
+      .exec()));
+    const oldest = (first as [string, string[]][])[0]?.[0];
+    // The cursor's own entry is gone (trimmed, or the stream was lost): what followed it may be gone too.
+    const truncated = oldest === undefined || compareCursors(oldest, cursor) > 0;
+    if (truncated) return { events: [], truncated };
+    return { truncated, events: (after as [string, string[]][]).map(([id, fields]) => ({ ...(JSON.parse(fields[1] ?? '{}') as Omit<StateEvent, 'cursor'>), cursor: id })) };
+  }
+
+  async feedPosition(): Promise<string | undefined> {
+    const last = await this.#run('XREVRANGE', () => this.redis.xrevrange(stateKey(this.prefix, 'events'), '+', '-', 'COUNT', 1));
+    return last[0]?.[0];
+  }
+
+  async feedKey(): Promise<Buffer> {
+    const key = stateKey(this.prefix, 'feed-key');
+    const existing = await this.#run('GET', () => this.redis.get(key));
+    if (existing !== null) return Buffer.from(existing, 'base64url');
+    // Every replica races to set it once; all then read the winner.
+    await this.#run('SET NX', () => this.redis.set(key, randomBytes(32).toString('base64url'), 'NX'));
+    const won = await this.#run('GET', () => this.redis.get(key));
+    if (won === null) throw new StateUnavailableError('the feed key could not be read');
+    return Buffer.from(won, 'base64url');
   }
 
   async hit(key: string, windowMs: number, nowMs: number): Promise<number> {

@@ -3,7 +3,9 @@
  * hash tag (`{...}`) that decides its slot, so that every MULTI touches keys of one slot only:
  *
  *   <prefix>{state}:agent-status     HASH    client_id -> AgentStatusOverride (JSON)
- *   <prefix>{state}:revocations      HASH    id -> Revocation (JSON)
+ *   <prefix>{state}:revocations      HASH    <kind>:<value> -> Revocation (JSON), one rule per kind and value
+ *   <prefix>{state}:revocation-expiry ZSET   rule id -> expiresAt (which rules to drop, oldest first)
+ *   <prefix>{state}:feed-key         STRING  the key of the feed's user-rule hashes (random, set once)
  *   <prefix>{state}:events           STREAM  the feed replicas and validators follow (capped)
  *   <prefix>{rl:<key>}:<bucket>      STRING  one fixed rate-limit window (current and previous share the tag)
  *   <prefix>{hll:<key>}:<bucket>     HLL     distinct members in one window
@@ -19,7 +21,7 @@
  * put every key in one slot.
  */
 
-export function stateKey(prefix: string, name: 'agent-status' | 'revocations' | 'events'): string {
+export function stateKey(prefix: string, name: 'agent-status' | 'revocations' | 'revocation-expiry' | 'feed-key' | 'events'): string {
   return `${prefix}{state}:${name}`;
 }
 

@@ -72,7 +72,11 @@ export async function claimStateOwner(redis: RedisClient, prefix: string, issuer
 }
 
 /** Methods whose answers decide that an agent is not suspended: refused once the epoch is lost. */
-const GUARDED = new Set<PropertyKey>(['agentOverride', 'agentStatusSnapshot', 'eventsSince', 'listRevocations']);
+const GUARDED = new Set<PropertyKey>([
+  'agentOverride', 'agentStatusSnapshot', 'eventsSince', 'listRevocations',
+  // The revocation reads of introspection and the validators' feed: a wiped store would answer "nothing revoked".
+  'revocationsByIds', 'revocationSnapshot', 'feedSince', 'feedPosition', 'feedKey',
+]);
 /** Of those, the ones that could lift a suspension at once (a full snapshot, a direct read): checked first. */
 const CHECKED_FIRST = new Set<PropertyKey>(['agentOverride', 'agentStatusSnapshot']);
 

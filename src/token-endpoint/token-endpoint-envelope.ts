@@ -4,7 +4,7 @@
  * token leaves only after its record is durable; if the record cannot be written the token is withheld
  * and the agent gets 503 temporarily_unavailable (fail closed).
  */
-import { randomUUID } from 'node:crypto';
+import { requestIdFrom } from '../http/request-id.js';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Context, Next } from 'koa';
@@ -35,7 +35,6 @@ export interface EnvelopeDeps {
   readonly unauthenticated?: UnauthenticatedDenials;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/u;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/u;
 
 function traceIdOf(header: string | undefined): string | undefined {
@@ -92,8 +91,7 @@ export function tokenEndpointEnvelope(deps: EnvelopeDeps) {
     }
     const arrivedIn = currentTurn();
     const state = exchangeState(ctx);
-    const requestId = ctx.get('x-request-id');
-    state.requestId = REQUEST_ID.test(requestId) ? requestId : randomUUID();
+    state.requestId = requestIdFrom(ctx.get('x-request-id'));
     const traceId = traceIdOf(ctx.get('traceparent'));
     if (traceId) state.traceId = traceId;
     ctx.set('X-Request-Id', state.requestId);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { AdminActionError, createAdminActions } from '../../src/admin/admin-actions.js';
 import type { Agent } from '../../src/domain/agent.js';
 import { MemoryState } from '../../src/state/memory-state.js';
-import { isRevokedBy, StateUnavailableError, type AgentStatusOverride } from '../../src/state/shared-state.js';
+import { isRevokedBy, StateUnavailableError, type AgentStatusOverride, type Revocation } from '../../src/state/shared-state.js';
 import { testCatalog } from '../support/catalog.js';
 
 /** A store whose status write takes 1.5 s of (fake) time to commit. */
@@ -68,7 +68,7 @@ describe('agent suspension rule', () => {
 
 /** A store whose revocation write fails, as Redis does when it goes away between the two writes of a suspension. */
 class RuleWriteFails extends MemoryState {
-  override addRevocation(): Promise<void> {
+  override addRevocation(): Promise<Revocation> {
     return Promise.reject(new StateUnavailableError('redis MULTI failed'));
   }
 }

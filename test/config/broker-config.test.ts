@@ -388,6 +388,16 @@ describe('rate limits and the kill switch', () => {
     expect(() => build({ attribution: { min_free: '1KiB' } })).toThrow(/attribution\.min_free/u);
   });
 
+  it('take the revocation feed caps and the /revoke rate limit, absent by default (the built-in defaults apply)', () => {
+    expect(build({})).not.toHaveProperty('revocationFeed');
+    expect(build({})).not.toHaveProperty('revokeRateLimit');
+    const custom = build({ revocation_feed: { max_subscribers: 500, max_subscribers_per_key: 8 }, revoke_rate_limit: { limit: 10, window: '1m' } });
+    expect(custom.revocationFeed).toEqual({ maxSubscribers: 500, maxPerKey: 8 });
+    expect(custom.revokeRateLimit).toEqual({ limit: 10, windowMs: 60_000 });
+    expect(() => build({ revocation_feed: { max_subscribers: 0 } })).toThrow(/revocation_feed/u);
+    expect(() => build({ revocation_feed: { per_key: 3 } })).toThrow(/revocation_feed/u);
+  });
+
   it('names the field of a bad value', () => {
     expect(() => build({ kill_switch: { denial_ratio: { ratio: 1.5, min_requests: 10, window: '1m' } } })).toThrow(/kill_switch/u);
     expect(() => build({ rate_limits: { per_agent: { limit: 0, window: '1m' } } })).toThrow(/rate_limits/u);

@@ -139,8 +139,10 @@ describe('the revocation feed', () => {
     const first = await (await fetch(`${broker.issuer}/revocations/feed`, { headers })).json() as { revocations: unknown[]; cursor: string | null };
     expect(Array.isArray(first.revocations)).toBe(true);
     await revoke('tool', 'tickets');
-    const next = await (await fetch(`${broker.issuer}/revocations/feed?cursor=${first.cursor ?? ''}`, { headers })).json() as { events: { type: string; revocation?: { kind: string; value: string } }[] };
-    expect(next.events.map((e) => [e.type, e.revocation?.kind, e.revocation?.value])).toEqual([['revocation', 'tool', 'tickets']]);
+    const next = await (await fetch(`${broker.issuer}/revocations/feed?cursor=${first.cursor ?? ''}`, { headers })).json() as { events: { type: string; rule?: Record<string, unknown> }[] };
+    expect(next.events.map((e) => [e.type, e.rule?.kind, e.rule?.value])).toEqual([['revocation', 'tool', 'tickets']]);
+    // Only what matching needs: no reason, no admin id, no rule id.
+    expect(Object.keys(next.events[0]?.rule ?? {}).sort()).toEqual(['expiresAt', 'issuedBefore', 'kind', 'value']);
     expect((await fetch(`${broker.issuer}/revocations/feed`)).status).toBe(401);
   });
 
@@ -158,12 +160,14 @@ describe('the revocation feed', () => {
         buffer += decoder.decode(value);
       }
     };
-    await waitFor(/event: snapshot/u);
+    await waitFor(/event: snapshot_end/u);
     const t0 = Date.now();
     await revoke('user', 'carol');
-    await waitFor(/"value":"carol"/u);
+    await waitFor(/event: revocation\ndata: \{"rule":\{"kind":"user"/u);
     expect(Date.now() - t0).toBeLessThan(1000);
     await waitFor(/event: heartbeat/u);
+    // Least disclosure: the user is on the feed only as a keyed hash; no reasons, no admin ids.
+    expect(buffer).not.toMatch(/carol|"reason"|"by"|oncall/u);
     controller.abort();
   });
 });

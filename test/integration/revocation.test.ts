@@ -3,6 +3,7 @@
  * refuses it on its next request; tokens minted before the suspension are covered by its revocation rule;
  * a broker that cannot reach Redis mints nothing and recovers without a restart.
  */
+import { newTokenId } from '../../src/minting/token-id.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { decodeJwt, SignJWT, type CryptoKey } from 'jose';
@@ -125,7 +126,7 @@ describe('admin API and the kill switch (in-memory state)', () => {
   });
 
   it('revokes an agent permanently with its own reason code, and revokes tokens by user, tool and jti', async () => {
-    for (const [kind, value] of [['user', 'alice'], ['tool', 'crm'], ['token', 'some-jti']] as const) {
+    for (const [kind, value] of [['user', 'alice'], ['tool', 'crm'], ['token', newTokenId()]] as const) {
       const res = await adminCall(broker, 'POST', '/admin/revocations', { kind, value, reason: `revoke ${kind}` });
       expect(res.status).toBe(201);
       expect(res.body.revocation).toMatchObject({ kind, value, by: 'oncall' });

@@ -29,6 +29,11 @@ class SwitchableState implements SharedState {
   setAgentOverride(clientId: string, override: AgentStatusOverride | null) { return this.inner.setAgentOverride(clientId, override); }
   addRevocation(revocation: Revocation) { return this.inner.addRevocation(revocation); }
   listRevocations() { return this.inner.listRevocations(); }
+  revocationsByIds(ids: readonly string[]) { return this.inner.revocationsByIds(ids); }
+  revocationSnapshot(pageSize?: number) { return this.inner.revocationSnapshot(pageSize); }
+  feedSince(cursor: string | undefined, limit?: number) { return this.inner.feedSince(cursor, limit); }
+  feedPosition() { return this.inner.feedPosition(); }
+  feedKey() { return this.inner.feedKey(); }
   hit(key: string, windowMs: number, nowMs: number) { return this.inner.hit(key, windowMs, nowMs); }
   addDistinct(key: string, member: string, windowMs: number, nowMs: number) { return this.inner.addDistinct(key, member, windowMs, nowMs); }
   claimOnce(key: string, ttlMs: number) { return this.inner.claimOnce(key, ttlMs); }

@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { Revocation, SharedState } from '../../src/state/shared-state.js';
 
 export function rule(overrides: Partial<Revocation> = {}): Revocation {
-  return { id: `r-${Math.random().toString(36).slice(2)}`, kind: 'agent', value: 'agent-a', issuedBefore: 1000, reason: 'test', by: 'oncall', at: 1000, ...overrides };
+  const kind = overrides.kind ?? 'agent';
+  const value = overrides.value ?? 'agent-a';
+  return { id: `${kind}:${value}`, kind, value, issuedBefore: 1000, expiresAt: 4_000_000_000, reason: 'test', by: 'oncall', at: 1000, ...overrides };
 }
 
 export function sharedStateContract(name: string, make: () => SharedState | Promise<SharedState>) {
@@ -64,6 +66,53 @@ export function sharedStateContract(name: string, make: () => SharedState | Prom
       const rest = await state.eventsSince(all[0]!.cursor);
       expect(rest.map((e) => e.cursor)).toEqual([all[1]!.cursor, all[2]!.cursor]);
       expect(await state.eventsSince(all[2]!.cursor)).toEqual([]);
+      await state.close();
+    });
+
+    it('keeps one rule per kind and value: a repeated revocation merges (later cover and expiry win), never adds', async () => {
+      const state = await make();
+      await state.addRevocation(rule({ kind: 'token', value: 'j1', expiresAt: 4_000_000_100 }));
+      const merged = await state.addRevocation(rule({ kind: 'token', value: 'j1', expiresAt: 4_000_000_000 }));
+      await state.addRevocation(rule({ kind: 'user', value: 'alice', issuedBefore: 2000 }));
+      // A replica whose clock is behind cannot shorten the rule.
+      const user = await state.addRevocation(rule({ kind: 'user', value: 'alice', issuedBefore: 1500 }));
+      expect(merged).toMatchObject({ id: 'token:j1', expiresAt: 4_000_000_100 });
+      expect(user).toMatchObject({ id: 'user:alice', issuedBefore: 2000 });
+      expect((await state.listRevocations()).map((r) => r.id).sort()).toEqual(['token:j1', 'user:alice']);
+      expect((await state.revocationsByIds(['token:j1', 'user:bob', 'user:alice'])).map((r) => r.id)).toEqual(['token:j1', 'user:alice']);
+      await state.close();
+    });
+
+    it('drops rules once nothing they cover can be alive (on the next write)', async () => {
+      const state = await make();
+      const past = Math.floor(Date.now() / 1000) - 10;
+      await state.addRevocation(rule({ kind: 'token', value: 'gone', expiresAt: past }));
+      await state.addRevocation(rule({ kind: 'user', value: 'gone', expiresAt: past }));
+      await state.addRevocation(rule({ kind: 'token', value: 'live' }));
+      expect((await state.listRevocations()).map((r) => r.id)).toEqual(['token:live']);
+      await state.close();
+    });
+
+    it('snapshots rules in pages consistent with a feed position, and follows the feed after that position', async () => {
+      const state = await make();
+      for (let i = 0; i < 25; i += 1) await state.addRevocation(rule({ kind: 'token', value: `t${String(i)}` }));
+      const snapshot = await state.revocationSnapshot(10);
+      const pages: number[] = [];
+      const ids = new Set<string>();
+      for await (const page of snapshot.pages) {
+        pages.push(page.length);
+        for (const r of page) ids.add(r.id);
+      }
+      expect(ids.size).toBe(25);
+      expect(pages.length).toBeGreaterThan(1);
+      expect(snapshot.cursor).toBe(await state.feedPosition());
+      expect(await state.feedSince(snapshot.cursor)).toEqual({ events: [], truncated: false });
+      await state.addRevocation(rule({ kind: 'tool', value: 'crm' }));
+      const page = await state.feedSince(snapshot.cursor);
+      expect(page.truncated).toBe(false);
+      expect(page.events.map((e) => e.revocation?.id)).toEqual(['tool:crm']);
+      expect((await state.feedKey()).equals(await state.feedKey())).toBe(true);
+      expect((await state.feedKey()).length).toBe(32);
       await state.close();
     });
 

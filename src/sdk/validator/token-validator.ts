@@ -63,8 +63,15 @@ export interface ValidatorOptions {
   readonly algorithms?: readonly string[];
   /** Leeway on `exp`/`nbf`/`iat`, seconds (default 5). */
   readonly clockToleranceSeconds?: number;
-  /** Follow the revocation feed with this validator key (`<id>.<secret>`); `false` only for tests and demos. */
-  readonly revocation: { readonly key: string; readonly graceMs?: number } | false;
+  /**
+   * Follow the revocation feed with this validator key (`<id>.<secret>`); `false` only for tests and demos.
+   * `feedUrl`: the feed's server-sent-events URL (default: the metadata's `revocation_feed_endpoint`, else
+   * `<issuer>/revocations/stream`). `graceMs` (default 3000): how long after the last snapshot-backed event
+   * validation keeps answering; the broker sends a heartbeat every second, so after losing the feed tokens
+   * are refused (503) within 1 s + grace. `snapshotTimeoutMs` (default 30 s): how long `create()` waits for
+   * a complete snapshot before it fails (closed).
+   */
+  readonly revocation: { readonly key: string; readonly graceMs?: number; readonly feedUrl?: string; readonly snapshotTimeoutMs?: number } | false;
   /** Actor policy: which agents may act here, how deep a delegation chain may be, whether `act` is required. */
   readonly actors?: { readonly allowed?: readonly string[]; readonly maxDepth?: number; readonly required?: boolean };
   /** Override where keys and the feed are found (default: from the broker's metadata). */
@@ -87,6 +94,9 @@ export interface ValidatedToken {
   readonly dpopJkt?: string;
   readonly claims: JWTPayload;
 }
+
+/** How long validation goes on after the last snapshot-backed feed event (heartbeats come every second). */
+export const DEFAULT_REVOCATION_GRACE_MS = 3000;
 
 interface ServerMetadata { issuer?: unknown; jwks_uri?: unknown; revocation_feed_endpoint?: unknown }
 
@@ -152,9 +162,10 @@ export class TokenValidator {
     const keys = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: timeout, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
     let follower: RevocationFollower | undefined;
     if (opts.revocation) {
-      const streamUrl = typeof meta.revocation_feed_endpoint === 'string' ? meta.revocation_feed_endpoint : `${opts.issuer}/revocations/stream`;
-      follower = new RevocationFollower({ streamUrl, key: opts.revocation.key, graceMs: opts.revocation.graceMs ?? 3000 });
-      await follower.start(timeout);
+      const streamUrl = opts.revocation.feedUrl ?? (typeof meta.revocation_feed_endpoint === 'string' ? meta.revocation_feed_endpoint : `${opts.issuer}/revocations/stream`);
+      follower = new RevocationFollower({ streamUrl, key: opts.revocation.key, graceMs: opts.revocation.graceMs ?? DEFAULT_REVOCATION_GRACE_MS });
+      // Never serve without a complete snapshot: bounded wait, then fail (closed).
+      await follower.start(opts.revocation.snapshotTimeoutMs ?? 30_000);
     }
     return new TokenValidator(opts, keys, follower);
   }
