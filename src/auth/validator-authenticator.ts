@@ -11,7 +11,8 @@
  * returns them, and the routes show only those tools' tokens. Every failure goes to the failure ledger.
  */
 import { createHash } from 'node:crypto';
-import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose';
+import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
+import { parseStrictJwt } from '../jwt/strict-compact.js';
 import type { ValidatorAuthenticator, ValidatorCaller } from '../introspection/validator-caller.js';
 import type { SharedState } from '../state/shared-state.js';
 import type { AuthFailureReason } from './failure-ledger.js';
@@ -79,8 +80,11 @@ export function createValidatorAuthenticator(deps: ValidatorAuthenticatorDeps): 
   async function byAssertion(assertion: string, claimedId: string | undefined, address: string): Promise<ValidatorCaller | undefined> {
     let id: string;
     try {
-      if (assertion.length > MAX_ASSERTION_CHARS) return fail('malformed', address);
-      const { iss, sub } = decodeJwt(assertion);
+      // Strictly parsed first, as every JWT entering the broker (src/jwt/strict-compact.ts): one spelling,
+      // no duplicate claims, bounded depth, no future iat; jose then verifies the same bytes.
+      const strict = parseStrictJwt(assertion, { nowMs: now(), clockSkewSeconds: deps.clockSkewSeconds, maxChars: MAX_ASSERTION_CHARS });
+      if (!strict.ok) return fail('malformed', address);
+      const { iss, sub } = strict.payload;
       if (typeof iss !== 'string' || iss !== sub || !KEY_ID.test(iss)) return fail('assertion_invalid', address);
       id = iss;
     } catch {
