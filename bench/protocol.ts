@@ -33,6 +33,13 @@ export interface BrokerServerConfig {
   /** scrypt hashes of the admin and validator keys the orchestrator holds (validator scenario). */
   readonly adminKeyHash?: string;
   readonly validatorKeyHash?: string;
+  /**
+   * What a deployed broker has by default and the hand-built bench config otherwise leaves out: the per-source
+   * limit before client authentication (`rate_limits.per_source`) and unauthenticated denials aggregated per
+   * source and interval (`attribution.unauthenticated_interval`), both at their defaults (load-broker-config.ts).
+   * Off for the throughput scenarios: their one load generator is one source far above the per-source default.
+   */
+  readonly deployedDefaults?: boolean;
 }
 
 export interface ValidatorBenchConfig {

@@ -3,7 +3,7 @@
  * flood of 128 connections of wrong client secrets, against one broker with the durable (fsync) attribution
  * log, whose writes share libuv's thread pool with the secret hashes. Target: the legitimate p99 under the
  * flood within 2× of the same load without it, in the same run. The legitimate agent's secret is verified
- * before the flood (as a running agent's is), the flood comes from the same address (loopback).
+ * before the flood (as a running agent's is), the flood comes from another loopback address (127.0.0.2), as from another machine.
  */
 import type { LoadConfig, LoadResult } from './protocol.js';
 import type { SecretFloodConfig, SecretFloodResult } from './secret-flood.js';
