@@ -32,7 +32,17 @@ export interface SecretFloodOutcome {
   readonly p99Ratio: number;
 }
 
+/**
+ * The legitimate load comes from one address (127.0.0.1), which the broker's default per-source limit
+ * (6000 per minute, DEFAULT_PER_SOURCE_LIMIT) also counts: both runs together must stay under it.
+ */
+export const LEGIT_SOURCE_BUDGET = 6000;
+
 export async function runSecretFloodScenario(deps: SecretFloodDeps): Promise<SecretFloodOutcome> {
+  const legitRequests = 2 * SECRET_FLOOD_LEGIT_RATE * (deps.warmupSeconds + deps.durationSeconds);
+  if (legitRequests >= LEGIT_SOURCE_BUDGET) {
+    throw new Error(`broker-secret-flood: ${String(legitRequests)} legitimate requests from one address would reach its own per-source limit (${String(LEGIT_SOURCE_BUDGET)}/min); use --warmup + --duration ≤ 14 s`);
+  }
   const legit: LoadConfig = {
     url: `${deps.serverUrl}/token`, ...deps.legit, connections: 16, overallRate: SECRET_FLOOD_LEGIT_RATE,
     warmupSeconds: deps.warmupSeconds, durationSeconds: deps.durationSeconds,
