@@ -5,6 +5,7 @@
  * flood within 2× of the same load without it, in the same run. The legitimate agent's secret is verified
  * before the flood (as a running agent's is), the flood comes from another loopback address (127.0.0.2), as from another machine.
  */
+import { DEFAULT_PER_SOURCE_LIMIT } from '../src/config/load-broker-config.js';
 import type { LoadConfig, LoadResult } from './protocol.js';
 import type { SecretFloodConfig, SecretFloodResult } from './secret-flood.js';
 
@@ -34,9 +35,9 @@ export interface SecretFloodOutcome {
 
 /**
  * The legitimate load comes from one address (127.0.0.1), which the broker's default per-source limit
- * (6000 per minute, DEFAULT_PER_SOURCE_LIMIT) also counts: both runs together must stay under it.
+ * (DEFAULT_PER_SOURCE_LIMIT, 6000 per minute) also counts: both runs together must stay under it.
  */
-export const LEGIT_SOURCE_BUDGET = 6000;
+export const LEGIT_SOURCE_BUDGET = DEFAULT_PER_SOURCE_LIMIT.limit;
 
 export async function runSecretFloodScenario(deps: SecretFloodDeps): Promise<SecretFloodOutcome> {
   const legitRequests = 2 * SECRET_FLOOD_LEGIT_RATE * (deps.warmupSeconds + deps.durationSeconds);
