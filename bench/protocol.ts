@@ -35,6 +35,13 @@ export interface BrokerServerConfig {
   readonly validatorKeyHash?: string;
   /** Revocation-feed caps (broker-feed-subscribers: above the defaults, to hold 1,000 subscribers on one key). */
   readonly feed?: { readonly maxPerKey: number; readonly maxSubscribers: number; readonly revokeEveryMs?: number };
+  /**
+   * What a deployed broker has by default and the hand-built bench config otherwise leaves out: the per-source
+   * limit before client authentication (`rate_limits.per_source`) and unauthenticated denials aggregated per
+   * source and interval (`attribution.unauthenticated_interval`), both at their defaults (load-broker-config.ts).
+   * Off for the throughput scenarios: their one load generator is one source far above the per-source default.
+   */
+  readonly deployedDefaults?: boolean;
 }
 
 export interface ValidatorBenchConfig {

@@ -546,7 +546,7 @@ async function main(): Promise<void> {
             continue;
           }
           if (id === 'broker-secret-flood') {
-            const server = await startServer('servers/broker.ts', { upstreamIssuer: issuer.issuer, sink: 'jsonl' } satisfies BrokerServerConfig, brokerNodeArgs);
+            const server = await startServer('servers/broker.ts', { upstreamIssuer: issuer.issuer, sink: 'jsonl', deployedDefaults: true } satisfies BrokerServerConfig, brokerNodeArgs);
             try {
               const r = await runSecretFloodScenario({
                 serverUrl: server.url, serverPid: server.pid, legit: { headers: formHeaders, body: exchangeBody(sameToken), expect: 'access_token' },

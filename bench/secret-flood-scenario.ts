@@ -3,8 +3,9 @@
  * flood of 128 connections of wrong client secrets, against one broker with the durable (fsync) attribution
  * log, whose writes share libuv's thread pool with the secret hashes. Target: the legitimate p99 under the
  * flood within 2× of the same load without it, in the same run. The legitimate agent's secret is verified
- * before the flood (as a running agent's is), the flood comes from the same address (loopback).
+ * before the flood (as a running agent's is), the flood comes from another loopback address (127.0.0.2), as from another machine.
  */
+import { DEFAULT_PER_SOURCE_LIMIT } from '../src/config/load-broker-config.js';
 import type { LoadConfig, LoadResult } from './protocol.js';
 import type { SecretFloodConfig, SecretFloodResult } from './secret-flood.js';
 
@@ -32,7 +33,17 @@ export interface SecretFloodOutcome {
   readonly p99Ratio: number;
 }
 
+/**
+ * The legitimate load comes from one address (127.0.0.1), which the broker's default per-source limit
+ * (DEFAULT_PER_SOURCE_LIMIT, 6000 per minute) also counts: both runs together must stay under it.
+ */
+export const LEGIT_SOURCE_BUDGET = DEFAULT_PER_SOURCE_LIMIT.limit;
+
 export async function runSecretFloodScenario(deps: SecretFloodDeps): Promise<SecretFloodOutcome> {
+  const legitRequests = 2 * SECRET_FLOOD_LEGIT_RATE * (deps.warmupSeconds + deps.durationSeconds);
+  if (legitRequests >= LEGIT_SOURCE_BUDGET) {
+    throw new Error(`broker-secret-flood: ${String(legitRequests)} legitimate requests from one address would reach its own per-source limit (${String(LEGIT_SOURCE_BUDGET)}/min); use --warmup + --duration ≤ 14 s`);
+  }
   const legit: LoadConfig = {
     url: `${deps.serverUrl}/token`, ...deps.legit, connections: 16, overallRate: SECRET_FLOOD_LEGIT_RATE,
     warmupSeconds: deps.warmupSeconds, durationSeconds: deps.durationSeconds,

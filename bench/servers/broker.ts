@@ -18,7 +18,7 @@ import type { AttributionSink } from '../../src/attribution/sink.js';
 import { loadSigningKeys } from '../../src/keys/signing-keys.js';
 import { createLogger } from '../../src/log.js';
 import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
-import { DEFAULT_KILL_SWITCH } from '../../src/config/load-broker-config.js';
+import { DEFAULT_KILL_SWITCH, DEFAULT_PER_SOURCE_LIMIT, DEFAULT_UNAUTHENTICATED_INTERVAL_MS } from '../../src/config/load-broker-config.js';
 import { RedisState } from '../../src/state/redis-state.js';
 import { createBroker } from '../../src/server/create-broker.js';
 import { currentTurn } from '../../src/token-endpoint/loop-turn.js';
@@ -103,13 +103,15 @@ const { server, port } = await listen(undefined, '127.0.0.1', 0);
 const issuer = `http://127.0.0.1:${port}`;
 const state = cfg.state?.kind === 'redis' ? await RedisState.connect({ url: cfg.state.url, prefix: cfg.state.prefix }) : undefined;
 // Rate limits and the kill switch are on, as in production, so their counters are paid for on every
-// exchange; the limits are set far above what one agent reaches here, so nothing is refused.
+// exchange; the limits are set far above what one agent reaches here, so nothing is refused. With
+// `deployedDefaults`, the per-source limit and the unauthenticated-denial aggregation are at their defaults.
 const NEVER = { limit: 1_000_000_000, windowMs: 60_000 };
 const broker = createBroker({
   config: baseConfig(issuer, {
     trustedIssuers: [trustedIssuer(cfg.upstreamIssuer, BENCH_AUDIENCE, { algorithms: ['ES256'] })],
     keysDir: join(dir, 'keys'),
-    rateLimits: { perAgent: NEVER, perAgentTool: NEVER },
+    rateLimits: { perAgent: NEVER, perAgentTool: NEVER, ...(cfg.deployedDefaults ? { perSource: DEFAULT_PER_SOURCE_LIMIT } : {}) },
+    attribution: { file: 'unused', ...(cfg.deployedDefaults ? { unauthenticatedIntervalMs: DEFAULT_UNAUTHENTICATED_INTERVAL_MS } : {}) },
     killSwitch: DEFAULT_KILL_SWITCH,
     adminKeys: cfg.adminKeyHash ? [{ id: BENCH_ADMIN_ID, hash: cfg.adminKeyHash }] : [],
     validatorKeys: cfg.validatorKeyHash ? [{ id: BENCH_VALIDATOR_ID, hash: cfg.validatorKeyHash }] : [],

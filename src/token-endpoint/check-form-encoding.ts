@@ -9,6 +9,7 @@
  * are ASCII bytes, which can neither continue nor complete a multi-byte sequence, so a sequence cut at a
  * separator is invalid in both views, and an escaped separator (`%26`) is part of a value in both.
  */
+import { isAscii } from 'node:buffer';
 import { deny, type Denial } from '../exchange/reasons.js';
 
 const PERCENT = 0x25;
@@ -27,10 +28,10 @@ function hexValue(byte: number | undefined): number {
  * decoding anything. Token requests (base64url tokens, percent-encoded URIs) almost always are.
  */
 function plainAscii(body: Uint8Array): boolean {
-  for (let i = 0; i < body.length; i += 1) {
-    const byte = body[i] ?? 0;
-    if (byte >= 0x80) return false;
-    if (byte === PERCENT && hexValue(body[i + 1]) >= 8 && hexValue(body[i + 2]) >= 0) return false;
+  // Natively (isAscii, indexOf) rather than a loop over every byte: this runs on every token request.
+  if (!isAscii(body)) return false;
+  for (let i = body.indexOf(PERCENT); i >= 0; i = body.indexOf(PERCENT, i + 1)) {
+    if (hexValue(body[i + 1]) >= 8 && hexValue(body[i + 2]) >= 0) return false;
   }
   return true;
 }
