@@ -8,8 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { decodeJwt } from 'jose';
 import { createAdminKey } from '../../src/admin/admin-auth.js';
-import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
-import type { Agent } from '../../src/domain/agent.js';
 import { RedisState } from '../../src/state/redis-state.js';
 import { stateKey } from '../../src/state/state-keys.js';
 import { TokenValidator, TokenValidationError } from '../../src/sdk/validator/index.js';
@@ -17,6 +15,7 @@ import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 import { reserveBroker, trustedIssuer, type RunningTestBroker } from '../support/broker-harness.js';
 import { CRM, testCatalog } from '../support/catalog.js';
 import { requireRedis, startPrivateRedis, type PrivateRedis } from '../support/redis.js';
+import { secretAgent } from '../support/attack-bed.js';
 import { AT_TYPE, basic, form, rawPost, TE_GRANT } from '../support/token-request.js';
 
 const redisUp = await requireRedis('the revocation feed over Redis');
@@ -38,12 +37,7 @@ describe.runIf(redisUp)('the revocation feed over real Redis', () => {
     validatorKey = await createAdminKey('crm-service');
     const reserved = await reserveBroker();
     idp = await startUpstreamIdp({ audience: reserved.issuer });
-    const agent: Agent = {
-      clientId: 'feed-agent', name: 'Feed agent', owner: 'sec@example.com', status: 'active',
-      authentication: { method: 'client_secret_basic', secretHash: await hashClientSecret(SECRET) },
-      tools: new Map([['crm', ['crm.accounts.read']]]),
-      maxTtlSeconds: 600, actorToken: { allowed: false, subjects: [] }, devOnly: false, source: 'test',
-    };
+    const agent = await secretAgent('feed-agent', SECRET, { crm: ['crm.accounts.read'] });
     broker = await reserved.start({
       trustedIssuers: [trustedIssuer(idp.issuer, reserved.issuer)],
       catalog: testCatalog(),

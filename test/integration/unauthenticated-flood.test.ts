@@ -5,12 +5,11 @@
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
 import { isExchangeRecord, type AggregateDenialRecord } from '../../src/attribution/record.js';
-import type { Agent } from '../../src/domain/agent.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 import { reserveBroker, trustedIssuer, type RunningTestBroker } from '../support/broker-harness.js';
 import { CRM, testCatalog } from '../support/catalog.js';
+import { secretAgent } from '../support/attack-bed.js';
 import { AT_TYPE, basic, form, TE_GRANT } from '../support/token-request.js';
 
 const SECRET = 'flood-test-agent-secret';
@@ -22,12 +21,7 @@ let userToken: string;
 beforeAll(async () => {
   const reserved = await reserveBroker();
   idp = await startUpstreamIdp({ audience: reserved.issuer });
-  const agent: Agent = {
-    clientId: 'crm-agent', name: 'crm-agent', owner: 'sec@example.com', status: 'active',
-    authentication: { method: 'client_secret_basic', secretHash: await hashClientSecret(SECRET) },
-    tools: new Map([['crm', ['crm.accounts.read']]]),
-    maxTtlSeconds: 600, actorToken: { allowed: false, subjects: [] }, devOnly: false, source: 'test',
-  };
+  const agent = await secretAgent('crm-agent', SECRET, { crm: ['crm.accounts.read'] });
   broker = await reserved.start({
     trustedIssuers: [trustedIssuer(idp.issuer, reserved.issuer)],
     catalog: testCatalog(),
