@@ -124,7 +124,7 @@ const broker = createBroker({
   sink,
   log: createLogger('silent'),
 });
-serve(server, broker.app.callback());
+serve(server, broker.callback());
 // broker-feed-subscribers: revocations made in the server itself (no admin authentication per event), so
 // every subscriber gets events to fan out besides its heartbeats.
 if (cfg.feed?.revokeEveryMs) {

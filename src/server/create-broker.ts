@@ -37,6 +37,7 @@ import { exchangeState } from '../token-endpoint/exchange-state.js';
 import { tokenEndpointEnvelope } from '../token-endpoint/token-endpoint-envelope.js';
 import { createSourceLimiter } from '../token-endpoint/source-limit.js';
 import { createUnauthenticatedDenials } from '../token-endpoint/unauthenticated-denials.js';
+import { withFastRefusal, type RequestHandler } from '../token-endpoint/fast-refusal.js';
 import { FreeSpaceMonitor, type StatFs } from '../attribution/free-space.js';
 import { createTokenExchangeGrant, TOKEN_EXCHANGE_PARAMETERS, TOKEN_EXCHANGE_REPEATABLE } from '../token-endpoint/token-exchange-grant.js';
 
@@ -57,6 +58,8 @@ export interface BrokerDeps {
   readonly feed?: ValidatorRoutesDeps['feed'];
   /** `/revoke` calls per agent per window (default revocation-guard.ts). */
   readonly revokeRateLimit?: { readonly limit: number; readonly windowMs: number };
+  /** Sources refused from memory answered in front of the app (fast-refusal.ts); default on, off to compare in tests. */
+  readonly fastRefusal?: boolean;
 }
 
 export interface Broker {
@@ -67,6 +70,8 @@ export interface Broker {
   close(): void;
   /** Writes what is held in memory for the log (the open interval of unauthenticated denials); before the sink closes. */
   drain(): Promise<void>;
+  /** The HTTP request handler to serve: the app, behind the fast refusal of sources refused from memory. */
+  callback(): RequestHandler;
 }
 
 interface ErrorLike { error?: unknown; error_description?: unknown; error_detail?: unknown }
@@ -231,5 +236,9 @@ export function createBroker(deps: BrokerDeps): Broker {
     app: provider, issuer: config.issuer, state,
     close: () => { agentStatus.close(); validators.close(); disk?.close(); void failures.close(); },
     drain: async () => { await Promise.all([unauthenticated?.close(), failures.close()]); },
+    // Only with aggregation on: without it every denial has a record of its own, which the envelope writes.
+    callback: () => sourceLimiter && unauthenticated && deps.fastRefusal !== false
+      ? withFastRefusal(provider.callback(), { tokenPath: ROUTES.token, limiter: sourceLimiter, unauthenticated, now })
+      : provider.callback(),
   };
 }

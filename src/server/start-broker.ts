@@ -133,7 +133,7 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
     keys.reload().catch((err: unknown) => { log.error({ err }, 'signing keys: reload failed; keeping the keys loaded before'); });
   }, options.keyReloadMs ?? 30_000);
   reload.unref();
-  const callback = broker.app.callback();
+  const callback = broker.callback();
   const { server, port } = await listen(epoch ? readinessGate(callback, epoch) : callback, config.host, config.port);
   servers.push(server);
 

@@ -45,7 +45,14 @@ interface Local {
 }
 
 /** Resolves to the seconds to send in Retry-After when `address` is over its limit, or undefined. */
-export type SourceLimiter = (address: string, nowMs: number) => Promise<number | undefined>;
+export type SourceLimiter = ((address: string, nowMs: number) => Promise<number | undefined>) & {
+  /**
+   * Synchronous, local memory only (never the shared state): the Retry-After seconds when `address` is
+   * refused from memory right now, counting the request as the async check does; otherwise undefined and
+   * nothing is counted (the async check then counts and decides). For the fast refusal (fast-refusal.ts).
+   */
+  refusedNow(address: string, nowMs: number): number | undefined;
+};
 
 export function createSourceLimiter(deps: SourceLimiterDeps): SourceLimiter {
   const { limit, windowMs } = deps.limit;
@@ -69,7 +76,14 @@ export function createSourceLimiter(deps: SourceLimiterDeps): SourceLimiter {
     return entry;
   }
 
-  return async function overLimit(address, nowMs) {
+  function refusedNow(address: string, nowMs: number): number | undefined {
+    const entry = local.get(address);
+    if (!entry || entry.refusedUntil <= nowMs) return undefined;
+    localEntry(address, Math.floor(nowMs / windowMs)).count += 1;
+    return Math.ceil((entry.refusedUntil - nowMs) / 1000);
+  }
+
+  return Object.assign(async function overLimit(address: string, nowMs: number) {
     const entry = localEntry(address, Math.floor(nowMs / windowMs));
     entry.count += 1;
     if (entry.refusedUntil > nowMs) return Math.ceil((entry.refusedUntil - nowMs) / 1000);
@@ -90,5 +104,5 @@ export function createSourceLimiter(deps: SourceLimiterDeps): SourceLimiter {
       return REFUSED_FOR_MS / 1000;
     }
     return undefined;
-  };
+  }, { refusedNow });
 }

@@ -12,6 +12,7 @@ import type { SharedState } from '../../src/state/shared-state.js';
 import { loadSigningKeys, type SigningKeys } from '../../src/keys/signing-keys.js';
 import { createLogger } from '../../src/log.js';
 import { createBroker } from '../../src/server/create-broker.js';
+import type { Provider } from '../../src/provider/oidc-provider.js';
 import { close, listen, serve } from '../../src/server/listen.js';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,10 @@ export interface BrokerStartOptions {
   readonly config?: Partial<BrokerConfig>;
   readonly now?: () => number;
   readonly state?: SharedState;
+  /** Whether sources refused from memory are answered in front of the app (default on, as deployed). */
+  readonly fastRefusal?: boolean;
+  /** Sees the app before it is served (tests add a first middleware to observe which requests reach it). */
+  readonly beforeServe?: (app: Provider) => void;
 }
 
 export interface RunningTestBroker {
@@ -91,8 +96,10 @@ export async function reserveBroker(opts: { readonly issuer?: string } = {}): Pr
         log: createLogger('silent'),
         ...(opts.now ? { now: opts.now } : {}),
         ...(opts.state ? { state: opts.state } : {}),
+        ...(opts.fastRefusal === undefined ? {} : { fastRefusal: opts.fastRefusal }),
       });
-      serve(server, broker.app.callback());
+      opts.beforeServe?.(broker.app);
+      serve(server, broker.callback());
       return { issuer, tokenEndpoint: `${url}/token`, sink, keys, agents, state: broker.state, close: async () => { broker.close(); await close(server, 0); } };
     },
   };

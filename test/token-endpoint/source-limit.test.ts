@@ -57,6 +57,27 @@ describe('per-source limit', () => {
     expect(hits()).toBe(12);
   });
 
+  it('refusedNow answers from local memory only: undefined and uncounted until refused, then the seconds left, counted', async () => {
+    const { state, hits } = counting(new MemoryState());
+    const check = createSourceLimiter({ limit: LIMIT, state });
+    for (let i = 0; i < 20; i += 1) expect(check.refusedNow('10.0.0.1', T0 + i)).toBeUndefined();
+    for (let i = 0; i < 10; i += 1) expect(await check('10.0.0.1', T0 + 100 + i)).toBeUndefined(); // not counted above
+    expect(await check('10.0.0.1', T0 + 200)).toBe(1); // refused until T0 + 1200
+    expect(check.refusedNow('10.0.0.1', T0 + 300)).toBe(1);
+    expect(check.refusedNow('10.0.0.2', T0 + 300)).toBeUndefined();
+    expect(hits()).toBe(10);
+    expect(check.refusedNow('10.0.0.1', T0 + 1200)).toBeUndefined(); // lapsed: the async check asks again
+
+    // Refused by the shared count (another replica), this one's own count is low; refusedNow counts locally,
+    // so a source that kept sending while refused is refused after the lapse without asking the shared state.
+    const here = createSourceLimiter({ limit: LIMIT, state });
+    expect(await here('10.0.0.1', T0 + 400)).toBe(1);
+    expect(hits()).toBe(11);
+    for (let i = 0; i < 10; i += 1) expect(here.refusedNow('10.0.0.1', T0 + 500 + i)).toBe(1);
+    expect(await here('10.0.0.1', T0 + 1500)).toBe(1);
+    expect(hits()).toBe(11);
+  });
+
   it.runIf(redisUp)('the count is shared by replicas through Redis', async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
