@@ -117,6 +117,32 @@ export interface Denial {
   readonly scopes?: ScopeOutcome;
 }
 
+/** The HTTP status of each OAuth error code (RFC 6749 §5.2: 400 unless the client failed to authenticate). */
+const ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  invalid_target: 400,
+  invalid_dpop_proof: 400,
+  temporarily_unavailable: 503,
+  server_error: 500,
+};
+
+/** Reasons whose status differs from their error code's: rate limits answer 429 (RFC 6585) with `Retry-After`. */
+const REASON_STATUS: Partial<Record<DenialReason, number>> = {
+  rate_limited: 429,
+  source_rate_limited: 429,
+  client_authentication_throttled: 429,
+};
+
+/** The HTTP status a denial is answered with: the one place it is chosen. */
+export function denialStatus(reason: DenialReason): number {
+  return REASON_STATUS[reason] ?? ERROR_STATUS[DENIAL_REASONS[reason]];
+}
+
 export function deny(reason: DenialReason, description: string): Denial {
   return { decision: 'denied', reason, error: DENIAL_REASONS[reason], description };
 }
