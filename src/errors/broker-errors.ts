@@ -50,7 +50,7 @@ export const BROKER_ERRORS = {
   // admin actions
   unknown_agent: { error: 'unknown_agent', status: 404, description: 'no such agent' },
   unknown_tool: { error: 'unknown_tool', status: 404, description: 'no such tool' },
-  override_required: { error: 'override_required', status: 409, description: 'another operator or the kill switch made this change; repeat with "override": true' },
+  override_required: { error: 'override_required', status: 409, description: 'another operator or the kill switch made this change; repeat with override set to true' },
   // anything else: a fault of the broker, never explained to the caller
   server_error: { error: 'server_error', status: 500, description: 'internal error' },
 } as const satisfies Record<string, BrokerErrorEntry>;
