@@ -3,7 +3,6 @@
  * `BrokerConfig` is assembled from the parsed (and environment-overlaid) values. A section never reads
  * the environment or another file itself; cross-section checks are safety rules (../safety-rules.ts).
  */
-import type { z } from 'zod';
 import type { BrokerConfig } from '../../domain/broker-config.js';
 import type { Settings } from '../settings.js';
 import type { ParsedFields, Path, Shape } from '../validate.js';
@@ -37,6 +36,3 @@ export interface ConfigSection<S extends Shape> {
 export function defineSection<S extends Shape>(section: ConfigSection<S>): ConfigSection<S> {
   return section;
 }
-
-/** The parsed value type of one schema (for assemble helpers). */
-export type Parsed<T extends z.ZodType> = z.output<T>;
