@@ -4,14 +4,29 @@
  * attributed is not taken.
  */
 import type { AgentRegistry } from '../domain/agent.js';
+import { BrokerError, type BrokerErrorReason } from '../errors/broker-errors.js';
 import type { Catalog } from '../domain/catalog.js';
 import { ReplicationUnconfirmedError, StateUnavailableError, type Revocation, type RevocationKind, type SharedState } from '../state/shared-state.js';
 import { adminRecord, type AdminActionRecord, type OverriddenAction } from './admin-record.js';
 import { ruleExpiry, ruleId } from '../revocation/rules.js';
 
-export class AdminActionError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message);
+/**
+ * A refused or failed admin action: an error of the model (src/errors/broker-errors.ts) whose description is
+ * written for the operator and is also its message. `status` and `code` (the OAuth-style `error`) are read by
+ * the admin API's callers and tests.
+ */
+export class AdminActionError extends BrokerError {
+  override readonly name = 'AdminActionError';
+  constructor(reason: BrokerErrorReason, description: string) {
+    super(reason, description, { description });
+  }
+
+  get status(): number {
+    return this.entry.status;
+  }
+
+  get code(): string {
+    return this.entry.error;
   }
 }
 
@@ -42,7 +57,7 @@ export type AgentAction = 'suspend' | 'reinstate' | 'revoke';
 
 export function createAdminActions(deps: AdminActionsDeps) {
   function requireAgent(clientId: string): void {
-    if (!deps.agents().agents.has(clientId)) throw new AdminActionError(404, 'unknown_agent', 'no such agent');
+    if (!deps.agents().agents.has(clientId)) throw new AdminActionError('unknown_agent', 'no such agent');
   }
 
   async function attribute(action: string, target: { kind: string; value: string }, ctx: ActionContext, overrides?: OverriddenAction): Promise<number> {
@@ -66,7 +81,7 @@ export function createAdminActions(deps: AdminActionsDeps) {
     if (!undoes) return undefined;
     const previous = { by: current.by, status: current.status, at: current.at };
     if (!ctx.override) {
-      throw new AdminActionError(409, 'override_required', `the agent was ${current.status} by ${current.by}; to change another's action, repeat with "override": true and a reason`);
+      throw new AdminActionError('override_required', `the agent was ${current.status} by ${current.by}; to change another's action, repeat with "override": true and a reason`);
     }
     return previous;
   }
@@ -89,7 +104,7 @@ export function createAdminActions(deps: AdminActionsDeps) {
       await deps.state.confirmReplicated(what);
     } catch (err) {
       if (err instanceof ReplicationUnconfirmedError) {
-        throw new AdminActionError(503, 'temporarily_unavailable', `${err.message}; it is in effect, but a failover now could lose it: repeat the action once the replicas are back`);
+        throw new AdminActionError('replication_unconfirmed', `${err.message}; it is in effect, but a failover now could lose it: repeat the action once the replicas are back`);
       }
       throw err;
     }
@@ -118,7 +133,7 @@ export function createAdminActions(deps: AdminActionsDeps) {
       } catch (err) {
         // Two writes: a failure of the second leaves the agent stopped and its tokens perhaps alive; say exactly that.
         if (err instanceof StateUnavailableError) {
-          throw new AdminActionError(503, 'temporarily_unavailable', `the agent is ${status} (no replica mints for it), but revoking its live tokens may not have taken effect: shared state is unavailable; repeat the action`);
+          throw new AdminActionError('state_unavailable', `the agent is ${status} (no replica mints for it), but revoking its live tokens may not have taken effect: shared state is unavailable; repeat the action`);
         }
         throw err;
       }
@@ -131,7 +146,7 @@ export function createAdminActions(deps: AdminActionsDeps) {
      * `exp` when known, so the rule ends with the token).
      */
     async revoke(kind: Exclude<RevocationKind, 'agent'>, value: string, ctx: ActionContext, token?: { exp: number }): Promise<Revocation> {
-      if (kind === 'tool' && !deps.catalog().tools.has(value)) throw new AdminActionError(404, 'unknown_tool', 'no such tool');
+      if (kind === 'tool' && !deps.catalog().tools.has(value)) throw new AdminActionError('unknown_tool', 'no such tool');
       const nowMs = await attribute(`revoke.${kind}`, { kind, value }, ctx);
       const rule = await deps.state.addRevocation(revocation(kind, value, nowMs, ctx, token ? { tokenExp: token.exp } : {}));
       await confirm('the revocation');

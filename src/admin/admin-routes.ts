@@ -4,34 +4,32 @@ import { refuseUnmatchableRevocation } from '../revocation/revocation-target.js'
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { QueryFilter } from '../attribution/query.js';
+import { AttributionUnavailableError } from '../attribution/sink.js';
+import { BrokerError, refuse } from '../errors/broker-errors.js';
+import { renderBrokerError } from '../http/oauth-error.js';
+import { readBody } from '../http/read-body.js';
 import { StateUnavailableError } from '../state/shared-state.js';
-import { AdminActionError, type AdminActions, type AgentAction } from './admin-actions.js';
+import type { AdminActions, AgentAction } from './admin-actions.js';
 import type { AdminCaller } from './admin-auth.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
 async function readJson(ctx: Context): Promise<Record<string, unknown>> {
-  if (!ctx.is('application/json')) throw new AdminActionError(400, 'invalid_request', 'the body must be application/json');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new AdminActionError(413, 'invalid_request', 'the body is too large');
-    chunks.push(chunk);
-  }
+  if (!ctx.is('application/json')) throw refuse('invalid_request', 'the body must be application/json');
+  const text = await readBody(ctx, MAX_BODY_BYTES);
   try {
-    const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const parsed: unknown = JSON.parse(text);
     if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
   } catch {
     // fall through
   }
-  throw new AdminActionError(400, 'invalid_request', 'the body must be a JSON object');
+  throw refuse('invalid_request', 'the body must be a JSON object');
 }
 
 function reasonOf(body: Record<string, unknown>): string {
   const { reason } = body;
   if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 500) {
-    throw new AdminActionError(400, 'invalid_request', 'a reason (1-500 characters) is required');
+    throw refuse('invalid_request', 'a reason (1-500 characters) is required');
   }
   return reason.trim();
 }
@@ -49,8 +47,24 @@ const FILTER_KEYS = ['agent', 'user', 'tool', 'decision', 'type', 'from', 'to'] 
 /** `"override": true` acknowledges that the action changes what another operator (or the kill switch) did. */
 function overrideOf(body: Record<string, unknown>): boolean {
   const { override } = body;
-  if (override !== undefined && typeof override !== 'boolean') throw new AdminActionError(400, 'invalid_request', 'override must be true or false');
+  if (override !== undefined && typeof override !== 'boolean') throw refuse('invalid_request', 'override must be true or false');
   return override === true;
+}
+
+/**
+ * What a failed admin request is answered with. The record is written before the action is taken
+ * (admin-actions.ts), so a sink failure means it was not taken; a shared-state failure may leave it half done.
+ * An error outside the model is a fault: it goes on to the central handler (500 server_error, logged there).
+ */
+function adminFailure(err: unknown): BrokerError {
+  if (err instanceof StateUnavailableError) {
+    return new BrokerError('state_unavailable', err.message, { cause: err, description: 'shared state is unavailable; the action may not have taken effect: repeat it (repeating an action is safe)' });
+  }
+  if (err instanceof AttributionUnavailableError) {
+    return new BrokerError('attribution_unavailable', err.message, { cause: err, description: 'the action could not be attributed or applied; retry' });
+  }
+  if (err instanceof BrokerError) return err;
+  throw err;
 }
 
 export function adminRouter(opts: {
@@ -64,25 +78,15 @@ export function adminRouter(opts: {
     ctx.set('Cache-Control', 'no-store');
     try {
       const caller = await opts.authenticate(ctx.get('authorization') || undefined, ctx.ip);
-      if (caller === undefined) {
-        ctx.set('WWW-Authenticate', 'Bearer realm="admin"');
-        throw new AdminActionError(401, 'invalid_token', 'a valid admin key is required');
-      }
+      if (caller === undefined) throw refuse('admin_unauthorized');
       // A viewer reads; every state change (every non-GET) needs an operator (RFC 6750 §3.1: 403 insufficient_scope).
       if (caller.role !== 'operator' && ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-        ctx.set('WWW-Authenticate', 'Bearer realm="admin", error="insufficient_scope"');
-        throw new AdminActionError(403, 'insufficient_scope', 'this admin key has the viewer role: changing state needs an operator key');
+        throw refuse('admin_forbidden', 'this admin key has the viewer role: changing state needs an operator key');
       }
       ctx.state.adminId = caller.id;
       await next();
     } catch (err) {
-      const known = err instanceof AdminActionError
-        ? err
-        : err instanceof StateUnavailableError
-          ? new AdminActionError(503, 'temporarily_unavailable', 'shared state is unavailable; the action may not have taken effect: repeat it (repeating an action is safe)')
-          : new AdminActionError(503, 'temporarily_unavailable', 'the action could not be attributed or applied; retry');
-      ctx.status = known.status;
-      ctx.body = { error: known.code, error_description: known.message };
+      renderBrokerError(ctx, adminFailure(err));
     }
   });
 
@@ -96,7 +100,7 @@ export function adminRouter(opts: {
 
   router.post('/agents/:id/:action', async (ctx) => {
     const { id, action } = ctx.params as { id: string; action: string };
-    if (!AGENT_ACTIONS.has(action)) throw new AdminActionError(404, 'not_found', 'unknown action');
+    if (!AGENT_ACTIONS.has(action)) throw refuse('not_found', 'unknown action');
     const body = await readJson(ctx);
     const reason = reasonOf(body);
     const result = await opts.actions.agent(action as AgentAction, id, context(ctx, reason, overrideOf(body)));
@@ -106,8 +110,8 @@ export function adminRouter(opts: {
   router.post('/revocations', async (ctx) => {
     const body = await readJson(ctx);
     const { kind, value } = body;
-    if (typeof kind !== 'string' || !TOKEN_KINDS.has(kind)) throw new AdminActionError(400, 'invalid_request', 'kind must be user, tool or token');
-    if (typeof value !== 'string' || value === '' || value.length > 512) throw new AdminActionError(400, 'invalid_request', 'value is required');
+    if (typeof kind !== 'string' || !TOKEN_KINDS.has(kind)) throw refuse('invalid_request', 'kind must be user, tool or token');
+    if (typeof value !== 'string' || value === '' || value.length > 512) throw refuse('invalid_request', 'value is required');
     refuseUnmatchableRevocation(kind as 'user' | 'tool' | 'token', value);
     const revocation = await opts.actions.revoke(kind as 'user' | 'tool' | 'token', value, context(ctx, reasonOf(body)));
     ctx.status = 201;
@@ -116,14 +120,14 @@ export function adminRouter(opts: {
 
   // "Everything agent X did for user Y between T1 and T2": newline-delimited JSON, in order.
   router.get('/audit', async (ctx) => {
-    if (!opts.audit) throw new AdminActionError(501, 'not_implemented', 'querying is available for the file attribution sink');
+    if (!opts.audit) throw refuse('not_implemented', 'querying is available for the file attribution sink');
     const filter: Record<string, string> = {};
     for (const key of FILTER_KEYS) {
       const value = ctx.query[key];
       if (typeof value === 'string' && value !== '') filter[key] = value;
     }
     if (filter.decision !== undefined && filter.decision !== 'granted' && filter.decision !== 'denied') {
-      throw new AdminActionError(400, 'invalid_request', 'decision is granted or denied');
+      throw refuse('invalid_request', 'decision is granted or denied');
     }
     const limitParam = typeof ctx.query.limit === 'string' ? Number(ctx.query.limit) : 1000;
     const limit = Number.isInteger(limitParam) && limitParam > 0 ? Math.min(limitParam, 100_000) : 1000;
@@ -134,7 +138,7 @@ export function adminRouter(opts: {
         if (lines.length >= limit) break;
       }
     } catch (err) {
-      if (err instanceof RangeError) throw new AdminActionError(400, 'invalid_request', 'from/to must be ISO 8601 times');
+      if (err instanceof RangeError) throw refuse('invalid_request', 'from/to must be ISO 8601 times');
       // No log yet: nothing has been recorded, so nothing matches.
       if (!(err instanceof Error && 'code' in err && err.code === 'ENOENT')) throw err;
     }

@@ -44,6 +44,11 @@ export function blockedUntil(count: number, limit: ThrottleLimit, nowMs: number)
   return nextWindow + Math.ceil((limit.windowMs * (count - (limit.limit - 1))) / count);
 }
 
+/**
+ * Not an error of the HTTP error model: raised inside oidc-provider's client authentication, where
+ * agent-secret-guard.ts turns it into the refusal with the denial reason `client_authentication_throttled`
+ * (429, src/exchange/reasons.ts), rendered by the token endpoint or /revoke.
+ */
 export class FailureThrottledError extends Error {
   override readonly name = 'FailureThrottledError';
   constructor(readonly retryAfterSeconds: number, readonly scope: 'address' | 'client') {

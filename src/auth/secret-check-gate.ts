@@ -21,7 +21,12 @@ export interface SecretCheckGateOptions {
 
 export const DEFAULT_SECRET_CHECK_GATE = { concurrency: 1, maxQueued: 8, ratePerSecond: 10, burst: 20 } as const;
 
-/** The gate refused a check: answer `503 temporarily_unavailable` with `Retry-After: retryAfterSeconds`. */
+/**
+ * The gate refused a check: answer `503 temporarily_unavailable` with `Retry-After: retryAfterSeconds`.
+ * Not an error of the HTTP error model: it is raised inside oidc-provider's client authentication, where
+ * agent-secret-guard.ts turns it into oidc-provider's refusal carrying the denial reason
+ * `client_authentication_busy` (src/exchange/reasons.ts), rendered by the token endpoint or /revoke.
+ */
 export class SecretCheckBusyError extends Error {
   override readonly name = 'SecretCheckBusyError';
   constructor(readonly retryAfterSeconds: number) {

@@ -24,6 +24,7 @@ export function formatProblems(problems: readonly ConfigProblem[]): string[] {
   return problems.map(formatProblem);
 }
 
+/** Not an HTTP error: configuration is checked before the broker listens (and by `broker check`). */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   readonly problems: readonly ConfigProblem[];

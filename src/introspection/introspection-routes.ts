@@ -13,7 +13,9 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { JWTPayload } from 'jose';
 import { candidateRuleIds, isRevokedBy, type SharedState } from '../state/shared-state.js';
-import { BodyError, readBody } from '../http/read-body.js';
+import { BrokerError, refuse } from '../errors/broker-errors.js';
+import { renderBrokerError, setNoStore } from '../http/oauth-error.js';
+import { readBody } from '../http/read-body.js';
 import type { ValidatorAuthenticator, ValidatorCaller } from './validator-caller.js';
 import { FeedHub, type FeedHubOptions } from '../revocation/feed/feed-hub.js';
 import { openStream, pullFeed } from '../revocation/feed/feed-routes.js';
@@ -29,6 +31,9 @@ export interface ValidatorRoutesDeps {
   /** Subscription caps and per-subscriber bounds (feed-hub.ts). */
   readonly feed?: Omit<FeedHubOptions, 'state' | 'now' | 'pollMs' | 'heartbeatMs'>;
 }
+
+/** An introspection request is one token and a client assertion or secret at most. */
+const MAX_BODY_BYTES = 32 * 1024;
 
 const INTROSPECTION_CLAIMS = ['iss', 'sub', 'aud', 'client_id', 'scope', 'act', 'tool', 'exp', 'iat', 'jti', 'cnf'] as const;
 
@@ -63,45 +68,38 @@ export function createValidatorRoutes(deps: ValidatorRoutesDeps): ValidatorRoute
   const hub = new FeedHub({ state: deps.state, now: deps.now, ...deps.feed, ...(deps.pollMs ? { pollMs: deps.pollMs } : {}), ...(deps.heartbeatMs ? { heartbeatMs: deps.heartbeatMs } : {}) });
 
   const authenticated = async (ctx: Context, form?: URLSearchParams): Promise<ValidatorCaller | undefined> => {
-    ctx.set('Cache-Control', 'no-store');
+    setNoStore(ctx);
     const caller = await deps.authenticate({ authorization: ctx.get('authorization') || undefined, ...(form ? { form } : {}), callerAddress: ctx.ip });
-    if (caller !== undefined) return caller;
-    ctx.status = 401;
-    ctx.set('WWW-Authenticate', 'Bearer realm="validators"');
-    ctx.body = { error: 'invalid_client', error_description: 'a validator key is required' };
-    return undefined;
+    if (caller === undefined) renderBrokerError(ctx, 'validator_unauthorized');
+    return caller;
   };
 
   router.post('/introspect', async (ctx) => {
-    ctx.set('Pragma', 'no-cache');
+    setNoStore(ctx);
     if (!ctx.is('application/x-www-form-urlencoded')) {
       if (!(await authenticated(ctx))) return;
-      ctx.status = 400;
-      ctx.body = { error: 'invalid_request', error_description: 'the body must be application/x-www-form-urlencoded' };
+      renderBrokerError(ctx, 'invalid_request', 'the body must be application/x-www-form-urlencoded');
       return;
     }
     let params: URLSearchParams;
     try {
-      params = new URLSearchParams(await readBody(ctx, 32 * 1024));
+      params = new URLSearchParams(await readBody(ctx, MAX_BODY_BYTES));
     } catch (err) {
-      ctx.set('Cache-Control', 'no-store');
-      ctx.status = err instanceof BodyError ? err.status : 400;
-      ctx.body = { error: 'invalid_request', error_description: 'the body cannot be read' };
+      renderBrokerError(ctx, err instanceof BrokerError ? err : refuse('invalid_request', 'the body cannot be read'));
       return;
     }
     const caller = await authenticated(ctx, params);
     if (!caller) return;
     const tokens = params.getAll('token');
     if (tokens.length !== 1 || tokens[0] === '') {
-      ctx.status = 400;
-      ctx.body = { error: 'invalid_request', error_description: 'exactly one token parameter is required' };
+      renderBrokerError(ctx, 'invalid_request', 'exactly one token parameter is required');
       return;
     }
     try {
       ctx.body = await introspect(deps, caller, tokens[0] ?? '');
-    } catch {
-      ctx.status = 503;
-      ctx.body = { error: 'temporarily_unavailable', error_description: 'revocation state is unavailable' };
+    } catch (err) {
+      // Fail closed: a token whose revocation status cannot be read is never reported active (RFC 7662 §2.2 leaves it to us).
+      renderBrokerError(ctx, new BrokerError('state_unavailable', undefined, { cause: err, description: 'revocation state is unavailable' }));
     }
   });
 

@@ -27,7 +27,7 @@ const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 
-/** Thrown inside the scanner only, caught by scanJson: unwinds the recursion at the first refusal. */
+/** Thrown inside the scanner only, caught by scanJson: unwinds the recursion at the first refusal (never an HTTP answer). */
 class Refusal extends Error {
   constructor(readonly problem: JsonProblem, readonly at: number) {
     super(problem);

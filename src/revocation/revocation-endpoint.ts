@@ -14,7 +14,10 @@ import type { Context, Next } from 'koa';
 import type { JWTPayload } from 'jose';
 import type { AdminActions } from '../admin/admin-actions.js';
 import type { Logger } from '../log.js';
-import { overrideForMissingClientAuth, providerDenialReason } from '../token-endpoint/provider-denial.js';
+import { BrokerError } from '../errors/broker-errors.js';
+import { deny } from '../exchange/reasons.js';
+import { denialAnswer, renderBrokerError, renderOAuthError, setNoStore } from '../http/oauth-error.js';
+import { providerDenialReason } from '../token-endpoint/provider-denial.js';
 import { requestIdFrom } from '../http/request-id.js';
 import { guardRevocation, type RevocationGuardDeps } from './revocation-guard.js';
 
@@ -26,21 +29,22 @@ export interface RevocationEndpointDeps extends RevocationGuardDeps {
   readonly now: () => number;
 }
 
+const BASIC_CHALLENGE = 'Basic realm="revoke"';
+
 interface OidcContext { oidc?: { client?: { clientId: string }; params?: Record<string, unknown> } }
 
 export function revocationEndpoint(deps: RevocationEndpointDeps) {
   return async function revokeBrokerToken(ctx: Context, next: Next): Promise<void> {
     await next();
     if (ctx.path !== deps.path) return;
-    ctx.set('Cache-Control', 'no-store');
+    setNoStore(ctx);
     const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
-    const missingAuth = typeof body?.error === 'string'
-      ? overrideForMissingClientAuth(providerDenialReason({ error: body.error, ...(typeof body.error_description === 'string' ? { description: body.error_description } : {}) }))
+    const reason = typeof body?.error === 'string'
+      ? providerDenialReason({ error: body.error, ...(typeof body.error_description === 'string' ? { description: body.error_description } : {}) })
       : undefined;
-    if (missingAuth) {
-      ctx.status = missingAuth.status;
-      ctx.body = missingAuth.body;
-      ctx.set('WWW-Authenticate', 'Basic realm="revoke"');
+    // RFC 7009 §2.1 with RFC 6749 §2.3: no client authentication is invalid_client (401), where oidc-provider says invalid_request.
+    if (reason === 'client_authentication_missing') {
+      renderOAuthError(ctx, denialAnswer(deny(reason, 'client authentication is required'), { 'WWW-Authenticate': BASIC_CHALLENGE }));
       return;
     }
     const { oidc } = ctx as unknown as OidcContext;
@@ -50,10 +54,10 @@ export function revocationEndpoint(deps: RevocationEndpointDeps) {
     ctx.set('X-Request-Id', requestId);
     const refusal = await guardRevocation(deps, { clientId, requestId, callerAddress: ctx.ip, nowMs: deps.now() });
     if (refusal) {
-      ctx.status = refusal.status;
-      ctx.body = { error: refusal.error, error_description: refusal.description };
-      if (refusal.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(refusal.retryAfterSeconds));
-      if (refusal.status === 401) ctx.set('WWW-Authenticate', 'Basic realm="revoke"');
+      renderOAuthError(ctx, denialAnswer(refusal, {
+        ...(refusal.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(refusal.retryAfterSeconds) }),
+        ...(refusal.status === 401 ? { 'WWW-Authenticate': BASIC_CHALLENGE } : {}),
+      }));
       return;
     }
     // Only this refusal means "client authenticated, token is a JWT"; every other answer stands as it is.
@@ -69,9 +73,10 @@ export function revocationEndpoint(deps: RevocationEndpointDeps) {
           callerAddress: ctx.ip,
         }, { exp: payload.exp });
       } catch (err) {
-        deps.log.error({ err, agent: clientId }, 'token revocation failed');
-        ctx.status = 503;
-        ctx.body = { error: 'temporarily_unavailable', error_description: 'the revocation could not be recorded; try again' };
+        // A dependency of the model (attribution, shared state, replicas) is a 503 to retry; anything else is a fault (central handler).
+        if (!(err instanceof BrokerError)) throw err;
+        deps.log.error({ err, agent: clientId, request_id: requestId }, 'token revocation failed');
+        renderBrokerError(ctx, new BrokerError(err.entry.status >= 500 ? err.reason : 'server_error', err.message, { cause: err, description: 'the revocation could not be recorded; try again' }));
         return;
       }
     }

@@ -1,6 +1,7 @@
 /**
  * Who may revoke at `/revoke`, and how often: the decision is pure (`revocationRefusal`), the shell reads the
  * agent's status and its rate-limit window and attributes every refusal.
+ * Each refusal is a denial of the exchange's reason table, with the same OAuth error and status:
  *   suspended agent -> 400 unauthorized_client (reason agent_suspended): it may not use the endpoint now
  *   revoked agent   -> 401 invalid_client (reason agent_revoked; RFC 6749 §5.2: its credentials no longer
  *                      authenticate it)
@@ -14,6 +15,7 @@ import type { AgentStatusView } from '../state/agent-status.js';
 import type { AdminActionRecord } from '../admin/admin-record.js';
 import { adminRecord } from '../admin/admin-record.js';
 import type { ExchangeRecord } from '../attribution/record.js';
+import { denialStatus, deny, type Denial } from '../exchange/reasons.js';
 
 export interface RevocationGuardDeps {
   readonly state: SharedState;
@@ -29,25 +31,28 @@ export const DEFAULT_REVOKE_RATE_LIMIT = { limit: 60, windowMs: 60_000 } as cons
 
 export type RevocationRefusalReason = 'agent_suspended' | 'agent_revoked' | 'rate_limited' | 'state_unavailable';
 
-export interface RevocationRefusal {
+/** A denial of the reason table (src/exchange/reasons.ts): its OAuth error and status are the exchange's. */
+export interface RevocationRefusal extends Denial {
   readonly reason: RevocationRefusalReason;
-  readonly status: 400 | 401 | 429 | 503;
-  readonly error: 'unauthorized_client' | 'invalid_client' | 'temporarily_unavailable';
-  readonly description: string;
+  readonly status: number;
   readonly retryAfterSeconds?: number;
+}
+
+function refusal(reason: RevocationRefusalReason, description: string, retryAfterSeconds?: number): RevocationRefusal {
+  return { ...deny(reason, description), reason, status: denialStatus(reason), ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) };
 }
 
 /** Pure: the refusal for an agent's status and its count in the current window, or undefined. */
 export function revocationRefusal(status: AgentStatusOverride | null, count: number | undefined, limit: { readonly limit: number; readonly windowMs: number }): RevocationRefusal | undefined {
-  if (status?.status === 'revoked') return { reason: 'agent_revoked', status: 401, error: 'invalid_client', description: 'agent identity has been revoked' };
-  if (status?.status === 'suspended') return { reason: 'agent_suspended', status: 400, error: 'unauthorized_client', description: 'agent is suspended' };
+  if (status?.status === 'revoked') return refusal('agent_revoked', 'agent identity has been revoked');
+  if (status?.status === 'suspended') return refusal('agent_suspended', 'agent is suspended');
   if (count !== undefined && count > limit.limit) {
-    return { reason: 'rate_limited', status: 429, error: 'temporarily_unavailable', description: 'too many revocations by this agent; slow down', retryAfterSeconds: Math.ceil(limit.windowMs / 1000) };
+    return refusal('rate_limited', 'too many revocations by this agent; slow down', Math.ceil(limit.windowMs / 1000));
   }
   return undefined;
 }
 
-const UNAVAILABLE: RevocationRefusal = { reason: 'state_unavailable', status: 503, error: 'temporarily_unavailable', description: 'the agent status cannot be checked right now; try again', retryAfterSeconds: 1 };
+const UNAVAILABLE: RevocationRefusal = refusal('state_unavailable', 'the agent status cannot be checked right now; try again', 1);
 
 export async function guardRevocation(deps: RevocationGuardDeps, call: { clientId: string; requestId: string; callerAddress: string; nowMs: number }): Promise<RevocationRefusal | undefined> {
   const limit = deps.rateLimit ?? DEFAULT_REVOKE_RATE_LIMIT;

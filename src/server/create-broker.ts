@@ -41,6 +41,7 @@ import { createUnauthenticatedDenials } from '../token-endpoint/unauthenticated-
 import { withFastRefusal, type RequestHandler } from '../token-endpoint/fast-refusal.js';
 import { FreeSpaceMonitor, type StatFs } from '../attribution/free-space.js';
 import { TOKEN_EXCHANGE_PARAMETERS, TOKEN_EXCHANGE_REPEATABLE } from '../token-endpoint/steps/parse.js';
+import { brokerErrorHandler } from '../http/error-handler.js';
 
 export interface BrokerDeps {
   readonly config: BrokerConfig;
@@ -104,6 +105,9 @@ export function createBroker(deps: BrokerDeps): Broker {
   const agentStatus = state.kind === 'redis'
     ? new AgentStatusMirror(state, { windowMs: config.redis?.propagationWindowMs ?? DEFAULT_PROPAGATION_WINDOW_MS })
     : directAgentStatus(state);
+
+  // Issue 16 item 2: one central error handler in front of every route the broker adds (src/http/error-handler.ts).
+  provider.use(brokerErrorHandler({ log }));
 
   const issuers = new TrustedIssuers(config.trustedIssuers, {
     timeoutMs: config.upstreamTimeoutMs,

@@ -3,6 +3,7 @@
  * by the kill switch) and token revocations. In memory for the embedded default, in Redis in production.
  * Any method may reject with StateUnavailableError; callers that would mint a token then fail closed.
  */
+import { BrokerError } from '../errors/broker-errors.js';
 
 export type AgentOverrideStatus = 'suspended' | 'revoked';
 
@@ -118,13 +119,20 @@ export interface SharedState {
   close(): Promise<void>;
 }
 
-export class StateUnavailableError extends Error {
+/** The shared state cannot be read or written: a member of the error model (503, src/errors/broker-errors.ts). */
+export class StateUnavailableError extends BrokerError {
   override readonly name: string = 'StateUnavailableError';
+  constructor(message?: string, options?: ErrorOptions, reason: 'state_unavailable' | 'replication_unconfirmed' = 'state_unavailable') {
+    super(reason, message, options);
+  }
 }
 
 /** A change the Redis master took but fewer replicas than required acknowledged in time (redis.replica_acks). */
 export class ReplicationUnconfirmedError extends StateUnavailableError {
   override readonly name = 'ReplicationUnconfirmedError';
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options, 'replication_unconfirmed');
+  }
 }
 
 export interface RevocableClaims { readonly jti?: unknown; readonly client_id?: unknown; readonly sub?: unknown; readonly tool?: unknown; readonly iat?: unknown; readonly act?: unknown }

@@ -26,6 +26,7 @@ export interface OwnerMarker {
   readonly claimed_at: string;
 }
 
+/** Not an HTTP error: raised when the broker starts (claiming its shared state), before it listens. */
 export class StateOwnedByAnotherIssuerError extends Error {
   override readonly name = 'StateOwnedByAnotherIssuerError';
 }

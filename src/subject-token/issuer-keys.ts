@@ -8,12 +8,19 @@
  */
 import { createRemoteJWKSet, customFetch, jwksCache, type ExportedJWKSCache, type JWKSCacheInput, type RemoteJWKSet } from 'jose';
 import * as oidc from 'openid-client';
+import { BrokerError } from '../errors/broker-errors.js';
 import type { TrustedIssuer } from '../domain/broker-config.js';
 import { boundedFetch, DEFAULT_FETCH_BOUNDS, type BoundRefusal, type FetchBounds } from './bounded-fetch.js';
 
-/** Thrown when an issuer's discovery document or keys cannot be obtained in time: callers fail closed. */
-export class IssuerUnavailableError extends Error {
+/**
+ * Thrown when an issuer's discovery document or keys cannot be obtained in time: callers fail closed. A member
+ * of the error model (upstream_unavailable); at the token endpoint it becomes the denial `issuer_unavailable`.
+ */
+export class IssuerUnavailableError extends BrokerError {
   override readonly name = 'IssuerUnavailableError';
+  constructor(message?: string, options?: ErrorOptions) {
+    super('upstream_unavailable', message, options);
+  }
 }
 
 export interface IssuerKeysOptions {

@@ -9,6 +9,8 @@
  */
 import { Readable } from 'node:stream';
 import type { Context } from 'koa';
+import { BrokerError } from '../../errors/broker-errors.js';
+import { renderBrokerError } from '../../http/oauth-error.js';
 import { isFeedCursor, type SharedState } from '../../state/shared-state.js';
 import { toFeedRule } from '../feed-rule.js';
 import type { FeedHub } from './feed-hub.js';
@@ -19,10 +21,8 @@ export interface FeedRouteDeps {
   readonly hub: FeedHub;
 }
 
-function unavailable(ctx: Context): void {
-  ctx.status = 503;
-  ctx.set('Retry-After', '1');
-  ctx.body = { error: 'temporarily_unavailable', error_description: 'revocation state is unavailable' };
+function unavailable(ctx: Context, cause: unknown): void {
+  renderBrokerError(ctx, new BrokerError('state_unavailable', undefined, { cause, description: 'revocation state is unavailable', retryAfterSeconds: 1 }));
 }
 
 /** A snapshot as one JSON document, page by page: a failure mid-way cuts the response (never a shorter list). */
@@ -46,8 +46,7 @@ async function snapshotBody(deps: FeedRouteDeps, reset: boolean): Promise<Readab
 export async function pullFeed(ctx: Context, deps: FeedRouteDeps): Promise<void> {
   const raw = ctx.query.cursor;
   if (raw !== undefined && (typeof raw !== 'string' || (raw !== '' && !isFeedCursor(raw)))) {
-    ctx.status = 400;
-    ctx.body = { error: 'invalid_request', error_description: 'cursor must be a feed position returned by this feed' };
+    renderBrokerError(ctx, 'invalid_request', 'cursor must be a feed position returned by this feed');
     return;
   }
   const cursor = raw === '' ? undefined : raw;
@@ -63,8 +62,8 @@ export async function pullFeed(ctx: Context, deps: FeedRouteDeps): Promise<void>
     }
     ctx.type = 'application/json';
     ctx.body = await snapshotBody(deps, cursor !== undefined);
-  } catch {
-    unavailable(ctx);
+  } catch (err) {
+    unavailable(ctx, err);
   }
 }
 
@@ -72,9 +71,8 @@ export function openStream(ctx: Context, deps: FeedRouteDeps, keyId: string): vo
   const res = ctx.res;
   const subscribed = deps.hub.subscribe(keyId, res);
   if (!subscribed.ok) {
-    ctx.status = subscribed.status;
-    ctx.set('Retry-After', subscribed.status === 429 ? '10' : '5');
-    ctx.body = { error: 'temporarily_unavailable', error_description: subscribed.why };
+    // 429: this validator key holds its share of subscriptions; 503: the replica holds as many as it takes.
+    renderBrokerError(ctx, subscribed.status === 429 ? 'caller_limit_reached' : 'capacity_reached', subscribed.why);
     return;
   }
   ctx.req.socket.setTimeout(0);

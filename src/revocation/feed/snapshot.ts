@@ -23,6 +23,7 @@ interface SnapshotOptions {
   readonly dropAfterMs: number;
 }
 
+/** Control flow only (the subscriber left mid-snapshot): caught in this file, never an HTTP answer. */
 class Gone extends Error {}
 
 /** Waits until the subscriber's socket took what was written (or it left, or it is too slow: dropped). */

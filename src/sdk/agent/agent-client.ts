@@ -58,7 +58,10 @@ export interface ToolToken {
   headers(method: string, url: string): Promise<Record<string, string>>;
 }
 
-/** A refused exchange, with the broker's OAuth error code (invalid_scope, invalid_target, ...). */
+/**
+ * A refused exchange, with the broker's OAuth error code (invalid_scope, invalid_target, ...). Client side (the
+ * agent SDK reads the broker's answers): not part of the broker's HTTP error model, which it mirrors.
+ */
 export class ExchangeError extends Error {
   override readonly name = 'ExchangeError';
   constructor(

@@ -4,6 +4,7 @@ export type ValidationErrorCode = 'invalid_request' | 'invalid_token' | 'insuffi
 /** The authentication scheme the challenge names: `DPoP` whenever the client must (or tried to) use DPoP. */
 export type ChallengeScheme = 'Bearer' | 'DPoP';
 
+/** Raised in the tool's process by the validation SDK (RFC 6750 answers of the tool), not by the broker's HTTP surface. */
 export class TokenValidationError extends Error {
   override readonly name = 'TokenValidationError';
   constructor(
