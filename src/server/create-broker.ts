@@ -40,6 +40,16 @@ import { createUnauthenticatedDenials } from '../token-endpoint/unauthenticated-
 import { withFastRefusal, type RequestHandler } from '../token-endpoint/fast-refusal.js';
 import { FreeSpaceMonitor, type StatFs } from '../attribution/free-space.js';
 import { createTokenExchangeGrant, TOKEN_EXCHANGE_PARAMETERS, TOKEN_EXCHANGE_REPEATABLE } from '../token-endpoint/token-exchange-grant.js';
+// Issue 19: metrics, tracing, hot reload (observability/, reload/).
+import { BrokerMetrics, METRIC_NAMES } from '../observability/metrics/broker-metrics.js';
+import { metricsRoute } from '../observability/metrics/metrics-route.js';
+import { exchangeSignals, tracingStepObserver } from '../observability/exchange-signals.js';
+import { fanOut, type StepObserver } from '../observability/step-observer.js';
+import type { Tracing } from '../observability/tracing/tracing.js';
+import { LiveConfig } from '../reload/live-config.js';
+import { loadConfigSet, type ConfigSet } from '../reload/load-sets.js';
+import { Reloader } from '../reload/reloader.js';
+import { reloadRoutes } from '../reload/reload-routes.js';
 
 export interface BrokerDeps {
   readonly config: BrokerConfig;
@@ -60,6 +70,12 @@ export interface BrokerDeps {
   readonly revokeRateLimit?: { readonly limit: number; readonly windowMs: number };
   /** Sources refused from memory answered in front of the app (fast-refusal.ts); default on, off to compare in tests. */
   readonly fastRefusal?: boolean;
+  /** This broker's metrics (start-broker.ts passes the one its attribution sink reports to); default a fresh registry. */
+  readonly metrics?: BrokerMetrics;
+  /** Tracing (observability/tracing/tracing.ts); default off. */
+  readonly tracing?: Tracing;
+  /** Where a reload reads the new scopes/clients (default: config.catalogDir / clientsDir, reload/load-sets.ts). */
+  readonly loadConfigSet?: () => Promise<ConfigSet>;
 }
 
 export interface Broker {
@@ -72,6 +88,12 @@ export interface Broker {
   drain(): Promise<void>;
   /** The HTTP request handler to serve: the app, behind the fast refusal of sources refused from memory. */
   callback(): RequestHandler;
+  /** `/metrics` (Prometheus) of this broker. */
+  readonly metrics: BrokerMetrics;
+  /** Hot reload of scopes/ and clients/ (SIGHUP, the file watch, POST /admin/config/reload). */
+  readonly reloader: Reloader;
+  /** Where the token-exchange pipeline reports each step (metrics and, when on, trace spans). */
+  readonly steps: StepObserver;
 }
 
 interface ErrorLike { error?: unknown; error_description?: unknown; error_detail?: unknown }
@@ -80,6 +102,11 @@ export function createBroker(deps: BrokerDeps): Broker {
   const { config, log } = deps;
   const now = deps.now ?? Date.now;
   const state = deps.state ?? new MemoryState();
+  // One reference to the catalog and agents in force, swapped whole by a reload (reload/live-config.ts).
+  const live = new LiveConfig({ catalog: deps.catalog, agents: deps.agents }, now());
+  const metrics = deps.metrics ?? new BrokerMetrics();
+  const tracer = deps.tracing?.tracer;
+  const steps = fanOut([metrics, tracer ? tracingStepObserver(tracer) : undefined]);
   const provider = buildProvider({
     issuer: config.issuer,
     agents: [...deps.agents.agents.values()],
@@ -96,7 +123,11 @@ export function createBroker(deps: BrokerDeps): Broker {
 
   // With Redis, agent statuses are read from a local mirror fed by the event feed (agent-status-mirror.ts).
   const agentStatus = state.kind === 'redis'
-    ? new AgentStatusMirror(state, { windowMs: config.redis?.propagationWindowMs ?? DEFAULT_PROPAGATION_WINDOW_MS })
+    ? new AgentStatusMirror(state, {
+      windowMs: config.redis?.propagationWindowMs ?? DEFAULT_PROPAGATION_WINDOW_MS,
+      onApplied: (lagMs) => { metrics.revocationLag.observe(lagMs / 1000); },
+      onPollError: () => { metrics.stateErrors.inc('agent_status_mirror'); },
+    })
     : directAgentStatus(state);
 
   const issuers = new TrustedIssuers(config.trustedIssuers, {
@@ -108,8 +139,8 @@ export function createBroker(deps: BrokerDeps): Broker {
     TOKEN_EXCHANGE_GRANT,
     createTokenExchangeGrant({
       issuer: config.issuer,
-      catalog: () => deps.catalog,
-      agents: () => deps.agents,
+      catalog: live.catalog,
+      agents: live.agents,
       verifier: createIncomingTokenVerifier(issuers, {
         clockSkewSeconds: config.clockSkewSeconds,
         ...(config.verifiedTokenCacheEntries !== undefined ? { verifiedTokenCacheEntries: config.verifiedTokenCacheEntries } : {}),
@@ -148,8 +179,8 @@ export function createBroker(deps: BrokerDeps): Broker {
 
   const adminActions = createAdminActions({
     state,
-    agents: () => deps.agents,
-    catalog: () => deps.catalog,
+    agents: live.agents,
+    catalog: live.catalog,
     record: (record) => deps.sink.append(record),
     now,
     clockSkewSeconds: config.clockSkewSeconds,
@@ -158,7 +189,8 @@ export function createBroker(deps: BrokerDeps): Broker {
   const epochs = config.killSwitch ? windowEpochsFor(state) : undefined;
   const actions = epochs ? resetWindowsOnReinstate(adminActions, epochs) : adminActions;
   const verifyBrokerToken = createBrokerTokenVerifier(config.issuer, deps.keys, config.clockSkewSeconds);
-  const observe = config.killSwitch ? createKillSwitch({ config: config.killSwitch, state, actions, epochs: epochs ?? windowEpochsFor(state), log, now }) : undefined;
+  const observe = config.killSwitch ? createKillSwitch({ config: config.killSwitch, state, actions, epochs: epochs ?? windowEpochsFor(state), log, now, onTrip: (trigger) => { metrics.killSwitchTripped(trigger); } }) : undefined;
+  const countExchange = metrics.exchangeObserver({ tools: () => live.catalog().tools, agents: () => live.agents().agents });
   provider.use(revocationEndpoint({
     path: ROUTES.revocation, verify: verifyBrokerToken, actions, log, now, state, agentStatus,
     record: (record) => deps.sink.append(record), ...(observe ? { observe } : {}),
@@ -170,10 +202,11 @@ export function createBroker(deps: BrokerDeps): Broker {
     ? createSourceLimiter({ limit: perSource, state, onStateUnavailable: (err) => { log.debug({ err }, 'per-source limit: shared state unavailable, counting locally'); } })
     : undefined;
   const intervalMs = config.attribution.unauthenticatedIntervalMs;
-  const unauthenticated = intervalMs === undefined ? undefined : createUnauthenticatedDenials({ sink: deps.sink, log, now, intervalMs });
+  const unauthenticated = intervalMs === undefined ? undefined : metrics.countingUnattributed(createUnauthenticatedDenials({ sink: deps.sink, log, now, intervalMs }));
+  provider.use(exchangeSignals({ tokenPath: ROUTES.token, metrics, tracer }));
   provider.use(tokenEndpointEnvelope({
     tokenPath: ROUTES.token, maxBodyBytes: config.limits.maxBodyBytes, sink: deps.sink, log, now,
-    ...(observe ? { observe } : {}), ...(sourceLimiter ? { sourceLimiter } : {}), ...(unauthenticated ? { unauthenticated } : {}),
+    observe: observe ? (record) => { countExchange(record); observe(record); } : countExchange, ...(sourceLimiter ? { sourceLimiter } : {}), ...(unauthenticated ? { unauthenticated } : {}),
   }));
   const minFree = config.attribution.sink === 'redis' ? undefined : config.attribution.minFreeBytes;
   const disk = minFree === undefined ? undefined : new FreeSpaceMonitor({ file: config.attribution.file, minFreeBytes: minFree, log, ...(deps.statfs ? { statfs: deps.statfs } : {}) });
@@ -212,11 +245,18 @@ export function createBroker(deps: BrokerDeps): Broker {
     onFailure: (reason, address, id) => { failures.failed('validator', address, reason, id); },
     now,
   });
+  const adminAuthenticate = createAdminAuthenticator(config.adminKeys, (reason, address, id) => { failures.failed('admin', address, reason, id); });
   const admin = adminRouter({
     actions,
     ...(config.attribution.sink === 'redis' ? {} : { audit: { query: (filter: QueryFilter) => queryChain(config.attribution.file, filter) } }),
-    authenticate: createAdminAuthenticator(config.adminKeys, (reason, address, id) => { failures.failed('admin', address, reason, id); }),
+    authenticate: adminAuthenticate,
   });
+  const reloader = new Reloader({
+    live, log, metrics, now, record: (record) => deps.sink.append(record),
+    load: deps.loadConfigSet ?? (() => loadConfigSet(config, process.cwd())),
+  });
+  provider.use(metricsRoute(metrics, adminAuthenticate));
+  provider.use(reloadRoutes(reloader, adminAuthenticate));
   provider.use(admin.routes());
   const validators = createValidatorRoutes({
     state,
@@ -226,6 +266,11 @@ export function createBroker(deps: BrokerDeps): Broker {
     ...(deps.feed ?? config.revocationFeed ? { feed: { ...config.revocationFeed, ...deps.feed } } : {}),
   });
   provider.use(validators.router.routes());
+  metrics.gauge(METRIC_NAMES.feedSubscribers, 'Validators subscribed to this replica\'s revocation feed', () => validators.hub.size);
+  metrics.gauge(METRIC_NAMES.mirrorAge, 'Age of this replica\'s agent-status mirror (0 without Redis: statuses are read directly)',
+    () => (agentStatus instanceof AgentStatusMirror ? Math.min(agentStatus.ageMs / 1000, 1e9) : 0));
+  metrics.gauge(METRIC_NAMES.catalogTools, 'Tools in the catalog in force', () => live.catalog().tools.size);
+  metrics.gauge(METRIC_NAMES.registeredAgents, 'Agents in the registry in force', () => live.agents().agents.size);
   // RFC 8414 metadata: the same document oidc-provider serves as OpenID discovery.
   provider.use(async (ctx, next) => {
     if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
@@ -233,7 +278,7 @@ export function createBroker(deps: BrokerDeps): Broker {
   });
 
   return {
-    app: provider, issuer: config.issuer, state,
+    app: provider, issuer: config.issuer, state, metrics, reloader, steps,
     close: () => { agentStatus.close(); validators.close(); disk?.close(); void failures.close(); },
     drain: async () => { await Promise.all([unauthenticated?.close(), failures.close()]); },
     // Only with aggregation on: without it every denial has a record of its own, which the envelope writes.
