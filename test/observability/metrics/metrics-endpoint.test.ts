@@ -16,7 +16,7 @@ import { AT_TYPE, basic, form, rawPost, TE_GRANT, type RawResponse } from '../..
 import { startUpstreamIdp, type UpstreamIdp } from '../../support/upstream-idp.js';
 
 const SECRET = 'metrics-test-agent-secret';
-let idp: UpstreamIdp;
+let idp: UpstreamIdp | undefined;
 let viewer: { key: string; hash: string };
 const brokers: RunningTestBroker[] = [];
 
@@ -32,9 +32,10 @@ function agent(clientId: string, secretHash: string): Agent {
 async function startBroker(): Promise<RunningTestBroker> {
   const reserved = await reserveBroker();
   idp ??= await startUpstreamIdp({ audience: reserved.issuer });
+  const upstream = idp;
   const secretHash = await hashClientSecret(SECRET);
   const broker = await reserved.start({
-    trustedIssuers: [trustedIssuer(idp.issuer, brokers[0]?.issuer ?? reserved.issuer)],
+    trustedIssuers: [trustedIssuer(upstream.issuer, brokers[0]?.issuer ?? reserved.issuer)],
     catalog: testCatalog(),
     agents: [agent('metrics-agent', secretHash)],
     config: { adminKeys: [{ id: 'prometheus', hash: viewer.hash, role: 'viewer' }], attribution: { file: 'unused', unauthenticatedIntervalMs: 60_000 } },
@@ -63,13 +64,13 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const b of brokers) await b.close();
-  await idp.close();
+  await idp?.close();
 });
 
 describe('/metrics', () => {
   it('counts exchanges by decision and reason, and by tool and agent with bounded label values', async () => {
     const broker = await startBroker();
-    const token = await idp.userToken('alice');
+    const token = await idp!.userToken('alice');
     expect((await exchange(broker, 'metrics-agent', SECRET, token)).status).toBe(200);
     // Denied for what it asked: a scope the agent may not request.
     const narrowed = await exchange(broker, 'metrics-agent', SECRET, token, 'crm.accounts.write');
@@ -109,7 +110,7 @@ describe('/metrics', () => {
 
   it('keeps one registry per broker: two brokers in one process count separately', async () => {
     const [a, b] = [brokers[0] ?? await startBroker(), await startBroker()];
-    const token = await idp.userToken('alice');
+    const token = await idp!.userToken('alice');
     const before = sampleValue(await samples(a), 'broker_exchanges_total', { decision: 'granted', reason: 'granted' }) ?? 0;
     expect((await exchange(b, 'metrics-agent', SECRET, token)).status).toBe(200);
     expect(sampleValue(await samples(b), 'broker_exchanges_total', { decision: 'granted', reason: 'granted' })).toBe(1);
