@@ -72,7 +72,7 @@ interface Context {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** REDIS_URL, when set. */
   readonly envUrl?: string;
-  readonly problems: Problems;
+  readonly problems: Pick<Problems, 'add'>;
 }
 
 function secretFrom(fields: { password?: unknown; password_env?: string; password_file?: string }, at: string, ctx: Context): SecretReference | undefined {
