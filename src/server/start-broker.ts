@@ -31,7 +31,7 @@ import { close, listen } from './listen.js';
 // Issue 19: metrics, tracing, hot reload.
 import type { CommitObserver } from '../attribution/group-commit.js';
 import { BrokerMetrics } from '../observability/metrics/broker-metrics.js';
-import { metricsListener, metricsListenerFromEnv } from '../observability/metrics/metrics-route.js';
+import { metricsListener } from '../observability/metrics/metrics-route.js';
 import { startTracing, tracingOptionsFromEnv, type TracingOptions } from '../observability/tracing/tracing.js';
 import type { ReloadResult } from '../reload/reloader.js';
 import { watchConfigDirs } from '../reload/watch.js';
@@ -86,11 +86,11 @@ export interface StartOptions {
   readonly keyReloadMs?: number;
   /** How often the Redis state epoch is checked; default 1 s. */
   readonly epochCheckMs?: number;
-  /** Tracing; default from the environment (OTEL_EXPORTER_OTLP_ENDPOINT): off when none is set. */
+  /** Tracing; default `tracing:` in broker.yaml (or OTEL_EXPORTER_OTLP_ENDPOINT): off when neither is set. */
   readonly tracing?: TracingOptions;
-  /** A separate, key-less metrics listener; default from BROKER_METRICS_PORT / BROKER_METRICS_HOST: none. */
+  /** A separate, key-less metrics listener; default `metrics:` in broker.yaml (or BROKER_METRICS_PORT): none. */
   readonly metricsListener?: { readonly host: string; readonly port: number };
-  /** Reload when scopes/ or clients/ change; default env BROKER_RELOAD_WATCH=1. */
+  /** Reload when scopes/ or clients/ change; default `reload.watch` in broker.yaml: off. */
   readonly watchConfig?: boolean;
 }
 
@@ -142,7 +142,7 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
   const state: SharedState = redisState && epoch ? epoch.guard(redisState) : new MemoryState();
   const metrics = new BrokerMetrics({ processMetrics: true });
   const attribution = sink ?? await createAttributionSink(config, activeKeyView(keys), state, metrics.attributionCommit);
-  const tracing = startTracing(options.tracing ?? tracingOptionsFromEnv(process.env));
+  const tracing = startTracing(options.tracing ?? { ...config.tracing, ...tracingOptionsFromEnv(process.env) });
   if (!config.redis && config.mode === 'production') {
     log.warn('no redis configured: suspensions and revocations live in this process only; run a single replica');
   }
@@ -155,7 +155,7 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
   const callback = broker.callback();
   const { server, port } = await listen(epoch ? readinessGate(callback, epoch) : callback, config.host, config.port);
   servers.push(server);
-  const metricsAt = options.metricsListener ?? metricsListenerFromEnv(process.env);
+  const metricsAt = options.metricsListener ?? config.metricsListener;
   let metricsPort: number | undefined;
   if (metricsAt) {
     const separate = await listen(metricsListener(metrics), metricsAt.host, metricsAt.port);
@@ -163,7 +163,7 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
     metricsPort = separate.port;
   }
   const reloadBy = (by: string) => broker.reloader.reload({ by });
-  const watcher = options.watchConfig ?? process.env.BROKER_RELOAD_WATCH === '1'
+  const watcher = options.watchConfig ?? config.reloadWatch === true
     ? watchConfigDirs([config.catalogDir, config.clientsDir], () => { void reloadBy('file-watch'); }, { log })
     : undefined;
 

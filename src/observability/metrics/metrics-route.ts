@@ -2,13 +2,12 @@
  * Where Prometheus scrapes. Two ways, as operators choose:
  * - `GET /metrics` on the broker's own port, behind a bearer admin key (any role: a viewer key is enough),
  *   checked like every admin call (auth/key-check.ts) and failed attempts counted in the failure ledger;
- * - a separate listener (`BROKER_METRICS_PORT`, bound to `BROKER_METRICS_HOST`, default 127.0.0.1) that
+ * - a separate listener (`metrics: { host, port }` in broker.yaml, or BROKER_METRICS_PORT / _HOST; host default 127.0.0.1) that
  *   serves only `/metrics`, without a key: its exposure is decided by where it is bound (RFC 6750 §3 for
  *   the bearer challenge on the main port).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
-import { ConfigError } from '../../config/config-error.js';
 import { renderOAuthError } from '../../http/oauth-error.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 
@@ -53,15 +52,4 @@ export function metricsListener(metrics: BrokerMetrics) {
       res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
     }
   };
-}
-
-/** The separate listener's address from the environment (unset port: no separate listener). */
-export function metricsListenerFromEnv(env: Readonly<Record<string, string | undefined>>): { host: string; port: number } | undefined {
-  const raw = env.BROKER_METRICS_PORT?.trim();
-  if (raw === undefined || raw === '') return undefined;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError([{ file: 'environment', path: 'BROKER_METRICS_PORT', message: `must be a port number (0-65535), got ${raw}` }]);
-  }
-  return { host: env.BROKER_METRICS_HOST?.trim() || '127.0.0.1', port };
 }

@@ -86,7 +86,8 @@ describe('exchange spans (in-memory exporter)', () => {
   });
 
   it('starts a trace when none is sent (or the header is invalid) and records that trace id', async () => {
-    for (const headers of [{}, { traceparent: `00-${'0'.repeat(32)}-${PARENT}-01` }, { traceparent: 'garbage' }]) {
+    const cases: Record<string, string>[] = [{}, { traceparent: `00-${'0'.repeat(32)}-${PARENT}-01` }, { traceparent: 'garbage' }];
+    for (const headers of cases) {
       exporter.reset();
       const res = await exchange(broker, headers);
       expect(res.status).toBe(200);
