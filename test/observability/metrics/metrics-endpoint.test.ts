@@ -29,7 +29,7 @@ function agent(clientId: string, secretHash: string): Agent {
   };
 }
 
-async function startBroker(): Promise<RunningTestBroker> {
+async function startBroker(aggregate = true): Promise<RunningTestBroker> {
   const reserved = await reserveBroker();
   idp ??= await startUpstreamIdp({ audience: reserved.issuer });
   const upstream = idp;
@@ -38,7 +38,7 @@ async function startBroker(): Promise<RunningTestBroker> {
     trustedIssuers: [trustedIssuer(upstream.issuer, brokers[0]?.issuer ?? reserved.issuer)],
     catalog: testCatalog(),
     agents: [agent('metrics-agent', secretHash)],
-    config: { adminKeys: [{ id: 'prometheus', hash: viewer.hash, role: 'viewer' }], attribution: { file: 'unused', unauthenticatedIntervalMs: 60_000 } },
+    config: { adminKeys: [{ id: 'prometheus', hash: viewer.hash, role: 'viewer' }], attribution: { file: 'unused', ...(aggregate ? { unauthenticatedIntervalMs: 60_000 } : {}) } },
   });
   brokers.push(broker);
   return broker;
@@ -94,6 +94,21 @@ describe('/metrics', () => {
     expect(sampleValue(s, 'broker_catalog_tools')).toBe(testCatalog().tools.size);
     expect(sampleValue(s, 'broker_registered_agents')).toBe(1);
     expect(sampleValue(s, 'broker_revocation_feed_subscribers')).toBe(0);
+  });
+
+  it('never makes a caller-chosen client id a label value, also when each denial has its own record', async () => {
+    const broker = await startBroker(false);
+    const token = await idp!.userToken('alice');
+    // An unknown id, and a registered id with a wrong secret (unauthenticated: not this agent's doing).
+    expect((await exchange(broker, 'attacker-chosen-id-456', 'wrong', token)).status).toBe(401);
+    expect((await exchange(broker, 'metrics-agent', 'wrong', token)).status).toBe(401);
+    const records = broker.sink.records.filter(isExchangeRecord);
+    expect(records.map((r) => r.agent)).toEqual([{ client_id: null, authenticated: false }, { client_id: 'metrics-agent', authenticated: false }]);
+    const text = (await scrape(broker)).text;
+    expect(text).not.toContain('attacker-chosen-id-456');
+    const s = parsePrometheusText(text).samples;
+    expect(sampleValue(s, 'broker_exchanges_by_tool_total', { tool: 'none', agent: 'other', decision: 'denied' })).toBe(2);
+    expect(sampleValue(s, 'broker_exchanges_by_tool_total', { agent: 'metrics-agent' })).toBeUndefined();
   });
 
   it('refuses a scrape without a valid admin key: 401 invalid_token with a Bearer challenge', async () => {
