@@ -23,7 +23,8 @@ export function agentYaml(clientId: string, secretHash: string): string {
   ].join('\n');
 }
 
-export async function configDirs(clientId: string, secretHash: string): Promise<{ scopes: string; clients: string }> {
+/** `spare`: a second agent with the same secret (a reload may remove it). */
+export async function configDirs(clientId: string, secretHash: string, spare?: string): Promise<{ scopes: string; clients: string }> {
   const root = await mkdtemp(join(tmpdir(), 'reload-'));
   const scopes = join(root, 'scopes');
   const clients = join(root, 'clients');
@@ -31,5 +32,6 @@ export async function configDirs(clientId: string, secretHash: string): Promise<
   await mkdir(clients);
   await writeFile(join(scopes, 'crm.yaml'), crmYaml());
   await writeFile(join(clients, `${clientId}.yaml`), agentYaml(clientId, secretHash));
+  if (spare !== undefined) await writeFile(join(clients, `${spare}.yaml`), agentYaml(spare, secretHash));
   return { scopes, clients };
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminKey } from '../../src/admin/admin-auth.js';
 import type { AdminActionRecord } from '../../src/admin/admin-record.js';
+import { isExchangeRecord } from '../../src/attribution/record.js';
 import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
 import { loadConfigSet } from '../../src/reload/load-sets.js';
 import { baseConfig, reserveBroker, trustedIssuer, type RunningTestBroker } from '../support/broker-harness.js';
@@ -27,7 +28,7 @@ let secretHash: string;
 beforeAll(async () => {
   [operator, viewer] = [await createAdminKey('oncall'), await createAdminKey('auditor')];
   secretHash = await hashClientSecret(SECRET);
-  dirs = await configDirs(AGENT, secretHash);
+  dirs = await configDirs(AGENT, secretHash, 'spare-agent');
   const reserved = await reserveBroker();
   idp = await startUpstreamIdp({ audience: reserved.issuer });
   const overrides = {
@@ -46,10 +47,10 @@ afterAll(async () => {
   await idp.close();
 });
 
-async function exchange(scope = 'crm.accounts.read crm.accounts.write'): Promise<RawResponse> {
+async function exchange(scope = 'crm.accounts.read crm.accounts.write', clientId = AGENT): Promise<RawResponse> {
   return rawPost(broker.tokenEndpoint, form({
     grant_type: TE_GRANT, subject_token: await idp.userToken('alice'), subject_token_type: AT_TYPE, resource: RELOAD_CRM, scope,
-  }), { authorization: basic(AGENT, SECRET) });
+  }), { authorization: basic(clientId, SECRET) });
 }
 
 const reloadRecords = () => broker.sink.records.filter((r): r is AdminActionRecord => r.type === 'admin_action' && r.action === 'reload_config');
@@ -125,5 +126,17 @@ describe('hot reload', () => {
     expect(await ok.json()).toMatchObject({ ok: true, changed: true, generation: generation + 1, summary: 'tools: ~crm; agents: unchanged' });
     expect(reloadRecords().at(-1)).toMatchObject({ by: 'oncall' });
     expect((await exchange()).body.scope).toBe('crm.accounts.read crm.accounts.write');
+  });
+
+  it('removes an agent at once: its next exchange is refused with invalid_client, and recorded', async () => {
+    expect((await exchange('crm.accounts.read', 'spare-agent')).status).toBe(200);
+    await rm(join(dirs.clients, 'spare-agent.yaml'));
+    expect(await broker.broker.reloader.reload({ by: 'test' })).toMatchObject({ ok: true, changed: true, summary: 'tools: unchanged; agents: -spare-agent' });
+    const refused = await exchange('crm.accounts.read', 'spare-agent');
+    expect(refused.status).toBe(401);
+    expect(refused.body).toMatchObject({ error: 'invalid_client' });
+    expect(refused.body.access_token).toBeUndefined();
+    expect(broker.sink.records.filter(isExchangeRecord).at(-1)).toMatchObject({ decision: 'denied', reason: 'agent_unknown', agent: { client_id: 'spare-agent' } });
+    expect((await exchange()).status).toBe(200);
   });
 });
