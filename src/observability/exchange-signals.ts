@@ -1,13 +1,13 @@
 /**
- * The signals of one token exchange, as a koa middleware wrapped around the token-endpoint envelope:
+ * The signals of one token exchange, as a koa middleware wrapped around the token endpoint (its pipeline):
  * its duration (a histogram by decision) and, when tracing is on, its span. The span continues the
- * caller's W3C `traceparent` (Trace Context §3.2) when one is sent and valid, so the trace id in the
- * attribution record (set by the envelope from the same header) is the span's; without one the span starts
- * a trace and its id is put in the record. Pipeline steps report through `stepObserver` as child spans.
+ * caller's W3C `traceparent` (Trace Context §3.2) when one is sent and valid; its trace id is handed to the
+ * token endpoint (ctx.state.traceId) for the attribution record, so record and span always agree. Pipeline
+ * steps report through the runner's `onStep` hook as child spans (tracingStepObserver).
  */
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context as OtelContext, type Tracer } from '@opentelemetry/api';
 import type { Context, Next } from 'koa';
-import { exchangeState } from '../token-endpoint/exchange-state.js';
+import type { ExchangeRecord } from '../attribution/record.js';
 import type { BrokerMetrics } from './metrics/broker-metrics.js';
 import type { StepObserver } from './step-observer.js';
 
@@ -25,10 +25,13 @@ export function remoteParent(header: string): OtelContext {
   });
 }
 
+/** The token endpoint answers 200 only with a token (src/token-endpoint/render.ts). */
 function decisionOf(ctx: Context): 'granted' | 'denied' {
-  const state = exchangeState(ctx);
-  return state.minted !== undefined && state.grant !== undefined && ctx.status === 200 ? 'granted' : 'denied';
+  return ctx.status === 200 ? 'granted' : 'denied';
 }
+
+/** Where the token endpoint takes the trace id for the attribution record (token-endpoint.ts). */
+export interface TraceState { traceId?: string }
 
 export function exchangeSignals(opts: { readonly tokenPath: string; readonly metrics: BrokerMetrics; readonly tracer: Tracer | undefined }) {
   const { tokenPath, metrics, tracer } = opts;
@@ -58,9 +61,8 @@ export function exchangeSignals(opts: { readonly tokenPath: string; readonly met
       kind: SpanKind.SERVER,
       attributes: { 'http.request.method': ctx.method, 'url.path': ctx.path },
     }, parent);
-    const state = exchangeState(ctx);
-    // The envelope overwrites this with the header's trace id when one is valid: the same id.
-    state.traceId = span.spanContext().traceId;
+    // The record's trace id: the span's (the caller's own when its traceparent is valid, else a new one).
+    (ctx.state as TraceState).traceId = span.spanContext().traceId;
     try {
       await context.with(trace.setSpan(parent, span), next);
     } finally {
@@ -68,14 +70,25 @@ export function exchangeSignals(opts: { readonly tokenPath: string; readonly met
       metrics.exchangeDuration.observe((performance.now() - started) / 1000, decision);
       span.setAttribute('http.response.status_code', ctx.status);
       span.setAttribute('broker.decision', decision);
-      span.setAttribute('broker.request_id', state.requestId);
-      const reason = state.denial?.reason ?? state.providerError?.error;
-      if (decision === 'denied' && reason !== undefined) span.setAttribute('broker.reason', reason);
-      if (state.authenticatedClientId !== undefined) span.setAttribute('broker.agent', state.authenticatedClientId);
-      if (state.tool) span.setAttribute('broker.tool', state.tool.id);
-      if (ctx.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: reason ?? 'server error' });
+      if (ctx.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: 'server error' });
       span.end();
     }
+  };
+}
+
+/**
+ * The record observer's part in tracing: the written record's facts on the exchange's span (the observer runs
+ * in the request's context, right after the record is durable). Unauthenticated denials aggregated per
+ * address have no record of their own: their span carries the decision only.
+ */
+export function tracingRecordObserver(): (record: ExchangeRecord) => void {
+  return (record) => {
+    const span = trace.getSpan(context.active());
+    if (!span) return;
+    span.setAttribute('broker.request_id', record.request_id);
+    if (record.decision === 'denied') span.setAttribute('broker.reason', record.reason);
+    if (record.agent.authenticated && record.agent.client_id !== null) span.setAttribute('broker.agent', record.agent.client_id);
+    if (record.tool) span.setAttribute('broker.tool', record.tool.id);
   };
 }
 
@@ -87,7 +100,7 @@ export function tracingStepObserver(tracer: Tracer): StepObserver {
       if (!trace.getSpan(active)) return;
       const end = performance.timeOrigin + performance.now();
       const span = tracer.startSpan(step, { startTime: end - durationMs, attributes: { 'broker.step.outcome': outcome } }, active);
-      if (outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR });
+      if (outcome === 'failed') span.setStatus({ code: SpanStatusCode.ERROR });
       span.end(end);
     },
   };

@@ -3,11 +3,12 @@
  * code, so a bounded label value), how long it took and how it ended. Metrics and tracing both listen; the
  * pipeline calls one observer, the fan-out below.
  */
-export type StepOutcome = 'ok' | 'denied' | 'error';
+/** As the pipeline's runner reports them (src/token-endpoint/pipeline/runner.ts). */
+export type StepOutcome = 'established' | 'refused' | 'failed';
 
 export interface StepObserver {
   /** Called in the exchange's async context, right after the step ended. */
-  /** `outcome`: a StepOutcome; any other value is counted as `error`. */
+  /** `outcome`: a StepOutcome; any other value is counted as `failed`. */
   onStep(step: string, durationMs: number, outcome: string): void;
 }
 

@@ -136,7 +136,7 @@ describe('hot reload', () => {
     expect(refused.status).toBe(401);
     expect(refused.body).toMatchObject({ error: 'invalid_client' });
     expect(refused.body.access_token).toBeUndefined();
-    expect(broker.sink.records.filter(isExchangeRecord).at(-1)).toMatchObject({ decision: 'denied', reason: 'agent_unknown', agent: { client_id: 'spare-agent' } });
+    expect(broker.sink.records.filter(isExchangeRecord).at(-1)).toMatchObject({ decision: 'denied', reason: 'agent_unknown', agent: { authenticated: false } });
     expect((await exchange()).status).toBe(200);
   });
 });

@@ -7,7 +7,7 @@
  * - `tool`: a tool id of the current catalog, `none` when the request named no known tool, else `other`;
  * - `agent`: a registered agent's client id when it authenticated, else `other` (an unauthenticated caller
  *   chooses its client_id: it never becomes a label value);
- * - `step`: the pipeline's step names (constants in code), `outcome`: ok | denied | error;
+ * - `step`: the pipeline's step names (constants in code), `outcome`: established | refused | failed;
  * - `trigger`: the kill switch's three triggers; `source`, `result`: small fixed sets.
  * So the series count is at most |reasons| × 2 + (|tools| + 2) × (|agents| + 1) × 2 plus fixed ones.
  */
@@ -32,7 +32,7 @@ const LAG_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 
 const KNOWN_REASONS: ReadonlySet<string> = new Set([...Object.keys(DENIAL_REASONS), 'granted']);
 const KILL_SWITCH_TRIGGERS: ReadonlySet<string> = new Set(['rate_limit_hits', 'denial_ratio', 'distinct_users']);
-const STEP_OUTCOMES: ReadonlySet<string> = new Set(['ok', 'denied', 'error']);
+const STEP_OUTCOMES: ReadonlySet<string> = new Set(['established', 'refused', 'failed']);
 
 /** Every metric name the broker exposes (dashboards and alerts are checked against this list). */
 export const METRIC_NAMES = {
@@ -138,7 +138,7 @@ export class BrokerMetrics implements StepObserver {
 
   /** StepObserver: one pipeline step finished. */
   onStep(step: string, durationMs: number, outcome: string): void {
-    this.stepDuration.observe(durationMs / 1000, step, STEP_OUTCOMES.has(outcome) ? outcome : 'error');
+    this.stepDuration.observe(durationMs / 1000, step, STEP_OUTCOMES.has(outcome) ? outcome : 'failed');
   }
 
   killSwitchTripped(trigger: string): void {

@@ -88,6 +88,9 @@ describe('/metrics', () => {
     expect(sampleValue(s, 'broker_exchanges_by_tool_total', { tool: 'crm', agent: 'metrics-agent', decision: 'granted' })).toBe(1);
     expect(sampleValue(s, 'broker_exchanges_by_tool_total', { tool: 'none', agent: 'other', decision: 'denied' })).toBe(1);
     expect(sampleValue(s, 'broker_exchange_duration_seconds_count', { decision: 'granted' })).toBe(1);
+    // Per-step timings from the pipeline: every step of the granted exchange, the refusing step of the denied one.
+    expect(sampleValue(s, 'broker_pipeline_step_duration_seconds_count', { step: 'mint', outcome: 'established' })).toBe(1);
+    expect(sampleValue(s, 'broker_pipeline_step_duration_seconds_count', { step: 'client-authentication', outcome: 'refused' })).toBe(1);
     expect(sampleValue(s, 'broker_exchange_duration_seconds_count', { decision: 'denied' })).toBe(2);
     const text = (await scrape(broker)).text;
     expect(text).not.toContain('attacker-chosen-id-123');

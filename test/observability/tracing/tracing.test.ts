@@ -83,6 +83,10 @@ describe('exchange spans (in-memory exporter)', () => {
     expect(span.parentSpanContext?.spanId).toBe(PARENT);
     expect(span.attributes).toMatchObject({ 'broker.decision': 'granted', 'broker.agent': 'traced-agent', 'broker.tool': 'crm', 'http.response.status_code': 200 });
     expect(broker.sink.records.filter(isExchangeRecord).at(-1)?.trace_id).toBe(TRACE_ID);
+    // The pipeline's steps, as children of the exchange's span, in order.
+    const children = exporter.getFinishedSpans().filter((s) => s.parentSpanContext?.spanId === span.spanContext().spanId);
+    expect(children.map((s) => s.name)).toEqual(['per-source-limit', 'framing', 'client-authentication', 'agent-status', 'parse', 'precheck', 'rate-limit', 'dpop', 'verify-subject', 'decide', 'act-chain-standing', 'mint', 're-check']);
+    expect(children.every((s) => s.attributes['broker.step.outcome'] === 'established' && s.spanContext().traceId === TRACE_ID)).toBe(true);
   });
 
   it('starts a trace when none is sent (or the header is invalid) and records that trace id', async () => {
@@ -105,6 +109,9 @@ describe('exchange spans (in-memory exporter)', () => {
     const span = exporter.getFinishedSpans().find((s) => s.name === 'token_exchange');
     expect(span?.attributes['broker.decision']).toBe('denied');
     expect(span?.attributes['broker.reason']).toBe(broker.sink.records.filter(isExchangeRecord).at(-1)?.reason);
+    // The step that refused is the last child.
+    const children = exporter.getFinishedSpans().filter((s) => s.parentSpanContext?.spanId === span?.spanContext().spanId);
+    expect(children.at(-1)?.attributes['broker.step.outcome']).toBe('refused');
   });
 
   it('reports pipeline steps as child spans of the exchange span, and puts the trace id in log lines', () => {
@@ -114,15 +121,15 @@ describe('exchange spans (in-memory exporter)', () => {
     const lines: string[] = [];
     const log = createLogger('info', new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } }));
     context.with(trace.setSpan(context.active(), parent), () => {
-      tracingStepObserver(tracing.tracer!).onStep('verify_subject_token', 3, 'ok');
-      tracingStepObserver(tracing.tracer!).onStep('narrow_scopes', 1, 'denied');
+      tracingStepObserver(tracing.tracer!).onStep('verify_subject_token', 3, 'established');
+      tracingStepObserver(tracing.tracer!).onStep('narrow_scopes', 1, 'refused');
       log.info('inside the exchange');
     });
     parent.end();
     log.info('outside');
     const steps = exporter.getFinishedSpans().filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId);
     expect(steps.map((s) => s.name)).toEqual(['verify_subject_token', 'narrow_scopes']);
-    expect(steps[0]?.attributes['broker.step.outcome']).toBe('ok');
+    expect(steps[0]?.attributes['broker.step.outcome']).toBe('established');
     const [inside, outside] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(inside).toMatchObject({ trace_id: parent.spanContext().traceId, span_id: parent.spanContext().spanId });
     expect(outside?.trace_id).toBeUndefined();
