@@ -1,6 +1,6 @@
 /**
  * What the metrics cost one exchange (issue 19): the record observer (two labelled counters), the duration
- * histogram and eight pipeline-step observations, against prom-client's own labelled inc/observe for the
+ * histogram and the thirteen pipeline-step observations (plus the two clock reads per step the runner then makes), against prom-client's own labelled inc/observe for the
  * same updates. Prints ns per exchange and bytes allocated per exchange. `npx tsx bench/metrics-cost.ts`
  */
 import { Counter, Histogram, Registry } from 'prom-client';
@@ -8,7 +8,8 @@ import type { ExchangeRecord } from '../src/attribution/record.js';
 import { BrokerMetrics } from '../src/observability/metrics/broker-metrics.js';
 
 const N = 1_000_000;
-const STEPS = ['framing', 'client_auth', 'agent_status', 'parse', 'rate_limits', 'verify_subject', 'decide', 'mint'];
+// The pipeline's steps (src/token-endpoint/token-steps.ts).
+const STEPS = ['per-source-limit', 'framing', 'client-authentication', 'agent-status', 'parse', 'precheck', 'rate-limit', 'dpop', 'verify-subject', 'decide', 'act-chain-standing', 'mint', 're-check'];
 const record: ExchangeRecord = {
   v: 1, type: 'token_exchange', id: 'r', time: new Date().toISOString(), request_id: 'q', decision: 'granted', reason: 'granted',
   agent: { client_id: 'demo-agent', authenticated: true }, tool: { id: 'crm', resource: 'https://crm.example/api' }, caller: { address: '127.0.0.1' },
@@ -33,10 +34,13 @@ measure('broker metrics (observer + duration)', () => {
   observe(record);
   metrics.exchangeDuration.observe(0.004, 'granted');
 });
-measure('broker metrics (observer + duration + 8 steps)', () => {
+measure('broker metrics (observer + duration + 13 steps)', () => {
   observe(record);
   metrics.exchangeDuration.observe(0.004, 'granted');
-  for (const step of STEPS) metrics.onStep(step, 0.3, 'ok');
+  for (const step of STEPS) {
+    const t = performance.now();
+    metrics.onStep(step, performance.now() - t, 'established');
+  }
 });
 
 const registry = new Registry();
@@ -48,5 +52,5 @@ measure('prom-client labelled inc/observe, same updates', () => {
   c1.inc({ decision: 'granted', reason: 'granted' });
   c2.inc({ tool: 'crm', agent: 'demo-agent', decision: 'granted' });
   h1.observe({ decision: 'granted' }, 0.004);
-  for (const step of STEPS) h2.observe({ step, outcome: 'ok' }, 0.0003);
+  for (const step of STEPS) h2.observe({ step, outcome: 'established' }, 0.0003);
 });
