@@ -67,6 +67,8 @@ async function main(): Promise<void> {
       process.exit(1);
     });
   };
+  // Issue 19 §3: SIGHUP reloads scopes/ and clients/ (a refused reload keeps the set in force; reload/reloader.ts).
+  process.on('SIGHUP', () => { if (!stopping) void running.reload('SIGHUP'); });
   process.on('SIGINT', () => { stop('SIGINT'); });
   process.on('SIGTERM', () => { stop('SIGTERM'); });
 }

@@ -11,6 +11,12 @@
  * on failure), since a rejected item takes no `seq`.
  */
 
+/**
+ * Told after each persist: how many items it held, how long it took, whether it succeeded (metrics:
+ * observability/metrics/broker-metrics.ts). Must not throw; it runs on the commit path.
+ */
+export type CommitObserver = (size: number, durationMs: number, ok: boolean) => void;
+
 /** Makes `batch` durable. `forced` is true when `force()` asked for this persist (the batch may then be empty). */
 export type Persist<T> = (batch: readonly T[], forced: boolean) => Promise<void>;
 
@@ -22,6 +28,8 @@ export interface GroupCommitOptions {
   readonly windowMs?: number;
   /** Most items per persist (default: no limit). The rest wait for the next one. */
   readonly maxBatch?: number;
+  /** Told after each persist (batch size, duration, success). */
+  readonly onCommit?: CommitObserver;
 }
 
 interface Waiter<T> {
@@ -34,6 +42,7 @@ export class GroupCommit<T> {
   readonly #persist: Persist<T>;
   readonly #windowMs: number;
   readonly #maxBatch: number;
+  readonly #onCommit: CommitObserver | undefined;
   #queue: Waiter<T>[] = [];
   #forced = false;
   #running: Promise<void> | undefined;
@@ -46,6 +55,7 @@ export class GroupCommit<T> {
     this.#persist = persist;
     this.#windowMs = windowMs;
     this.#maxBatch = maxBatch;
+    this.#onCommit = options.onCommit;
   }
 
   /** Items waiting for a persist (not counting the batch in flight). */
@@ -91,13 +101,16 @@ export class GroupCommit<T> {
       this.#queue = batch === this.#queue ? [] : this.#queue.slice(this.#maxBatch);
       const forced = this.#forced;
       this.#forced = false;
+      const started = this.#onCommit ? performance.now() : 0;
       try {
         await this.#persist(batch.map((w) => w.item), forced);
       } catch (cause) {
+        this.#onCommit?.(batch.length, performance.now() - started, false);
         const error = cause instanceof Error ? cause : new Error(String(cause));
         for (const waiter of batch) waiter.reject(error);
         continue;
       }
+      this.#onCommit?.(batch.length, performance.now() - started, true);
       for (const waiter of batch) waiter.resolve();
     }
   }

@@ -37,7 +37,7 @@ import { dirname } from 'node:path';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { chainBatch } from './chain-batch.js';
 import { EMPTY_CHAIN, type ChainHead } from './chain.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, type CommitObserver } from './group-commit.js';
 import { rotatedFiles, rotatedPath } from './log-files.js';
 import { readFirstTime, readTail } from './log-tail.js';
 import type { AttributionRecord } from './record.js';
@@ -69,6 +69,8 @@ export interface JsonlFileSinkOptions extends Redaction {
   readonly checkpointEverySeconds?: number;
   /** Group-commit batching window in ms (default 0: a batch is whatever arrived during the previous write). */
   readonly batchWindowMs?: number;
+  /** Told after each group commit: batch size, duration, success (metrics). */
+  readonly onCommit?: CommitObserver;
   /** Rotate the active file by size and/or age (default: never). */
   readonly rotate?: RotationPolicy;
   readonly onRecovery?: (event: RecoveryEvent) => void;
@@ -125,7 +127,7 @@ export class JsonlFileSink implements AttributionSink {
   constructor(readonly path: string, options: JsonlFileSinkOptions = {}) {
     this.#options = options;
     this.#redact = makeRedactor(options);
-    this.#commit = new GroupCommit((batch, forced) => this.#persist(batch, forced), { windowMs: options.batchWindowMs ?? 0 });
+    this.#commit = new GroupCommit((batch, forced) => this.#persist(batch, forced), { windowMs: options.batchWindowMs ?? 0, ...(options.onCommit ? { onCommit: options.onCommit } : {}) });
     const seconds = options.checkpointEverySeconds ?? 60;
     if (options.signer && seconds > 0) {
       this.#timer = setInterval(() => {

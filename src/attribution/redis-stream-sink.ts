@@ -23,7 +23,7 @@ import type { RedisClient } from '../state/connect-redis.js';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { chainBatch, type ChainState } from './chain-batch.js';
 import { EMPTY_CHAIN, GENESIS_HASH, type ChainedLine } from './chain.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, type CommitObserver } from './group-commit.js';
 import type { AttributionRecord } from './record.js';
 import { makeRedactor, type Redaction } from './redact.js';
 import { AttributionUnavailableError, type AttributionSink } from './sink.js';
@@ -40,6 +40,8 @@ export interface RedisStreamSinkOptions extends Redaction {
   readonly checkpointEverySeconds?: number;
   /** Group-commit batching window in ms (default 0: a batch is whatever arrived during the previous append). */
   readonly batchWindowMs?: number;
+  /** Told after each group commit: batch size, duration, success (metrics). */
+  readonly onCommit?: CommitObserver;
   readonly now?: () => Date;
 }
 
@@ -89,7 +91,7 @@ export class RedisStreamSink implements AttributionSink {
     this.#options = options;
     this.key = attributionStreamKey(options.replica, options.keyPrefix);
     this.#redact = makeRedactor(options);
-    this.#commit = new GroupCommit((batch, forced) => this.#persist(batch, forced), { windowMs: options.batchWindowMs ?? 0 });
+    this.#commit = new GroupCommit((batch, forced) => this.#persist(batch, forced), { windowMs: options.batchWindowMs ?? 0, ...(options.onCommit ? { onCommit: options.onCommit } : {}) });
     const seconds = options.checkpointEverySeconds ?? 60;
     if (options.signer && seconds > 0) {
       this.#timer = setInterval(() => {

@@ -11,6 +11,7 @@
 import path from 'node:path';
 import { brokerIssuerProblem, portFromText } from './urls.js';
 import { isLogLevel, LOG_LEVELS } from './sections/logging.js';
+import { collectorUrlProblem } from './sections/observability.js';
 import type { Problems } from './validate.js';
 
 /** The `file` of problems about environment variables. */
@@ -44,6 +45,10 @@ export const ENVIRONMENT_OVERLAY: readonly EnvironmentOverride[] = [
   { name: 'BROKER_KEYS_DIR', path: ['keys_dir'], parse: directory },
   { name: 'BROKER_ATTRIBUTION_FILE', path: ['attribution', 'file'], parse: directory },
   { name: 'BROKER_DEV_IDP_PORT', path: ['dev_identity_provider', 'port'], parse: port },
+  // Issue 19 (sections/observability.ts); OTEL_* as the OpenTelemetry exporter specification names them.
+  { name: 'BROKER_METRICS_PORT', path: ['metrics', 'port'], parse: port },
+  { name: 'BROKER_METRICS_HOST', path: ['metrics', 'host'], parse: notBlank },
+  { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', path: ['tracing', 'otlp_endpoint'], parse: (text) => collectorUrlProblem(text) ?? { value: text } },
 ];
 
 /** A variable's value, with "" meaning unset. */

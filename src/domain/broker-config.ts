@@ -146,6 +146,12 @@ export interface BrokerConfig {
     /** Every token request per caller address, counted before client authentication. */
     readonly perSource?: { readonly limit: number; readonly windowMs: number };
   };
+  /** Issue 19: a separate, key-less metrics listener (`metrics:`); absent = `/metrics` on the broker's port only. */
+  readonly metricsListener?: { readonly host: string; readonly port: number };
+  /** Issue 19: OTLP/HTTP trace export (`tracing:`); absent = tracing off. */
+  readonly tracing?: { readonly endpoint: string; readonly serviceName?: string };
+  /** Issue 19: reload scopes/ and clients/ when they change (`reload.watch`); SIGHUP always reloads. */
+  readonly reloadWatch?: boolean;
   /** Triggers that suspend an agent automatically; only a person reinstates it. Absent = off. */
   readonly killSwitch?: {
     readonly rateLimitHits?: { readonly count: number; readonly windowMs: number };

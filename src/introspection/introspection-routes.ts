@@ -59,6 +59,8 @@ async function introspect(deps: ValidatorRoutesDeps, caller: ValidatorCaller, to
 
 export interface ValidatorRouter {
   readonly router: Router;
+  /** The revocation feed's fan-out (its subscriber count is a metric). */
+  readonly hub: { readonly size: number };
   /** Ends every feed subscription and stops polling. */
   close(): void;
 }
@@ -114,7 +116,7 @@ export function createValidatorRoutes(deps: ValidatorRoutesDeps): ValidatorRoute
     openStream(ctx, { state: deps.state, now: deps.now, hub }, caller.id);
   });
 
-  return { router, close: () => { hub.close(); } };
+  return { router, hub, close: () => { hub.close(); } };
 }
 
 /** The routes alone (callers that manage no lifecycle). */

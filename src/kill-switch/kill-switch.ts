@@ -25,6 +25,8 @@ export interface KillSwitchDeps {
   readonly epochs: WindowEpochs;
   readonly log: Logger;
   readonly now: () => number;
+  /** Told after the switch suspended an agent, with the trigger's name (metrics). */
+  readonly onTrip?: (trigger: string) => void;
 }
 
 /**
@@ -54,6 +56,7 @@ export function createKillSwitch(deps: KillSwitchDeps) {
     if (await state.agentOverride(agentId)) return; // already suspended or revoked
     await deps.actions.agent('suspend', agentId, { by: `kill-switch:${name}`, reason, requestId, callerAddress: 'broker' });
     deps.log.warn({ agent: agentId, trigger: name, reason }, 'kill switch suspended an agent');
+    deps.onTrip?.(name);
   }
 
   async function evaluate(record: ExchangeRecord): Promise<void> {

@@ -42,6 +42,16 @@ import { withFastRefusal, type RequestHandler } from '../token-endpoint/fast-ref
 import { FreeSpaceMonitor, type StatFs } from '../attribution/free-space.js';
 import { TOKEN_EXCHANGE_PARAMETERS, TOKEN_EXCHANGE_REPEATABLE } from '../token-endpoint/steps/parse.js';
 import { brokerErrorHandler } from '../http/error-handler.js';
+// Issue 19: metrics, tracing, hot reload (observability/, reload/).
+import { BrokerMetrics, METRIC_NAMES } from '../observability/metrics/broker-metrics.js';
+import { metricsRoute } from '../observability/metrics/metrics-route.js';
+import { exchangeSignals, tracingRecordObserver, tracingStepObserver } from '../observability/exchange-signals.js';
+import { fanOut, type StepObserver } from '../observability/step-observer.js';
+import type { Tracing } from '../observability/tracing/tracing.js';
+import { LiveConfig } from '../reload/live-config.js';
+import { loadConfigSet, type ConfigSet } from '../reload/load-sets.js';
+import { Reloader } from '../reload/reloader.js';
+import { reloadRoutes } from '../reload/reload-routes.js';
 
 export interface BrokerDeps {
   readonly config: BrokerConfig;
@@ -62,6 +72,12 @@ export interface BrokerDeps {
   readonly revokeRateLimit?: { readonly limit: number; readonly windowMs: number };
   /** Sources refused from memory answered in front of the app (fast-refusal.ts); default on, off to compare in tests. */
   readonly fastRefusal?: boolean;
+  /** This broker's metrics (start-broker.ts passes the one its attribution sink reports to); default a fresh registry. */
+  readonly metrics?: BrokerMetrics;
+  /** Tracing (observability/tracing/tracing.ts); default off. */
+  readonly tracing?: Tracing;
+  /** Where a reload reads the new scopes/clients (default: config.catalogDir / clientsDir, reload/load-sets.ts). */
+  readonly loadConfigSet?: () => Promise<ConfigSet>;
   /** Per-step timings of the token endpoint's pipeline (metrics, tracing). */
   readonly tokenHooks?: RunnerHooks;
 }
@@ -76,12 +92,24 @@ export interface Broker {
   drain(): Promise<void>;
   /** The HTTP request handler to serve: the app, behind the fast refusal of sources refused from memory. */
   callback(): RequestHandler;
+  /** `/metrics` (Prometheus) of this broker. */
+  readonly metrics: BrokerMetrics;
+  /** Hot reload of scopes/ and clients/ (SIGHUP, the file watch, POST /admin/config/reload). */
+  readonly reloader: Reloader;
+  /** Where the token-exchange pipeline reports each step (metrics and, when on, trace spans). */
+  readonly steps: StepObserver;
 }
 
 export function createBroker(deps: BrokerDeps): Broker {
   const { config, log } = deps;
   const now = deps.now ?? Date.now;
   const state = deps.state ?? new MemoryState();
+  // One reference to the catalog and agents in force, swapped whole by a reload (reload/live-config.ts).
+  const live = new LiveConfig({ catalog: deps.catalog, agents: deps.agents }, now());
+  const metrics = deps.metrics ?? new BrokerMetrics();
+  const tracer = deps.tracing?.tracer;
+  const tokenOnStep = deps.tokenHooks?.onStep;
+  const steps = fanOut([metrics, tracer ? tracingStepObserver(tracer) : undefined, tokenOnStep ? { onStep: tokenOnStep } : undefined]);
   // One agent-secret checker (verified-secret cache, failure throttle, hash gate) for /token and /revoke.
   const secretChecker = createAgentSecretChecker({
     state,
@@ -103,7 +131,11 @@ export function createBroker(deps: BrokerDeps): Broker {
 
   // With Redis, agent statuses are read from a local mirror fed by the event feed (agent-status-mirror.ts).
   const agentStatus = state.kind === 'redis'
-    ? new AgentStatusMirror(state, { windowMs: config.redis?.propagationWindowMs ?? DEFAULT_PROPAGATION_WINDOW_MS })
+    ? new AgentStatusMirror(state, {
+      windowMs: config.redis?.propagationWindowMs ?? DEFAULT_PROPAGATION_WINDOW_MS,
+      onApplied: (lagMs) => { metrics.revocationLag.observe(lagMs / 1000); },
+      onPollError: () => { metrics.stateErrors.inc('agent_status_mirror'); },
+    })
     : directAgentStatus(state);
 
   // Issue 16 item 2: one central error handler in front of every route the broker adds (src/http/error-handler.ts).
@@ -135,8 +167,8 @@ export function createBroker(deps: BrokerDeps): Broker {
 
   const adminActions = createAdminActions({
     state,
-    agents: () => deps.agents,
-    catalog: () => deps.catalog,
+    agents: live.agents,
+    catalog: live.catalog,
     record: (record) => deps.sink.append(record),
     now,
     clockSkewSeconds: config.clockSkewSeconds,
@@ -145,7 +177,8 @@ export function createBroker(deps: BrokerDeps): Broker {
   const epochs = config.killSwitch ? windowEpochsFor(state) : undefined;
   const actions = epochs ? resetWindowsOnReinstate(adminActions, epochs) : adminActions;
   const verifyBrokerToken = createBrokerTokenVerifier(config.issuer, deps.keys, config.clockSkewSeconds);
-  const observe = config.killSwitch ? createKillSwitch({ config: config.killSwitch, state, actions, epochs: epochs ?? windowEpochsFor(state), log, now }) : undefined;
+  const observe = config.killSwitch ? createKillSwitch({ config: config.killSwitch, state, actions, epochs: epochs ?? windowEpochsFor(state), log, now, onTrip: (trigger) => { metrics.killSwitchTripped(trigger); } }) : undefined;
+  const countExchange = metrics.exchangeObserver({ tools: () => live.catalog().tools, agents: () => live.agents().agents });
   provider.use(revocationEndpoint({
     path: ROUTES.revocation, verify: verifyBrokerToken, actions, log, now, state, agentStatus,
     record: (record) => deps.sink.append(record), ...(observe ? { observe } : {}),
@@ -157,18 +190,21 @@ export function createBroker(deps: BrokerDeps): Broker {
     ? createSourceLimiter({ limit: perSource, state, onStateUnavailable: (err) => { log.debug({ err }, 'per-source limit: shared state unavailable, counting locally'); } })
     : undefined;
   const intervalMs = config.attribution.unauthenticatedIntervalMs;
-  const unauthenticated = intervalMs === undefined ? undefined : createUnauthenticatedDenials({ sink: deps.sink, log, now, intervalMs });
+  const unauthenticated = intervalMs === undefined ? undefined : metrics.countingUnattributed(createUnauthenticatedDenials({ sink: deps.sink, log, now, intervalMs }));
+  // Issue 19: the exchange's duration and span around the pipeline; every written record counted (and, traced, on its span).
+  provider.use(exchangeSignals({ tokenPath: ROUTES.token, metrics, tracer }));
+  const spanRecord = tracer ? tracingRecordObserver() : undefined;
   provider.use(tokenEndpoint({
     tokenPath: ROUTES.token, issuer: config.issuer, sink: deps.sink, log, now,
-    ...(observe ? { observe } : {}), ...(unauthenticated ? { unauthenticated } : {}),
+    observe: (record) => { countExchange(record); spanRecord?.(record); observe?.(record); }, ...(unauthenticated ? { unauthenticated } : {}),
     pipeline: {
       now, issuer: config.issuer, tokenEndpoint: `${config.issuer}${ROUTES.token}`, clockSkewSeconds: config.clockSkewSeconds,
       ...(sourceLimiter ? { sourceLimiter } : {}),
       maxBodyBytes: config.limits.maxBodyBytes,
-      agents: () => deps.agents, secrets: secretChecker, assertionReplay: providerReplayCache(provider),
+      agents: live.agents, secrets: secretChecker, assertionReplay: providerReplayCache(provider),
       agentStatus,
       limits: config.limits,
-      catalog: () => deps.catalog,
+      catalog: live.catalog,
       state, ...(config.rateLimits ? { rateLimits: config.rateLimits } : {}),
       verifier,
       policy: { brokerIssuer: config.issuer, maxDelegationDepth: config.maxDelegationDepth },
@@ -176,6 +212,7 @@ export function createBroker(deps: BrokerDeps): Broker {
     },
     hooks: {
       ...deps.tokenHooks,
+      onStep: (step, durationMs, outcome) => { steps.onStep(step, durationMs, outcome); },
       onError: (step, err) => { log.error({ err, step }, 'token endpoint step failed'); deps.tokenHooks?.onError?.(step, err); },
     },
   }));
@@ -216,11 +253,18 @@ export function createBroker(deps: BrokerDeps): Broker {
     onFailure: (reason, address, id) => { failures.failed('validator', address, reason, id); },
     now,
   });
+  const adminAuthenticate = createAdminAuthenticator(config.adminKeys, (reason, address, id) => { failures.failed('admin', address, reason, id); });
   const admin = adminRouter({
     actions,
     ...(config.attribution.sink === 'redis' ? {} : { audit: { query: (filter: QueryFilter) => queryChain(config.attribution.file, filter) } }),
-    authenticate: createAdminAuthenticator(config.adminKeys, (reason, address, id) => { failures.failed('admin', address, reason, id); }),
+    authenticate: adminAuthenticate,
   });
+  const reloader = new Reloader({
+    live, log, metrics, now, record: (record) => deps.sink.append(record),
+    load: deps.loadConfigSet ?? (() => loadConfigSet(config, process.cwd())),
+  });
+  provider.use(metricsRoute(metrics, adminAuthenticate));
+  provider.use(reloadRoutes(reloader, adminAuthenticate));
   provider.use(admin.routes());
   const validators = createValidatorRoutes({
     state,
@@ -230,6 +274,11 @@ export function createBroker(deps: BrokerDeps): Broker {
     ...(deps.feed ?? config.revocationFeed ? { feed: { ...config.revocationFeed, ...deps.feed } } : {}),
   });
   provider.use(validators.router.routes());
+  metrics.gauge(METRIC_NAMES.feedSubscribers, 'Validators subscribed to this replica\'s revocation feed', () => validators.hub.size);
+  metrics.gauge(METRIC_NAMES.mirrorAge, 'Age of this replica\'s agent-status mirror (0 without Redis: statuses are read directly)',
+    () => (agentStatus instanceof AgentStatusMirror ? Math.min(agentStatus.ageMs / 1000, 1e9) : 0));
+  metrics.gauge(METRIC_NAMES.catalogTools, 'Tools in the catalog in force', () => live.catalog().tools.size);
+  metrics.gauge(METRIC_NAMES.registeredAgents, 'Agents in the registry in force', () => live.agents().agents.size);
   // RFC 8414 metadata: the same document oidc-provider serves as OpenID discovery.
   provider.use(async (ctx, next) => {
     if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
@@ -237,7 +286,7 @@ export function createBroker(deps: BrokerDeps): Broker {
   });
 
   return {
-    app: provider, issuer: config.issuer, state,
+    app: provider, issuer: config.issuer, state, metrics, reloader, steps,
     close: () => { agentStatus.close(); validators.close(); disk?.close(); void failures.close(); },
     drain: async () => { await Promise.all([unauthenticated?.close(), failures.close()]); },
     // Only with aggregation on: without it every denial has a record of its own, which the pipeline writes.

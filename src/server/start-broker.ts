@@ -28,6 +28,13 @@ import { RedisState } from '../state/redis-state.js';
 import { createBroker } from './create-broker.js';
 import { redisStateOptions } from './redis-connection.js';
 import { close, listen } from './listen.js';
+// Issue 19: metrics, tracing, hot reload.
+import type { CommitObserver } from '../attribution/group-commit.js';
+import { BrokerMetrics } from '../observability/metrics/broker-metrics.js';
+import { metricsListener } from '../observability/metrics/metrics-route.js';
+import { startTracing, tracingOptionsFromEnv, type TracingOptions } from '../observability/tracing/tracing.js';
+import type { ReloadResult } from '../reload/reloader.js';
+import { watchConfigDirs } from '../reload/watch.js';
 
 export interface RunningBroker {
   readonly issuer: string;
@@ -38,6 +45,10 @@ export interface RunningBroker {
   readonly sampleTool?: { readonly url: string; readonly resource: string };
   /** Development only: where the development admin key was written. */
   readonly adminKeyFile?: string;
+  /** The separate metrics listener's port, when one is configured. */
+  readonly metricsPort?: number;
+  /** Reloads scopes/ and clients/ (SIGHUP, reload/reloader.ts). */
+  reload(by: string): Promise<ReloadResult>;
   stop(): Promise<void>;
 }
 
@@ -57,9 +68,9 @@ async function developmentKeys(keysDir: string) {
 }
 
 /** Records are hash-chained; checkpoints are signed with the broker's active key. */
-async function createAttributionSink(config: BrokerConfig, signer: SigningKey, state: SharedState): Promise<AttributionSink> {
+async function createAttributionSink(config: BrokerConfig, signer: SigningKey, state: SharedState, onCommit: CommitObserver): Promise<AttributionSink> {
   const { attribution } = config;
-  const batching = attribution.batchWindowMs === undefined ? {} : { batchWindowMs: attribution.batchWindowMs };
+  const batching = { onCommit, ...(attribution.batchWindowMs === undefined ? {} : { batchWindowMs: attribution.batchWindowMs }) };
   const redaction = attribution.redactUsers === 'hash' && attribution.redactionKeyFile
     ? { redactUsers: 'hash' as const, redactionKey: (await readFile(attribution.redactionKeyFile)).toString('utf8').trim() }
     : {};
@@ -75,6 +86,12 @@ export interface StartOptions {
   readonly keyReloadMs?: number;
   /** How often the Redis state epoch is checked; default 1 s. */
   readonly epochCheckMs?: number;
+  /** Tracing; default `tracing:` in broker.yaml (or OTEL_EXPORTER_OTLP_ENDPOINT): off when neither is set. */
+  readonly tracing?: TracingOptions;
+  /** A separate, key-less metrics listener; default `metrics:` in broker.yaml (or BROKER_METRICS_PORT): none. */
+  readonly metricsListener?: { readonly host: string; readonly port: number };
+  /** Reload when scopes/ or clients/ change; default `reload.watch` in broker.yaml: off. */
+  readonly watchConfig?: boolean;
 }
 
 /** The longest lifetime a minted token can have: the catalog's largest tool max_ttl (bounded by 1 h). */
@@ -123,11 +140,13 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
     }
   }
   const state: SharedState = redisState && epoch ? epoch.guard(redisState) : new MemoryState();
-  const attribution = sink ?? await createAttributionSink(config, activeKeyView(keys), state);
+  const metrics = new BrokerMetrics({ processMetrics: true });
+  const attribution = sink ?? await createAttributionSink(config, activeKeyView(keys), state, metrics.attributionCommit);
+  const tracing = startTracing(options.tracing ?? { ...config.tracing, ...tracingOptionsFromEnv(process.env) });
   if (!config.redis && config.mode === 'production') {
     log.warn('no redis configured: suspensions and revocations live in this process only; run a single replica');
   }
-  const broker = createBroker({ ...loaded, config, keys, sink: attribution, log, state });
+  const broker = createBroker({ ...loaded, config, keys, sink: attribution, log, state, metrics, tracing });
   broker.app.use(jwksRoute(ROUTES.jwks, keys));
   const reload = setInterval(() => {
     keys.reload().catch((err: unknown) => { log.error({ err }, 'signing keys: reload failed; keeping the keys loaded before'); });
@@ -136,6 +155,17 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
   const callback = broker.callback();
   const { server, port } = await listen(epoch ? readinessGate(callback, epoch) : callback, config.host, config.port);
   servers.push(server);
+  const metricsAt = options.metricsListener ?? config.metricsListener;
+  let metricsPort: number | undefined;
+  if (metricsAt) {
+    const separate = await listen(metricsListener(metrics), metricsAt.host, metricsAt.port);
+    servers.push(separate.server);
+    metricsPort = separate.port;
+  }
+  const reloadBy = (by: string) => broker.reloader.reload({ by });
+  const watcher = options.watchConfig ?? config.reloadWatch === true
+    ? watchConfigDirs([config.catalogDir, config.clientsDir], () => { void reloadBy('file-watch'); }, { log })
+    : undefined;
 
   let sampleTool: RunningBroker['sampleTool'];
   let validator: TokenValidator | undefined;
@@ -155,7 +185,10 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
     keysGenerated: keys.generated,
     ...(sampleTool ? { sampleTool } : {}),
     ...(dev ? { adminKeyFile: dev.adminKeyFile } : {}),
+    ...(metricsPort === undefined ? {} : { metricsPort }),
+    reload: reloadBy,
     async stop() {
+      watcher?.close();
       validator?.close();
       clearInterval(reload);
       epoch?.close();
@@ -163,6 +196,7 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
       broker.close();
       await broker.drain(); // the open interval of unauthenticated denials, before the sink closes
       await attribution.close();
+      await tracing.shutdown();
       await state.close();
     },
   };

@@ -23,6 +23,13 @@ export interface AgentStatusMirrorOptions {
   readonly pollIntervalMs?: number;
   /** Full re-read period (default 30 s). */
   readonly resyncMs?: number;
+  /**
+   * Told for each agent status change applied from the feed: how long after its commit (the Redis stream id
+   * carries the commit time in ms) this replica applied it, the propagation lag (metrics).
+   */
+  readonly onApplied?: (lagMs: number) => void;
+  /** Told when a poll of the shared state fails (metrics). */
+  readonly onPollError?: (err: unknown) => void;
 }
 
 const PAGE = 1000;
@@ -50,6 +57,8 @@ export class AgentStatusMirror implements AgentStatusView {
   readonly #state: SharedState;
   readonly #windowMs: number;
   readonly #resyncMs: number;
+  readonly #onApplied: ((lagMs: number) => void) | undefined;
+  readonly #onPollError: ((err: unknown) => void) | undefined;
   readonly #timer: NodeJS.Timeout;
   #overrides = new Map<string, AgentStatusOverride>();
   #cursor: string | undefined;
@@ -63,6 +72,8 @@ export class AgentStatusMirror implements AgentStatusView {
     this.#state = state;
     this.#windowMs = opts.windowMs;
     this.#resyncMs = opts.resyncMs ?? 30_000;
+    this.#onApplied = opts.onApplied;
+    this.#onPollError = opts.onPollError;
     this.#timer = setInterval(() => {
       if (!this.#running) this.#startPoll();
     }, opts.pollIntervalMs ?? Math.max(10, Math.floor(opts.windowMs / 10)));
@@ -134,6 +145,7 @@ export class AgentStatusMirror implements AgentStatusView {
       this.#freshAsOf = Math.max(this.#freshAsOf, startedAt);
     } catch (err) {
       this.#needsSnapshot = true;
+      this.#onPollError?.(err);
       throw err;
     }
   }
@@ -141,6 +153,10 @@ export class AgentStatusMirror implements AgentStatusView {
   #apply(event: StateEvent): void {
     this.#cursor = event.cursor;
     if (event.type !== 'agent_status' || !event.agent) return;
+    if (this.#onApplied) {
+      const committedAt = Number(event.cursor.split('-', 1)[0]);
+      if (event.cursor.includes('-') && Number.isFinite(committedAt)) this.#onApplied(Math.max(0, Date.now() - committedAt));
+    }
     if (event.agent.override) this.#overrides.set(event.agent.clientId, event.agent.override);
     else this.#overrides.delete(event.agent.clientId);
   }

@@ -74,7 +74,8 @@ export function tokenEndpoint(deps: TokenEndpointDeps) {
     }
     const arrivedIn = currentTurn();
     const requestId = requestIdFrom(ctx.get('x-request-id'));
-    const traceId = traceIdOf(ctx.get('traceparent'));
+    // Issue 19: with tracing on, the exchange span's trace id (observability/exchange-signals.ts), else the header's.
+    const traceId = (ctx.state as { traceId?: string }).traceId ?? traceIdOf(ctx.get('traceparent'));
     ctx.set('X-Request-Id', requestId);
     const start: Facts = traceId === undefined ? { requestId } : { requestId, traceId };
     const request = tokenHttpRequest(ctx);

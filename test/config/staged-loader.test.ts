@@ -30,6 +30,7 @@ describe('the environment overlay', () => {
     const samples: Record<string, string> = {
       BROKER_ISSUER: 'https://broker.example.com', BROKER_HOST: '0.0.0.0', BROKER_PORT: '9443', BROKER_LOG_LEVEL: 'debug',
       BROKER_CATALOG_DIR: 'c', BROKER_CLIENTS_DIR: 'd', BROKER_KEYS_DIR: 'k', BROKER_ATTRIBUTION_FILE: 'a.jsonl', BROKER_DEV_IDP_PORT: '9401',
+      BROKER_METRICS_PORT: '9464', BROKER_METRICS_HOST: '0.0.0.0', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318',
     };
     for (const row of ENVIRONMENT_OVERLAY) {
       const text = samples[row.name];

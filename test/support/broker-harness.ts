@@ -11,7 +11,7 @@ import { MemorySink } from '../../src/attribution/memory-sink.js';
 import type { SharedState } from '../../src/state/shared-state.js';
 import { loadSigningKeys, type SigningKeys } from '../../src/keys/signing-keys.js';
 import { createLogger } from '../../src/log.js';
-import { createBroker } from '../../src/server/create-broker.js';
+import { createBroker, type Broker, type BrokerDeps } from '../../src/server/create-broker.js';
 import type { Provider } from '../../src/provider/oidc-provider.js';
 import { close, listen, serve } from '../../src/server/listen.js';
 import { mkdtemp } from 'node:fs/promises';
@@ -34,6 +34,9 @@ export interface BrokerStartOptions {
   readonly fastRefusal?: boolean;
   /** Sees the app before it is served (tests add a first middleware to observe which requests reach it). */
   readonly beforeServe?: (app: Provider) => void;
+  /** Issue 19: tracing and the source of reloads (create-broker.ts). */
+  readonly tracing?: BrokerDeps['tracing'];
+  readonly loadConfigSet?: BrokerDeps['loadConfigSet'];
 }
 
 export interface RunningTestBroker {
@@ -45,6 +48,8 @@ export interface RunningTestBroker {
   readonly agents: Map<string, Agent>;
   /** The shared state (suspensions, revocations) this broker reads. */
   readonly state: SharedState;
+  /** The broker itself (metrics, reloader, step observer). */
+  readonly broker: Broker;
   close(): Promise<void>;
 }
 
@@ -97,10 +102,12 @@ export async function reserveBroker(opts: { readonly issuer?: string } = {}): Pr
         ...(opts.now ? { now: opts.now } : {}),
         ...(opts.state ? { state: opts.state } : {}),
         ...(opts.fastRefusal === undefined ? {} : { fastRefusal: opts.fastRefusal }),
+        ...(opts.tracing ? { tracing: opts.tracing } : {}),
+        ...(opts.loadConfigSet ? { loadConfigSet: opts.loadConfigSet } : {}),
       });
       opts.beforeServe?.(broker.app);
       serve(server, broker.callback());
-      return { issuer, tokenEndpoint: `${url}/token`, sink, keys, agents, state: broker.state, close: async () => { broker.close(); await close(server, 0); } };
+      return { issuer, tokenEndpoint: `${url}/token`, sink, keys, agents, state: broker.state, broker, close: async () => { broker.close(); await close(server, 0); } };
     },
   };
 }

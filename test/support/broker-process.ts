@@ -12,10 +12,12 @@ import { serializeKeyFile } from '../../src/keys/key-file.js';
 export interface BrokerProcess {
   readonly url: string;
   readonly dir: string;
+  /** Sends the process a signal (SIGHUP: reload scopes/ and clients/). */
+  signal(name: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
 
-export async function startBrokerProcess(opts: { issuer: string; port: number; yaml: string; keyJson: string }): Promise<BrokerProcess> {
+export async function startBrokerProcess(opts: { issuer: string; port: number; yaml: string; keyJson: string; env?: Readonly<Record<string, string>> }): Promise<BrokerProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'broker-proc-'));
   await mkdir(join(dir, 'keys'), { mode: 0o700 });
   await writeFile(join(dir, 'keys', 'signing-shared.json'), opts.keyJson, { mode: 0o600 });
@@ -24,7 +26,7 @@ export async function startBrokerProcess(opts: { issuer: string; port: number; y
   const root = resolve(import.meta.dirname, '..', '..');
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'main.ts')], {
     cwd: root,
-    env: { ...process.env, BROKER_CONFIG: config, BROKER_PORT: String(opts.port), NODE_ENV: 'production', BROKER_LOG_LEVEL: 'warn' },
+    env: { ...process.env, BROKER_CONFIG: config, BROKER_PORT: String(opts.port), NODE_ENV: 'production', BROKER_LOG_LEVEL: 'warn', ...opts.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -44,6 +46,9 @@ export async function startBrokerProcess(opts: { issuer: string; port: number; y
   return {
     url,
     dir,
+    signal(name) {
+      child.kill(name);
+    },
     async stop() {
       if (child.exitCode !== null) return;
       await new Promise<void>((done) => {

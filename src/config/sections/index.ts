@@ -27,6 +27,7 @@ import { secretChecksSection } from './secret-checks.js';
 import { rateLimitsSection } from './rate-limits.js';
 import { revocationSection } from './revocation.js';
 import { killSwitchSection } from './kill-switch.js';
+import { observabilitySection } from './observability.js';
 
 export const SECTIONS = [
   serverSection,
@@ -41,6 +42,7 @@ export const SECTIONS = [
   rateLimitsSection,
   revocationSection,
   killSwitchSection,
+  observabilitySection,
 ] as const;
 
 type UnionToIntersection<U> = (U extends unknown ? (k: U) => void : never) extends (k: infer I) => void ? I : never;
