@@ -1,11 +1,11 @@
 /** The vault store in process memory: the development default (one replica; entries die with it). */
 import { randomUUID } from 'node:crypto';
-import { connectionKey, type ConnectionId, type Lease, type StoredConnection, type VaultStore } from './vault-store.js';
+import { connectionKey, type ConnectionId, type ConnectionUse, type Lease, type StoredConnection, type VaultStore } from './vault-store.js';
 
 export class MemoryVaultStore implements VaultStore {
   readonly kind = 'memory' as const;
   readonly #entries = new Map<string, StoredConnection>();
-  readonly #agents = new Map<string, Map<string, ConnectionId>>();
+  readonly #agents = new Map<string, Map<string, ConnectionUse>>();
   readonly #locks = new Map<string, { fence: string; untilMs: number }>();
   readonly #pending = new Map<string, { sealed: string; untilMs: number }>();
   #fence = 0;
@@ -39,14 +39,14 @@ export class MemoryVaultStore implements VaultStore {
     return Promise.resolve([...this.#entries.values()].map((e) => e.meta));
   }
 
-  noteAgent(id: ConnectionId, agent: string): Promise<void> {
-    const ids = this.#agents.get(agent) ?? new Map<string, ConnectionId>();
-    ids.set(connectionKey(id), { user: id.user, tool: id.tool, upstream: id.upstream });
+  noteAgent(id: ConnectionUse, agent: string): Promise<void> {
+    const ids = this.#agents.get(agent) ?? new Map<string, ConnectionUse>();
+    ids.set(`${connectionKey(id)} ${String(id.connectedAtMs)}`, { user: id.user, tool: id.tool, upstream: id.upstream, connectedAtMs: id.connectedAtMs });
     this.#agents.set(agent, ids);
     return Promise.resolve();
   }
 
-  listAgent(agent: string): Promise<ConnectionId[]> {
+  listAgent(agent: string): Promise<ConnectionUse[]> {
     return Promise.resolve([...(this.#agents.get(agent)?.values() ?? [])]);
   }
 

@@ -9,7 +9,7 @@
  * The entry and its lease share a hash tag, so the compare-and-set script runs on one node of a cluster.
  */
 import type { RedisClient } from '../../state/connect-redis.js';
-import { connectionKey, parseMeta, userKey, type ConnectionId, type Lease, type StoredConnection, type VaultStore } from './vault-store.js';
+import { connectionKey, parseMeta, userKey, type ConnectionId, type ConnectionUse, type Lease, type StoredConnection, type VaultStore } from './vault-store.js';
 
 /**
  * Compare-and-set (KEYS: entry, lease; ARGV: expected version or '' for none, fence or '' for no lease,
@@ -96,17 +96,17 @@ export class RedisVaultStore implements VaultStore {
     return ids;
   }
 
-  async noteAgent(id: ConnectionId, agent: string): Promise<void> {
-    await this.redis.sadd(this.#agent(agent), JSON.stringify([id.user, id.tool, id.upstream]));
+  async noteAgent(id: ConnectionUse, agent: string): Promise<void> {
+    await this.redis.sadd(this.#agent(agent), JSON.stringify([id.user, id.tool, id.upstream, id.connectedAtMs]));
   }
 
-  async listAgent(agent: string): Promise<ConnectionId[]> {
+  async listAgent(agent: string): Promise<ConnectionUse[]> {
     const members = await this.redis.smembers(this.#agent(agent));
     return members.flatMap((m) => {
       const parts = JSON.parse(m) as unknown;
-      if (!Array.isArray(parts) || parts.length !== 3 || !parts.every((p) => typeof p === 'string')) return [];
-      const [user, tool, upstream] = parts as [string, string, string];
-      return [{ user, tool, upstream }];
+      if (!Array.isArray(parts) || parts.length !== 4 || typeof parts[3] !== 'number' || !parts.slice(0, 3).every((p) => typeof p === 'string')) return [];
+      const [user, tool, upstream, connectedAtMs] = parts as [string, string, string, number];
+      return [{ user, tool, upstream, connectedAtMs }];
     });
   }
 

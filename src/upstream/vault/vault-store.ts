@@ -15,6 +15,11 @@ export interface ConnectionId {
   readonly upstream: string;
 }
 
+/** One connection as made at one time. */
+export interface ConnectionUse extends ConnectionId {
+  readonly connectedAtMs: number;
+}
+
 /** What is stored in the clear: nothing here is a credential. */
 export interface ConnectionMeta extends ConnectionId {
   /** The SaaS scopes the user granted when connecting (a refresh never asks for more). */
@@ -47,9 +52,12 @@ export interface VaultStore {
   delete(id: ConnectionId): Promise<StoredConnection | undefined>;
   listUser(user: string): Promise<StoredConnection[]>;
   listAll(): Promise<ConnectionId[]>;
-  /** Remembers that an agent's exchange used this connection (revoking the agent deletes it). */
-  noteAgent(id: ConnectionId, agent: string): Promise<void>;
-  listAgent(agent: string): Promise<ConnectionId[]>;
+  /**
+   * Remembers that an agent's exchange used this connection (revoking the agent deletes it). The connection
+   * is named with when it was made: a later connection of the same user and tool was not used by the agent.
+   */
+  noteAgent(id: ConnectionUse, agent: string): Promise<void>;
+  listAgent(agent: string): Promise<ConnectionUse[]>;
   /** A lease for `ttlMs`, or undefined when another holds one. */
   lock(id: ConnectionId, ttlMs: number): Promise<Lease | undefined>;
   unlock(id: ConnectionId, lease: Lease): Promise<void>;

@@ -141,7 +141,7 @@ export class Vault {
     if (!withinGrant(request.upstreamScopes, entry.meta.scopes)) {
       return { failure: 'refused', error: 'invalid_scope', description: 'the connection does not grant these scopes; the user may connect again to grant them' };
     }
-    if (request.agent !== undefined) await this.#d.store.noteAgent(id, request.agent);
+    if (request.agent !== undefined) await this.#d.store.noteAgent({ ...id, connectedAtMs: entry.meta.connectedAtMs }, request.agent);
     const cached = pickCached(this.#open(entry, id), request.upstreamScopes, this.#now(), this.#margin());
     if (cached) return credential(cached);
     const flightKey = `${connectionKey(id)} ${scopeKey(request.upstreamScopes)}`;
@@ -290,10 +290,16 @@ export class Vault {
 
   /** A person revoked the agent: every connection its exchanges used is deleted and revoked at the SaaS. */
   async purgeAgent(agent: string, actor: VaultActor): Promise<number> {
-    const ids = await this.#d.store.listAgent(agent);
+    const uses = await this.#d.store.listAgent(agent);
     const tools = this.#d.tools();
-    const results = await Promise.all(ids.map((id) => this.#disconnect(tools.get(id.tool), id, actor)));
-    return results.filter((r) => r.deleted).length;
+    let deleted = 0;
+    for (const use of uses) {
+      const id: ConnectionId = { user: use.user, tool: use.tool, upstream: use.upstream };
+      // Only the connection the agent used: one the user made again since was not.
+      if ((await this.#d.store.get(id))?.meta.connectedAtMs !== use.connectedAtMs) continue;
+      if ((await this.#disconnect(tools.get(id.tool), id, actor)).deleted) deleted += 1;
+    }
+    return deleted;
   }
 
   /** Cached access tokens dropped (a tool revoked, an agent suspended): the next obtain refreshes. */
