@@ -58,7 +58,7 @@ describe('vault failures (memory store)', () => {
     bed.saas.setDelayMs(5000);
     const started = Date.now();
     try {
-      const results = await Promise.all([bed.vault.obtain(request('carol', ['crm.write'])), bed.vault.obtain(request('carol', ['crm.write']))]);
+      const results = await Promise.all([bed.vault.obtain(request('carol', ['crm.write'], 'agent-c')), bed.vault.obtain(request('carol', ['crm.write'], 'agent-c'))]);
       const elapsed = Date.now() - started;
       for (const r of results) expect(r).toMatchObject({ failure: 'unavailable' });
       expect(elapsed).toBeLessThan(obtainBoundMs(bed.tool.upstream) + 500);
