@@ -99,6 +99,25 @@ describe('consent flow /connect/<tool>', () => {
     expect(await bed.store.get({ user: 'mallory', tool: TOOL, upstream: bed.saas.issuer })).toBeUndefined();
   });
 
+  it('refuses a callback opened in another browser of the same person (state bound to the browser)', async () => {
+    const started = new CookieClient();
+    await started.follow(`${bed.broker}/test-only/sign-in?sub=carol`);
+    let page = await started.follow(`${bed.broker}/connect/${TOOL}`);
+    page = await started.follow(new URL(/action="([^"]+)"/u.exec(page.text)![1]!, page.url), { method: 'POST', form: { username: 'carol', password: SAAS_USERS.carol! } });
+    const consent = await started.request(new URL(/action="([^"]+)"/u.exec(page.text)![1]!, page.url), { method: 'POST', form: {} });
+    let location = new URL(consent.headers.get('location')!, page.url);
+    while (location.origin === bed.saas.issuer) {
+      const hop = await started.request(location);
+      location = new URL(hop.headers.get('location')!, location);
+    }
+    const other = new CookieClient();
+    await other.follow(`${bed.broker}/test-only/sign-in?sub=carol`);
+    const landed = await other.follow(location);
+    expect(landed.response.status).toBe(400);
+    expect(landed.text).toContain('not started in this browser');
+    expect(await bed.store.get({ user: 'carol', tool: TOOL, upstream: bed.saas.issuer })).toBeUndefined();
+  });
+
   it('a denied consent connects nothing', async () => {
     const client = new CookieClient();
     await client.follow(`${bed.broker}/test-only/sign-in?sub=bob`);
