@@ -66,7 +66,7 @@ export function connectRouter(deps: ConnectRoutesDeps): Router {
   const brokerOrigin = new URL(deps.brokerIssuer).origin;
 
   function toolOf(ctx: Context): VaultTool | undefined {
-    const id = ctx.params.tool;
+    const id: unknown = (ctx.params as Record<string, unknown>).tool;
     return typeof id === 'string' && TOOL_ID.test(id) ? deps.tools().get(id) : undefined;
   }
 

@@ -6,6 +6,7 @@
  * (unavailable: the caller fails closed).
  */
 import * as oidc from 'openid-client';
+import { isLoopbackUrl } from '../../config/load-broker-config.js';
 
 export type VaultClientAuth =
   | { readonly method: 'client_secret_basic' | 'client_secret_post'; readonly secret: string }
@@ -26,7 +27,7 @@ export interface VaultUpstream {
   readonly redirectUri: string;
   /** Bound on each call to the SaaS. */
   readonly timeoutMs: number;
-  /** Plain http to the SaaS: only for a loopback development or test server. */
+  /** Plain http to the SaaS: honoured only for a loopback address (development and tests). */
   readonly allowInsecureHttp?: boolean;
 }
 
@@ -95,12 +96,15 @@ function clientAuthentication(auth: VaultClientAuth): oidc.ClientAuth {
 
 export function createSaasClient(upstream: VaultUpstream): SaasClient {
   let configuration: Promise<oidc.Configuration> | undefined;
+  const server = new URL(upstream.issuer);
+  const insecure = upstream.allowInsecureHttp === true && server.protocol === 'http:' && isLoopbackUrl(server);
 
   /** Discovery once; a failed discovery is forgotten, so the next call tries again. */
   function config(): Promise<oidc.Configuration> {
-    configuration ??= oidc.discovery(new URL(upstream.issuer), upstream.clientId, undefined, clientAuthentication(upstream.clientAuth), {
+    configuration ??= oidc.discovery(server, upstream.clientId, undefined, clientAuthentication(upstream.clientAuth), {
       timeout: upstream.timeoutMs / 1000,
-      ...(upstream.allowInsecureHttp ? { execute: [oidc.allowInsecureRequests] } : {}),
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- plain http only to a loopback SaaS (development and tests)
+      ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
     }).then((c) => {
       c.timeout = upstream.timeoutMs / 1000;
       return c;

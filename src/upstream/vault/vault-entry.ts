@@ -85,7 +85,7 @@ export function parseSecrets(text: string): ConnectionSecrets | undefined {
     const c = t as Record<string, unknown>;
     if (typeof c.key !== 'string' || typeof c.accessToken !== 'string' || typeof c.tokenType !== 'string' || typeof c.expiresAtMs !== 'number') return undefined;
     if (!Array.isArray(c.scopes) || !c.scopes.every((s) => typeof s === 'string')) return undefined;
-    accessTokens.push({ key: c.key, accessToken: c.accessToken, tokenType: c.tokenType, expiresAtMs: c.expiresAtMs, scopes: c.scopes as string[] });
+    accessTokens.push({ key: c.key, accessToken: c.accessToken, tokenType: c.tokenType, expiresAtMs: c.expiresAtMs, scopes: c.scopes });
   }
   return { refreshToken: d.refreshToken, accessTokens };
 }

@@ -96,7 +96,7 @@ export function parseMeta(raw: string): ConnectionMeta | undefined {
   if (typeof m.connectedAtMs !== 'number') return undefined;
   return {
     user: m.user as string, tool: m.tool as string, upstream: m.upstream as string, kid: m.kid as string,
-    scopes: m.scopes as string[], connectedAtMs: m.connectedAtMs,
+    scopes: m.scopes, connectedAtMs: m.connectedAtMs,
     ...(typeof m.refreshedAtMs === 'number' ? { refreshedAtMs: m.refreshedAtMs } : {}),
   };
 }
