@@ -160,6 +160,12 @@ export class CookieClient {
     this.#jar.set(url.origin, jar);
   }
 
+  /** Drops a cookie (as a browser does not send a SameSite=Strict one on a cross-site redirect). */
+  forget(origin: string, name: string): void {
+    const jar = this.#jar.get(origin);
+    for (const key of [...(jar?.keys() ?? [])]) if (key.endsWith(`\t${name}`)) jar!.delete(key);
+  }
+
   /** One request, no redirect following. */
   async request(url: string | URL, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Response> {
     const target = new URL(url);
@@ -186,9 +192,10 @@ export class CookieClient {
 }
 
 /** Walks the consent through the real pages: sign in at the broker (stand-in), SaaS login, SaaS consent. */
-export async function connectThroughPages(bed: VaultBed, user: string, password: string, client = new CookieClient()): Promise<{ url: URL; response: Response; text: string }> {
+export async function connectThroughPages(bed: VaultBed, user: string, password: string, client = new CookieClient(), opts: { dropSessionAtSaas?: boolean } = {}): Promise<{ url: URL; response: Response; text: string }> {
   await client.follow(`${bed.broker}/test-only/sign-in?sub=${encodeURIComponent(user)}`);
   let page = await client.follow(`${bed.broker}/connect/${TOOL}`);
+  if (opts.dropSessionAtSaas) client.forget(bed.broker, 'test_person');
   for (let step = 0; step < 5; step++) {
     if (page.url.origin !== bed.saas.issuer) return page;
     const action = /<form method="post" action="([^"]+)"/u.exec(page.text)?.[1];

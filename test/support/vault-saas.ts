@@ -24,7 +24,7 @@ export interface VaultSaas {
   close(): Promise<void>;
 }
 
-export const SAAS_USERS: Readonly<Record<string, string>> = { alice: 'alice-saas-password', bob: 'bob-saas-password', carol: 'carol-saas-password' };
+export const SAAS_USERS: Readonly<Record<string, string>> = { alice: 'alice-saas-password', bob: 'bob-saas-password', carol: 'carol-saas-password', dave: 'dave-saas-password' };
 
 const escape = (s: string) => s.replace(/[&<>"']/gu, (c) => `&#${String(c.charCodeAt(0))};`);
 

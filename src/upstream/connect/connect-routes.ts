@@ -44,6 +44,19 @@ export interface ConnectRoutesDeps {
 
 interface Pending { readonly codeVerifier: string; readonly browser: string }
 
+/** As stored: who started it (in the clear, and bound again as the AAD of the sealed part). */
+interface StoredPending { readonly user: string; readonly sealed: string }
+
+function parseStoredPending(text: string | undefined): StoredPending | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const doc = JSON.parse(text) as Partial<StoredPending>;
+    return typeof doc.user === 'string' && typeof doc.sealed === 'string' ? { user: doc.user, sealed: doc.sealed } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** Where a person connects a tool (the `not_connected` failure carries it). */
@@ -106,7 +119,8 @@ export function connectRouter(deps: ConnectRoutesDeps): Router {
     }
     const pending: Pending = { codeVerifier, browser: digest(browser).toString('base64url') };
     const binding = { purpose: 'pending' as const, user: person.sub, tool: tool.tool, upstream: tool.upstream.issuer };
-    await deps.vault.store.putPending(state, seal(deps.keys(), binding, JSON.stringify(pending)), deps.pendingTtlMs ?? 600_000);
+    const stored: StoredPending = { user: person.sub, sealed: seal(deps.keys(), binding, JSON.stringify(pending)) };
+    await deps.vault.store.putPending(state, JSON.stringify(stored), deps.pendingTtlMs ?? 600_000);
     ctx.cookies.set(BINDING_COOKIE, browser, { httpOnly: true, sameSite: 'lax', secure, path: CONNECT_PREFIX, maxAge: deps.pendingTtlMs ?? 600_000, overwrite: true });
     setNoStore(ctx);
     ctx.redirect(target.href);
@@ -115,17 +129,20 @@ export function connectRouter(deps: ConnectRoutesDeps): Router {
   router.get('/:tool/callback', async (ctx) => {
     const tool = toolOf(ctx);
     if (!tool) { connectPage(ctx, 404, 'Unknown tool', 'No tool of this name can be connected.'); return; }
-    const person = await deps.signIn.current(ctx);
-    if (!person) { connectPage(ctx, 401, 'Not signed in', 'Sign in to the broker, then connect again.'); return; }
     const state = ctx.query.state;
-    const pendingSealed = typeof state === 'string' && state !== '' ? await deps.vault.store.takePending(state) : undefined;
-    if (!pendingSealed || typeof state !== 'string') { connectPage(ctx, 400, 'Not connected', 'This consent is unknown, expired or already used. Connect again.'); return; }
+    const stored = typeof state === 'string' && state !== '' ? parseStoredPending(await deps.vault.store.takePending(state)) : undefined;
+    if (!stored || typeof state !== 'string') { connectPage(ctx, 400, 'Not connected', 'This consent is unknown, expired or already used. Connect again.'); return; }
+    // The broker session cookie is SameSite=Strict, so a browser coming back from the SaaS (another site)
+    // may not send it: the person is the one who started the consent, proven by the binding cookie below.
+    // When a session is present, it must be that same person.
+    const person = await deps.signIn.current(ctx);
     let pending: Pending;
     try {
-      pending = JSON.parse(unseal(deps.keys(), { purpose: 'pending', user: person.sub, tool: tool.tool, upstream: tool.upstream.issuer }, pendingSealed)) as Pending;
+      if (person && person.sub !== stored.user) throw new Error('another person');
+      pending = JSON.parse(unseal(deps.keys(), { purpose: 'pending', user: stored.user, tool: tool.tool, upstream: tool.upstream.issuer }, stored.sealed)) as Pending;
     } catch {
       // Started by another person, or for another tool: never connect it to this one.
-      deps.log.warn({ tool: tool.tool, user: person.sub }, 'connect: a consent came back to someone who did not start it');
+      deps.log.warn({ tool: tool.tool, user: person?.sub }, 'connect: a consent came back to someone who did not start it');
       connectPage(ctx, 400, 'Not connected', 'This consent was not started in this session. Connect again.');
       return;
     }
@@ -133,10 +150,11 @@ export function connectRouter(deps: ConnectRoutesDeps): Router {
     ctx.cookies.set(BINDING_COOKIE, null, { path: CONNECT_PREFIX });
     const expected = Buffer.from(pending.browser, 'base64url');
     if (cookie === undefined || !timingSafeEqual(digest(cookie), expected)) {
-      deps.log.warn({ tool: tool.tool, user: person.sub }, 'connect: a consent came back in another browser');
+      deps.log.warn({ tool: tool.tool, user: stored.user }, 'connect: a consent came back in another browser');
       connectPage(ctx, 400, 'Not connected', 'This consent was not started in this browser. Connect again.');
       return;
     }
+    const user = stored.user;
     const error = ctx.query.error;
     if (typeof error === 'string') {
       const code = OAUTH_ERROR_CODE.test(error) ? error : 'invalid_request';
@@ -147,7 +165,7 @@ export function connectRouter(deps: ConnectRoutesDeps): Router {
     callback.search = ctx.querystring;
     try {
       const tokens = await tool.client.exchangeCode(callback, { state, codeVerifier: pending.codeVerifier });
-      await deps.vault.connect(tool, person.sub, tokens, actor(ctx, person, 'connected by the user'));
+      await deps.vault.connect(tool, user, tokens, actor(ctx, { sub: user }, 'connected by the user'));
     } catch (err) {
       if (err instanceof SaasRefusal) {
         const code = OAUTH_ERROR_CODE.test(err.error) ? err.error : 'invalid_grant';

@@ -59,6 +59,13 @@ describe('consent flow /connect/<tool>', () => {
     expect(bed.saas.counts.refreshed).toBe(refreshes);
   });
 
+  it('completes when the browser does not send the (SameSite=Strict) session back from the SaaS: the binding cookie names the person', async () => {
+    const page = await connectThroughPages(bed, 'dave', SAAS_USERS.dave!, new CookieClient(), { dropSessionAtSaas: true });
+    expect(page.response.status).toBe(200);
+    expect(page.text).toContain('Connected');
+    expect((await bed.store.get({ user: 'dave', tool: TOOL, upstream: bed.saas.issuer }))?.meta.user).toBe('dave');
+  });
+
   it('lists the person\'s connections, never a token', async () => {
     const client = new CookieClient();
     await client.follow(`${bed.broker}/test-only/sign-in?sub=alice`);
