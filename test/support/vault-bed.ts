@@ -65,6 +65,8 @@ export interface VaultBedOptions {
   readonly timeoutMs?: number;
   readonly revocation?: boolean;
   readonly refreshMarginMs?: number;
+  /** The real person sign-in instead of the stand-in: built once the broker's URL is known. */
+  readonly personSignIn?: (broker: string) => Promise<{ signIn: PersonSignIn; routes: Koa.Middleware; close: () => Promise<void> }>;
 }
 
 export async function startVaultBed(opts: VaultBedOptions = {}): Promise<VaultBed> {
@@ -99,8 +101,9 @@ export async function startVaultBed(opts: VaultBedOptions = {}): Promise<VaultBe
   const store = newStore();
   const vault = newVault(store);
 
-  // TEST STAND-IN for the broker's person sign-in (see the header).
-  const signIn: PersonSignIn = {
+  const real = opts.personSignIn ? await opts.personSignIn(broker) : undefined;
+  // TEST STAND-IN for the broker's person sign-in (see the header), unless the real one is given.
+  const signIn: PersonSignIn = real?.signIn ?? {
     current: (ctx) => { const sub = ctx.cookies.get('test_person'); return Promise.resolve(sub ? { sub } : undefined); },
     signInUrl: (returnTo) => `/test-only/sign-in?return_to=${encodeURIComponent(returnTo)}`,
   };
@@ -113,6 +116,7 @@ export async function startVaultBed(opts: VaultBedOptions = {}): Promise<VaultBe
     ctx.body = 'signed in';
   });
   app.use(testRoutes.routes());
+  if (real) app.use(real.routes);
   app.use(connectRouter({ vault, tools: () => new Map([[TOOL, tool]]), keys: () => bed.ring, signIn, brokerIssuer: broker, log }).routes());
   serve(server, app.callback());
 
@@ -127,6 +131,7 @@ export async function startVaultBed(opts: VaultBedOptions = {}): Promise<VaultBe
       for (const r of redisClients) r.disconnect();
       await close(server);
       await saas.close();
+      await real?.close();
     },
   });
 }
