@@ -4,7 +4,7 @@
  * is sent to the SaaS, signs in there and allows access on its real pages, and comes back connected.
  */
 import { existsSync } from 'node:fs';
-import Koa from 'koa';
+import type Koa from 'koa';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevIdentityProvider, DEV_CONSOLE_CLIENT_ID, DEV_ROLES_CLAIM } from '../../../src/dev/dev-identity-provider.js';
@@ -38,7 +38,7 @@ describe.runIf(haveChromium)('consent flow in Chromium', () => {
           baseUrl: broker, provider: { issuer, clientId: DEV_CONSOLE_CLIENT_ID }, rolesClaim: DEV_ROLES_CLAIM,
           store: new MemorySessionStore(), log: createLogger('silent'),
         });
-        const routes = new Koa().use(signIn.routes()).middleware[0]!;
+        const routes = signIn.routes() as Koa.Middleware;
         return { signIn: personSignInFrom(signIn), routes, close: async () => { signIn.close(); await close(idpListener.server, 0); } };
       },
     });
