@@ -40,6 +40,7 @@ import { createUnauthenticatedDenials } from '../token-endpoint/unauthenticated-
 import { withFastRefusal, type RequestHandler } from '../token-endpoint/fast-refusal.js';
 import { FreeSpaceMonitor, type StatFs } from '../attribution/free-space.js';
 import { createTokenExchangeGrant, TOKEN_EXCHANGE_PARAMETERS, TOKEN_EXCHANGE_REPEATABLE } from '../token-endpoint/token-exchange-grant.js';
+import type { VaultFeature } from '../upstream/vault/vault-feature.js';
 
 export interface BrokerDeps {
   readonly config: BrokerConfig;
@@ -60,6 +61,8 @@ export interface BrokerDeps {
   readonly revokeRateLimit?: { readonly limit: number; readonly windowMs: number };
   /** Sources refused from memory answered in front of the app (fast-refusal.ts); default on, off to compare in tests. */
   readonly fastRefusal?: boolean;
+  /** Issue 17: the `vault` connector kind (src/upstream/vault/vault-feature.ts): /connect routes, revocation hooks. */
+  readonly vault?: VaultFeature;
 }
 
 export interface Broker {
@@ -156,7 +159,9 @@ export function createBroker(deps: BrokerDeps): Broker {
   });
   // A reinstatement starts fresh kill-switch windows for the agent (kill-switch/window-epochs.ts).
   const epochs = config.killSwitch ? windowEpochsFor(state) : undefined;
-  const actions = epochs ? resetWindowsOnReinstate(adminActions, epochs) : adminActions;
+  const windowActions = epochs ? resetWindowsOnReinstate(adminActions, epochs) : adminActions;
+  // Issue 17: revoking a user or an agent also deletes their SaaS connections (src/upstream/vault/vault-revocation.ts).
+  const actions = deps.vault ? deps.vault.withRevocations(windowActions) : windowActions;
   const verifyBrokerToken = createBrokerTokenVerifier(config.issuer, deps.keys, config.clockSkewSeconds);
   const observe = config.killSwitch ? createKillSwitch({ config: config.killSwitch, state, actions, epochs: epochs ?? windowEpochsFor(state), log, now }) : undefined;
   provider.use(revocationEndpoint({
@@ -218,6 +223,11 @@ export function createBroker(deps: BrokerDeps): Broker {
     authenticate: createAdminAuthenticator(config.adminKeys, (reason, address, id) => { failures.failed('admin', address, reason, id); }),
   });
   provider.use(admin.routes());
+  if (deps.vault) {
+    // Issue 17: the consent flow (/connect/...) and the vault's re-encryption (POST /admin/vault/reencrypt).
+    provider.use(deps.vault.routes());
+    provider.use(deps.vault.adminRoutes(createAdminAuthenticator(config.adminKeys, (reason, address, id) => { failures.failed('admin', address, reason, id); })));
+  }
   const validators = createValidatorRoutes({
     state,
     verify: verifyBrokerToken,

@@ -197,7 +197,7 @@ export class CookieClient {
 }
 
 /** Walks the consent through the real pages: sign in at the broker (stand-in), SaaS login, SaaS consent. */
-export async function connectThroughPages(bed: VaultBed, user: string, password: string, client = new CookieClient(), opts: { dropSessionAtSaas?: boolean } = {}): Promise<{ url: URL; response: Response; text: string }> {
+export async function connectThroughPages(bed: Pick<VaultBed, 'broker' | 'saas'>, user: string, password: string, client = new CookieClient(), opts: { dropSessionAtSaas?: boolean } = {}): Promise<{ url: URL; response: Response; text: string }> {
   await client.follow(`${bed.broker}/test-only/sign-in?sub=${encodeURIComponent(user)}`);
   let page = await client.follow(`${bed.broker}/connect/${TOOL}`);
   if (opts.dropSessionAtSaas) client.forget(bed.broker, 'test_person');
