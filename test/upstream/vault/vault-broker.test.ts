@@ -86,7 +86,7 @@ describe('vault in the broker', () => {
     expect(res.status).toBe(201);
     expect(await store.get({ user: 'alice', tool: 'crm', upstream: saas.issuer })).toBeUndefined();
     expect(saas.counts.revoked).toBe(revoked + 1);
-    const actions = sink.records.map((r) => ('action' in r ? `${String(r.action)}:${String((r as { by: string }).by)}` : ''));
+    const actions = sink.records.map((r) => ('action' in r ? `${r.action}:${r.by}` : ''));
     expect(actions).toEqual(expect.arrayContaining(['vault.connect:user:alice', 'revoke.user:oncall', 'vault.disconnect:oncall']));
   });
 
