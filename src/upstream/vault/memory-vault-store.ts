@@ -75,7 +75,10 @@ export class MemoryVaultStore implements VaultStore {
   }
 
   putPending(state: string, sealed: string, ttlMs: number): Promise<void> {
-    this.#pending.set(state, { sealed, untilMs: this.now() + ttlMs });
+    // Consents never completed expire here as in Redis: swept when new ones start.
+    const nowMs = this.now();
+    for (const [key, pending] of this.#pending) if (pending.untilMs <= nowMs) this.#pending.delete(key);
+    this.#pending.set(state, { sealed, untilMs: nowMs + ttlMs });
     return Promise.resolve();
   }
 
