@@ -10,6 +10,7 @@ import { fetchDevToken } from './dev-token-command.js';
 import { hashSecrets } from './hash-secret-command.js';
 import { runKeysGenerate, runKeysImport, runKeysList, runKeysRotate } from '../keys/key-commands.js';
 import { parseDurationMs } from '../config/duration.js';
+import { registerVaultKeyCommands } from '../upstream/vault/vault-key-command.js';
 
 const program = new Command()
   .name('broker')
@@ -186,6 +187,12 @@ keysDirOption(keys.command('list').description('show each signing key and its st
   .action(async (opts: { keysDir?: string; production?: boolean }) => {
     process.exitCode = await runKeysList({ keysDir: keysDirOf(opts), production: opts.production === true, out: (line) => { console.log(line); } });
   });
+
+// The vault's key file and its re-encryption (issue 17, src/upstream/vault/).
+registerVaultKeyCommands(program, keysDirOf, (line) => { console.log(line); });
+withAdmin(program.command('vault-reencrypt').description('seal every stored SaaS connection again under the active vault key (before retiring an old one)'))
+  .requiredOption('--reason <text>', 'why (recorded)')
+  .action(async (opts: AdminOptions & { reason: string }) => { await runAdmin(opts, 'POST', '/admin/vault/reencrypt', { reason: opts.reason }); });
 
 program.exitOverride((err) => {
   if (err.code !== 'commander.helpDisplayed' && err.code !== 'commander.version') process.exitCode = err.exitCode || 1;

@@ -3,17 +3,25 @@
  * embedded default works with nothing else installed. It issues signed JWT access tokens (`typ: at+jwt`)
  * for the demo users, with the broker as audience, through one dev-only grant that needs no browser:
  *   POST /token  grant_type=urn:agent-token-broker:dev:user-token  client_id=dev-token-cli  username=alice
+ * and, for people signing in to the broker console, the authorization code flow with PKCE (OIDC Core §3.1,
+ * RFC 7636) and a login page for the demo users (dev-login.ts); the ID token carries their console roles
+ * in the `broker_roles` claim.
  * The broker only starts it in development mode, which is bound to loopback addresses (see the config
  * loader): a production configuration has no way to enable it.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
-import { isolatedMemoryAdapter } from '../provider/memory-adapter.js';
+import { devIdpAdapter } from './dev-idp-adapter.js';
 import { errors, Provider, type ErrorOut, type KoaContextWithOIDC, type TokenEndpointGrantContext } from '../provider/oidc-provider.js';
 import { DEMO_USERS, type DemoUser } from './demo-users.js';
+import { devLoginRoutes, INTERACTION_PREFIX } from './dev-login.js';
 
 export const DEV_USER_TOKEN_GRANT = 'urn:agent-token-broker:dev:user-token';
 export const DEV_TOKEN_CLIENT_ID = 'dev-token-cli';
+/** The broker console's client at the development identity provider (public client: PKCE). */
+export const DEV_CONSOLE_CLIENT_ID = 'broker-console';
+/** The ID token claim carrying the demo users' console roles. */
+export const DEV_ROLES_CLAIM = 'broker_roles';
 
 export interface DevIdentityProviderOptions {
   readonly issuer: string;
@@ -21,6 +29,8 @@ export interface DevIdentityProviderOptions {
   readonly audience: string;
   readonly users?: readonly DemoUser[];
   readonly tokenTtlSeconds?: number;
+  /** Redirect URIs of the broker's sign-in (`<broker>/signin/callback`): registers the console client. */
+  readonly signInRedirectUris?: readonly string[];
 }
 
 function renderJsonError(ctx: KoaContextWithOIDC, out: ErrorOut): void {
@@ -42,18 +52,53 @@ export async function createDevIdentityProvider(opts: DevIdentityProviderOptions
     jwt: { sign: { alg: 'ES256' as const } },
   };
 
+  const signInClients = opts.signInRedirectUris && opts.signInRedirectUris.length > 0
+    ? [{
+        client_id: DEV_CONSOLE_CLIENT_ID,
+        token_endpoint_auth_method: 'none' as const,
+        grant_types: ['authorization_code'],
+        response_types: ['code' as const],
+        redirect_uris: [...opts.signInRedirectUris],
+      }]
+    : [];
   const provider = new Provider(opts.issuer, {
-    adapter: isolatedMemoryAdapter(`dev-idp:${opts.issuer}`),
+    adapter: devIdpAdapter(),
     clients: [{
       client_id: DEV_TOKEN_CLIENT_ID,
       token_endpoint_auth_method: 'none',
       grant_types: [DEV_USER_TOKEN_GRANT],
       response_types: [],
       redirect_uris: [],
-    }],
+    }, ...signInClients],
     jwks: { keys: [signingJwk] },
-    responseTypes: ['none'],
-    ttl: { AccessToken: ttl },
+    responseTypes: ['code', 'none'],
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    // Without userinfo, the ID token itself carries the profile and roles claims.
+    conformIdTokenClaims: false,
+    claims: { openid: ['sub'], email: ['email'], profile: ['name', DEV_ROLES_CLAIM] },
+    findAccount: (_ctx, id) => {
+      const user = [...users.values()].find((u) => u.sub === id);
+      if (!user) return undefined;
+      return {
+        accountId: user.sub,
+        claims: () => ({ sub: user.sub, email: user.email, name: user.name ?? user.username, [DEV_ROLES_CLAIM]: [...(user.roles ?? [])] }),
+      };
+    },
+    interactions: { url: (_ctx, interaction) => `${INTERACTION_PREFIX}${interaction.uid}` },
+    // The broker console is a first-party client of this provider: its consent is implied.
+    loadExistingGrant: async (ctx) => {
+      const clientId = ctx.oidc.client?.clientId;
+      const accountId = ctx.oidc.session?.accountId;
+      if (clientId === undefined || accountId === undefined) return undefined;
+      const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(clientId);
+      if (grantId !== undefined) return ctx.oidc.provider.Grant.find(grantId);
+      if (clientId !== DEV_CONSOLE_CLIENT_ID) return undefined;
+      const grant = new ctx.oidc.provider.Grant({ clientId, accountId });
+      grant.addOIDCScope('openid profile email');
+      await grant.save();
+      return grant;
+    },
+    ttl: { AccessToken: ttl, AuthorizationCode: 60, IdToken: 3600, Interaction: 600, Session: 8 * 3600, Grant: 8 * 3600 },
     // Only ES256 keys exist; oidc-provider's client default (RS256) would not validate.
     clientDefaults: { id_token_signed_response_alg: 'ES256' },
     scopes: [...allScopes.split(' ')],
@@ -64,7 +109,8 @@ export async function createDevIdentityProvider(opts: DevIdentityProviderOptions
       userinfo: { enabled: false },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => opts.audience,
+        // Only the dev grant's user tokens are for the broker; sign-in needs just the ID token.
+        defaultResource: (_ctx, client) => (client.clientId === DEV_TOKEN_CLIENT_ID ? opts.audience : undefined),
         getResourceServerInfo: () => resourceServerInfo,
       },
     },
@@ -88,5 +134,6 @@ export async function createDevIdentityProvider(opts: DevIdentityProviderOptions
     ctx.body = { access_token: value, token_type: 'Bearer', expires_in: token.expiration, scope: token.scope };
   }, ['username']);
 
+  provider.use(devLoginRoutes(provider, users));
   return provider;
 }

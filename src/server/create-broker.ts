@@ -52,6 +52,7 @@ import { LiveConfig } from '../reload/live-config.js';
 import { loadConfigSet, type ConfigSet } from '../reload/load-sets.js';
 import { Reloader } from '../reload/reloader.js';
 import { reloadRoutes } from '../reload/reload-routes.js';
+import type { VaultFeature } from '../upstream/vault/vault-feature.js';
 
 export interface BrokerDeps {
   readonly config: BrokerConfig;
@@ -80,6 +81,8 @@ export interface BrokerDeps {
   readonly loadConfigSet?: () => Promise<ConfigSet>;
   /** Per-step timings of the token endpoint's pipeline (metrics, tracing). */
   readonly tokenHooks?: RunnerHooks;
+  /** Issue 17: the `vault` connector kind (src/upstream/vault/vault-feature.ts): /connect routes, revocation hooks. */
+  readonly vault?: VaultFeature;
 }
 
 export interface Broker {
@@ -175,7 +178,9 @@ export function createBroker(deps: BrokerDeps): Broker {
   });
   // A reinstatement starts fresh kill-switch windows for the agent (kill-switch/window-epochs.ts).
   const epochs = config.killSwitch ? windowEpochsFor(state) : undefined;
-  const actions = epochs ? resetWindowsOnReinstate(adminActions, epochs) : adminActions;
+  const windowActions = epochs ? resetWindowsOnReinstate(adminActions, epochs) : adminActions;
+  // Issue 17: revoking a user or an agent also deletes their SaaS connections (src/upstream/vault/vault-revocation.ts).
+  const actions = deps.vault ? deps.vault.withRevocations(windowActions) : windowActions;
   const verifyBrokerToken = createBrokerTokenVerifier(config.issuer, deps.keys, config.clockSkewSeconds);
   const observe = config.killSwitch ? createKillSwitch({ config: config.killSwitch, state, actions, epochs: epochs ?? windowEpochsFor(state), log, now, onTrip: (trigger) => { metrics.killSwitchTripped(trigger); } }) : undefined;
   const countExchange = metrics.exchangeObserver({ tools: () => live.catalog().tools, agents: () => live.agents().agents });
@@ -266,6 +271,11 @@ export function createBroker(deps: BrokerDeps): Broker {
   provider.use(metricsRoute(metrics, adminAuthenticate));
   provider.use(reloadRoutes(reloader, adminAuthenticate));
   provider.use(admin.routes());
+  if (deps.vault) {
+    // Issue 17: the consent flow (/connect/...) and the vault's re-encryption (POST /admin/vault/reencrypt).
+    provider.use(deps.vault.routes());
+    provider.use(deps.vault.adminRoutes(adminAuthenticate));
+  }
   const validators = createValidatorRoutes({
     state,
     verify: verifyBrokerToken,

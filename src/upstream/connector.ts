@@ -23,6 +23,11 @@ export interface UpstreamRequest {
   /** The broker token's `jti`: the onward record links to it. */
   readonly brokerTokenJti: string;
   readonly nowMs: number;
+  /**
+   * The agent whose exchange led here (the broker token's `client_id`). The vault remembers which agents
+   * used a connection, so revoking an agent deletes the connections it used.
+   */
+  readonly agent?: string;
 }
 
 /** A credential the SaaS issued for that user. Never logged or recorded: fingerprints only. */

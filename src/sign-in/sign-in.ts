@@ -1,0 +1,222 @@
+/**
+ * A person signs in to the broker (console, `/connect`) through the trusted identity provider:
+ * OpenID Connect authorization code flow (OIDC Core §3.1) with PKCE S256 (RFC 7636), `state` (RFC 6749
+ * §10.12) and `nonce` (OIDC Core §3.1.2.1), by `openid-client`. The result is a server-side session; the
+ * browser holds only its random id (cookies.ts). Roles come from one configured claim (roles.ts).
+ *
+ * Routes: GET /signin/login?return_to=/path, GET /signin/callback, POST /signin/logout (CSRF token).
+ * Other features use `sessionOf(ctx)` and `requirePerson(role)`.
+ */
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import * as oidc from 'openid-client';
+import type { Logger } from '../log.js';
+import { appendCookie, LOGIN_COOKIE, readCookie, secureCookiesFor, serializeCookie, SESSION_COOKIE } from './cookies.js';
+import { continuePage, problemPage } from './pages.js';
+import { csrfMatches, parsePending, parseSession, randomId, safeReturnTo, type PendingLogin, type PersonSession } from './person-session.js';
+import { hasRole, rolesFromClaims, type PersonRole } from './roles.js';
+import type { SessionStore } from './session-store.js';
+
+export const SIGN_IN_PATHS = { login: '/signin/login', callback: '/signin/callback', logout: '/signin/logout' } as const;
+const LOGIN_TTL_MS = 10 * 60_000;
+const DEFAULT_SESSION_SECONDS = 8 * 3600;
+
+export interface SignInProvider {
+  /** The identity provider's issuer identifier (discovery at `<issuer>/.well-known/openid-configuration`). */
+  readonly issuer: string;
+  readonly clientId: string;
+  /** Confidential client: its secret (client_secret_basic). Absent: a public client, PKCE only. */
+  readonly clientSecret?: string;
+}
+
+export interface SignInOptions {
+  /** The broker's external base URL (its issuer identifier): the redirect URI is `<baseUrl>/signin/callback`. */
+  readonly baseUrl: string;
+  readonly provider: SignInProvider;
+  /** The ID token claim holding the person's roles. */
+  readonly rolesClaim: string;
+  readonly store: SessionStore;
+  readonly log: Logger;
+  readonly sessionSeconds?: number;
+  /** Where to go after sign-in when the login named no `return_to`. */
+  readonly defaultReturnTo?: string;
+  readonly now?: () => number;
+}
+
+function isLoopbackHttp(url: string): boolean {
+  const u = new URL(url);
+  return u.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+}
+
+export function createSignIn(opts: SignInOptions) {
+  const now = opts.now ?? Date.now;
+  const secure = secureCookiesFor(opts.baseUrl);
+  const redirectUri = `${opts.baseUrl}${SIGN_IN_PATHS.callback}`;
+  const sessionMs = (opts.sessionSeconds ?? DEFAULT_SESSION_SECONDS) * 1000;
+  const fallback = opts.defaultReturnTo ?? '/';
+  let discovered: Promise<oidc.Configuration> | undefined;
+
+  /** Discovery once; a failure is not cached (the next sign-in tries again). */
+  function configuration(): Promise<oidc.Configuration> {
+    discovered ??= oidc.discovery(
+      new URL(opts.provider.issuer),
+      opts.provider.clientId,
+      opts.provider.clientSecret,
+      opts.provider.clientSecret === undefined ? oidc.None() : oidc.ClientSecretBasic(opts.provider.clientSecret),
+      // Plain HTTP only to an identity provider on this machine (the development one).
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- plain http only on loopback (development and tests)
+      isLoopbackHttp(opts.provider.issuer) ? { execute: [oidc.allowInsecureRequests], timeout: 5 } : { timeout: 5 },
+    ).catch((err: unknown) => {
+      discovered = undefined;
+      throw err;
+    });
+    return discovered;
+  }
+
+  function clearLogin(ctx: Context): void {
+    appendCookie(ctx, serializeCookie(LOGIN_COOKIE, '', { secure, sameSite: 'Lax', path: SIGN_IN_PATHS.callback, maxAge: 0 }));
+  }
+
+  function problem(ctx: Context, status: number, title: string, detail: string): void {
+    ctx.status = status;
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = problemPage(title, detail, SIGN_IN_PATHS.login);
+  }
+
+  async function sessionOf(ctx: Context): Promise<PersonSession | undefined> {
+    const id = readCookie(ctx.get('cookie') || undefined, SESSION_COOKIE);
+    if (id === undefined) return undefined;
+    return parseSession(await opts.store.get('person', id), now());
+  }
+
+  const router = new Router();
+  router.get(SIGN_IN_PATHS.login, async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    let config: oidc.Configuration;
+    try {
+      config = await configuration();
+    } catch (err) {
+      opts.log.warn({ err, idp: opts.provider.issuer }, 'sign-in: identity provider discovery failed');
+      problem(ctx, 503, 'Sign-in unavailable', 'The identity provider cannot be reached. Try again shortly.');
+      return;
+    }
+    const pending: PendingLogin = {
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+      codeVerifier: oidc.randomPKCECodeVerifier(),
+      returnTo: safeReturnTo(ctx.query.return_to, fallback),
+    };
+    const loginId = randomId();
+    await opts.store.set('login', loginId, JSON.stringify(pending), LOGIN_TTL_MS);
+    appendCookie(ctx, serializeCookie(LOGIN_COOKIE, loginId, { secure, sameSite: 'Lax', path: SIGN_IN_PATHS.callback, maxAge: LOGIN_TTL_MS / 1000 }));
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: redirectUri,
+      scope: 'openid profile email',
+      response_type: 'code',
+      state: pending.state,
+      nonce: pending.nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(pending.codeVerifier),
+      code_challenge_method: 'S256',
+    });
+    ctx.redirect(url.href);
+  });
+
+  router.get(SIGN_IN_PATHS.callback, async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const loginId = readCookie(ctx.get('cookie') || undefined, LOGIN_COOKIE);
+    // The pending login is taken (deleted) whatever happens next: a callback URL works once.
+    const pending = loginId === undefined ? undefined : parsePending(await opts.store.take('login', loginId));
+    clearLogin(ctx);
+    if (!pending) {
+      problem(ctx, 400, 'Sign-in expired', 'This sign-in was not started here or took too long. Start again.');
+      return;
+    }
+    let claims: Record<string, unknown>;
+    try {
+      const config = await configuration();
+      // The URL as the identity provider addressed it: our external base, not the Host header.
+      const current = new URL(`${opts.baseUrl}${ctx.url}`);
+      const tokens = await oidc.authorizationCodeGrant(config, current, {
+        pkceCodeVerifier: pending.codeVerifier,
+        expectedState: pending.state,
+        expectedNonce: pending.nonce,
+        idTokenExpected: true,
+      });
+      claims = { ...(tokens.claims() ?? {}) };
+    } catch (err) {
+      const detail = err instanceof oidc.AuthorizationResponseError ? err.error : 'the identity provider response could not be verified';
+      opts.log.warn({ err }, 'sign-in: callback refused');
+      problem(ctx, 400, 'Sign-in failed', `Sign-in did not complete: ${detail}.`);
+      return;
+    }
+    const roles = rolesFromClaims(claims, opts.rolesClaim);
+    if (roles.length === 0 || typeof claims.sub !== 'string') {
+      problem(ctx, 403, 'No access', `Your account has no role for this broker (claim "${opts.rolesClaim}": viewer, operator or approver).`);
+      return;
+    }
+    const t = now();
+    const session: PersonSession = {
+      v: 1, sub: claims.sub, iss: typeof claims.iss === 'string' ? claims.iss : opts.provider.issuer,
+      ...(typeof claims.name === 'string' ? { name: claims.name } : {}),
+      ...(typeof claims.email === 'string' ? { email: claims.email } : {}),
+      roles, csrf: randomId(), createdAt: t, expiresAt: t + sessionMs,
+    };
+    // A fresh id at every sign-in (no session fixation).
+    const sessionId = randomId();
+    await opts.store.set('person', sessionId, JSON.stringify(session), sessionMs);
+    appendCookie(ctx, serializeCookie(SESSION_COOKIE, sessionId, { secure, sameSite: 'Strict', path: '/', maxAge: Math.floor(sessionMs / 1000) }));
+    opts.log.info({ sub: session.sub, roles }, 'sign-in: person signed in');
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = continuePage(pending.returnTo);
+  });
+
+  router.post(SIGN_IN_PATHS.logout, async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const id = readCookie(ctx.get('cookie') || undefined, SESSION_COOKIE);
+    const session = id === undefined ? undefined : parseSession(await opts.store.get('person', id), now());
+    if (!session || id === undefined || !csrfMatches(session, ctx.get('x-csrf-token') || undefined)) {
+      ctx.status = 403;
+      ctx.body = { error: 'invalid_request', error_description: 'a signed-in session and its CSRF token are required' };
+      return;
+    }
+    await opts.store.delete('person', id);
+    appendCookie(ctx, serializeCookie(SESSION_COOKIE, '', { secure, sameSite: 'Strict', path: '/', maxAge: 0 }));
+    ctx.status = 204;
+  });
+
+  /**
+   * Middleware for JSON APIs: 401 without a session, 403 without `role`, and for every state change
+   * (non-GET/HEAD) 403 unless the CSRF token matches and the Origin, when sent, is this broker's.
+   */
+  function requirePerson(role: PersonRole = 'viewer') {
+    const origin = new URL(opts.baseUrl).origin;
+    return async (ctx: Context, next: Next): Promise<void> => {
+      ctx.set('Cache-Control', 'no-store');
+      const session = await sessionOf(ctx);
+      if (!session) {
+        ctx.status = 401;
+        ctx.body = { error: 'login_required', error_description: 'sign in first', login: SIGN_IN_PATHS.login };
+        return;
+      }
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+        const sentOrigin = ctx.get('origin');
+        if (!csrfMatches(session, ctx.get('x-csrf-token') || undefined) || (sentOrigin !== '' && sentOrigin !== origin)) {
+          ctx.status = 403;
+          ctx.body = { error: 'invalid_request', error_description: 'missing or wrong CSRF token' };
+          return;
+        }
+      }
+      if (!hasRole(session.roles, role)) {
+        ctx.status = 403;
+        ctx.body = { error: 'insufficient_scope', error_description: `this needs the ${role} role` };
+        return;
+      }
+      ctx.state.person = session;
+      await next();
+    };
+  }
+
+  return { routes: () => router.routes(), sessionOf, requirePerson, redirectUri, close: () => { opts.store.close(); } };
+}
+
+export type SignIn = ReturnType<typeof createSignIn>;
