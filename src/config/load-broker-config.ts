@@ -3,6 +3,7 @@
  * then environment overrides, then safety rules that keep a development setup from ever facing a network
  * and keep development-only machinery out of production.
  */
+import { signInFrom, signInSchema } from '../sign-in/sign-in-config.js';
 import path from 'node:path';
 import { z } from 'zod';
 import type { BrokerConfig, BrokerMode, TrustedIssuer } from '../domain/broker-config.js';
@@ -232,6 +233,8 @@ const fileShape = {
   log_level: z.enum(LOG_LEVELS).optional(),
   trusted_issuers: z.array(trustedIssuerSchema).optional(),
   dev_identity_provider: z.strictObject({ port: portSchema }).optional(),
+  // Person sign-in for the console (src/sign-in/sign-in-config.ts).
+  sign_in: signInSchema.optional(),
   redis: redisSchema.optional(),
   admin_keys: z.array(keyEntrySchema).optional(),
   validator_keys: z.array(validatorKeySchema).optional(),
@@ -533,6 +536,7 @@ export function collectBrokerConfig(
       maxScopes: fields.limits?.max_scopes ?? DEFAULT_LIMITS.maxScopes,
     },
     ...(devIdpPort ? { devIdentityProvider: { port: devIdpPort.value } } : {}),
+    ...signInFrom(fields.sign_in, baseDir),
     ...(redis ? { redis } : {}),
     adminKeys: fields.admin_keys ?? [],
     validatorKeys: (fields.validator_keys ?? []).map((entry) => ({

@@ -40,6 +40,8 @@ import { createUnauthenticatedDenials } from '../token-endpoint/unauthenticated-
 import { withFastRefusal, type RequestHandler } from '../token-endpoint/fast-refusal.js';
 import { FreeSpaceMonitor, type StatFs } from '../attribution/free-space.js';
 import { createTokenExchangeGrant, TOKEN_EXCHANGE_PARAMETERS, TOKEN_EXCHANGE_REPEATABLE } from '../token-endpoint/token-exchange-grant.js';
+import { mountSignInAndConsole } from '../console/mount.js';
+import type { SignIn } from '../sign-in/index.js';
 
 export interface BrokerDeps {
   readonly config: BrokerConfig;
@@ -60,12 +62,16 @@ export interface BrokerDeps {
   readonly revokeRateLimit?: { readonly limit: number; readonly windowMs: number };
   /** Sources refused from memory answered in front of the app (fast-refusal.ts); default on, off to compare in tests. */
   readonly fastRefusal?: boolean;
+  /** The sign-in client secret, read from its reference at start (config.signIn.clientSecret). */
+  readonly signInClientSecret?: string;
 }
 
 export interface Broker {
   readonly app: Provider;
   readonly issuer: string;
   readonly state: SharedState;
+  /** Person sign-in, when `sign_in` is configured (the console and `/connect` use it). */
+  readonly signIn?: SignIn;
   /** Stops background work (the agent-status mirror's polling); the state itself is the caller's. */
   close(): void;
   /** Writes what is held in memory for the log (the open interval of unauthenticated denials); before the sink closes. */
@@ -226,6 +232,12 @@ export function createBroker(deps: BrokerDeps): Broker {
     ...(deps.feed ?? config.revocationFeed ? { feed: { ...config.revocationFeed, ...deps.feed } } : {}),
   });
   provider.use(validators.router.routes());
+  // Issue 19: person sign-in and the operator console at /console (src/sign-in, src/console).
+  const signIn = config.signIn ? mountSignInAndConsole(provider, {
+    config, settings: config.signIn, state, actions, log, now, issuers, agentStatus, disk,
+    agents: () => deps.agents, catalog: () => deps.catalog, keys: deps.keys,
+    ...(deps.signInClientSecret !== undefined ? { clientSecret: deps.signInClientSecret } : {}),
+  }) : undefined;
   // RFC 8414 metadata: the same document oidc-provider serves as OpenID discovery.
   provider.use(async (ctx, next) => {
     if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
@@ -233,8 +245,8 @@ export function createBroker(deps: BrokerDeps): Broker {
   });
 
   return {
-    app: provider, issuer: config.issuer, state,
-    close: () => { agentStatus.close(); validators.close(); disk?.close(); void failures.close(); },
+    app: provider, issuer: config.issuer, state, ...(signIn ? { signIn } : {}),
+    close: () => { agentStatus.close(); validators.close(); disk?.close(); void failures.close(); signIn?.close(); },
     drain: async () => { await Promise.all([unauthenticated?.close(), failures.close()]); },
     // Only with aggregation on: without it every denial has a record of its own, which the envelope writes.
     callback: () => sourceLimiter && unauthenticated && deps.fastRefusal !== false
