@@ -241,7 +241,7 @@ export function consoleApi(deps: ConsoleApiDeps): Router {
     ctx.body = { revocation };
   });
 
-  router.all('/(.*)', viewer, (ctx) => {
+  router.all('/{*rest}', viewer, (ctx) => {
     ctx.status = 404;
     ctx.body = { error: 'not_found', error_description: 'no such console API' };
   });
