@@ -15,7 +15,7 @@ import { uiAssets } from './ui-assets.js';
 
 export const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-const SHELL = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Broker console</title><link rel="stylesheet" href="/console/assets/app.css"></head><body><div id="app"><p class="loading">Loading the console…</p></div><noscript>The console needs JavaScript.</noscript><script type="module" src="/console/assets/app.js"></script></body></html>`;
+const SHELL = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Broker console</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/console/assets/app.css"></head><body><div id="app"><p class="loading">Loading the console…</p></div><noscript>The console needs JavaScript.</noscript><script type="module" src="/console/assets/app.js"></script></body></html>`;
 
 /** The console's middleware, in order: pages and assets, then the API. */
 export function consoleRoutes(deps: ConsoleApiDeps) {

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { post } from '../api.js';
 import { useApi } from '../hooks.js';
 import { Badge, Section, Status, Time } from '../components.js';
@@ -19,6 +19,9 @@ function ActionForm({ agent, action, onDone, onCancel }: { agent: AgentView; act
   const [override, setOverride] = useState(false);
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
+  const reasonField = useRef<HTMLTextAreaElement>(null);
+  // Keyboard users land in the reason field (the autofocus attribute does nothing on inserted elements).
+  useEffect(() => { reasonField.current?.focus(); }, []);
   const submit = (e: Event): void => {
     e.preventDefault();
     setBusy(true);
@@ -32,7 +35,7 @@ function ActionForm({ agent, action, onDone, onCancel }: { agent: AgentView; act
     <form class="confirm" onSubmit={submit} aria-label={`${action} ${agent.clientId}`}>
       <p><strong>{action[0]?.toUpperCase()}{action.slice(1)} {agent.clientId}?</strong> {action === 'reinstate' ? 'It may exchange tokens again.' : 'It is refused at once and every token it holds is revoked.'}</p>
       <label for={id}>Reason (recorded with your name)</label>
-      <textarea id={id} name="reason" required maxLength={500} value={reason} onInput={(e) => { setReason(e.currentTarget.value); }} autoFocus />
+      <textarea id={id} name="reason" required maxLength={500} value={reason} onInput={(e) => { setReason(e.currentTarget.value); }} ref={reasonField} />
       {agent.override && agent.override.by !== '' && (
         <label class="check"><input type="checkbox" checked={override} onChange={(e) => { setOverride(e.currentTarget.checked); }} /> Override the action of {agent.override.by}</label>
       )}
