@@ -31,8 +31,9 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await running?.stop();
+  if (!haveChromium) return;
+  await browser.close();
+  await running.stop();
 });
 
 async function signIn(page: Page, username: string): Promise<void> {
@@ -145,7 +146,7 @@ describe.skipIf(!haveChromium)('the console in a browser', { timeout: 60_000 }, 
     await row.waitFor();
     expect(await page.getByRole('button', { name: /Suspend|Revoke|Reinstate/u }).count()).toBe(0);
     // No horizontal scrolling on a phone.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)).toBe(true);
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1')).toBe(true);
     await shot(page, '08-agents-viewer-phone');
     await page.getByRole('link', { name: 'Revocations' }).click();
     await page.getByRole('heading', { name: 'Revocations' }).waitFor();
