@@ -5,6 +5,7 @@
 import { loadEverything } from './config/load-all.js';
 import { ConfigError } from './config/config-error.js';
 import { firstExchangeInstructions } from './dev/first-exchange-instructions.js';
+import { DEMO_USERS } from './dev/demo-users.js';
 import { createLogger } from './log.js';
 import { startBroker } from './server/start-broker.js';
 import { StateOwnedByAnotherIssuerError } from './state/state-owner.js';
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
       catalog: loaded.catalog,
       ...(running.sampleTool ? { sampleTool: running.sampleTool } : {}),
       ...(running.adminKeyFile ? { adminKeyFile: running.adminKeyFile } : {}),
+      // The console signs people in at the development identity provider: its demo users (issue 19).
+      ...(running.devIdentityProvider ? { console: { users: DEMO_USERS.flatMap((u) => (u.password === undefined ? [] : [{ username: u.username, password: u.password, roles: u.roles ?? [] }])) } } : {}),
     }));
   }
 

@@ -37,7 +37,7 @@ const STYLE = 'body{font:16px system-ui,sans-serif;max-width:28rem;margin:3rem a
 
 function loginPage(uid: string, users: readonly DemoUser[], error?: string): string {
   const hint = users.filter((u) => u.password !== undefined).map((u) => `${escapeHtml(u.username)} / ${escapeHtml(u.password ?? '')}`).join(', ');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sign in: development identity provider</title><style>${STYLE}</style></head><body><main>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sign in: development identity provider</title><link rel="icon" href="data:,"><style>${STYLE}</style></head><body><main>
 <h1>Sign in</h1><p class="hint">Development identity provider (never for production). Demo users: ${hint}.</p>
 ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
 <form method="post" action="${INTERACTION_PREFIX}${escapeHtml(uid)}/login" autocomplete="off">
@@ -55,7 +55,7 @@ export function devLoginRoutes(provider: Provider, users: ReadonlyMap<string, De
     }
     ctx.set('Cache-Control', 'no-store');
     // The page runs nothing and cannot be framed; its one stylesheet is inline.
-    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'");
     const [uid = '', action] = ctx.path.slice(INTERACTION_PREFIX.length).split('/');
     try {
       const details = await provider.interactionDetails(ctx.req, ctx.res);

@@ -2,7 +2,12 @@
 import { relative } from 'node:path';
 import type { Catalog } from '../domain/catalog.js';
 
-export function firstExchangeInstructions(opts: { issuer: string; catalog: Catalog; sampleTool?: { url: string }; adminKeyFile?: string }): string {
+export interface ConsoleLogins {
+  /** DEVELOPMENT passwords of the demo users at the development identity provider, and their console roles. */
+  readonly users: readonly { readonly username: string; readonly password: string; readonly roles: readonly string[] }[];
+}
+
+export function firstExchangeInstructions(opts: { issuer: string; catalog: Catalog; sampleTool?: { url: string }; adminKeyFile?: string; console?: ConsoleLogins }): string {
   const crm = opts.catalog.tools.get('crm');
   const resource = crm?.resource ?? [...opts.catalog.tools.values()][0]?.resource ?? '<tool resource>';
   const scope = crm ? 'crm.accounts.read crm.accounts.write' : '<scopes>';
@@ -36,6 +41,13 @@ export function firstExchangeInstructions(opts: { issuer: string; catalog: Catal
       '',
       '  # 4. pull the kill switch: the agent is refused at once and its live token stops working',
       `  BROKER_URL=${opts.issuer} BROKER_ADMIN_KEY=$(cat ${relative(process.cwd(), opts.adminKeyFile)}) npm run --silent broker -- suspend agent demo-agent --reason "trying the kill switch"`,
+    );
+  }
+  if (opts.console) {
+    lines.push(
+      '',
+      `Console: ${opts.issuer}/console/  (sign in at the development identity provider)`,
+      ...opts.console.users.map((u) => `  ${u.username} / ${u.password}  ${u.roles.length > 0 ? u.roles.join(', ') : 'no console role (refused)'}`),
     );
   }
   lines.push('', `  Discovery: ${opts.issuer}/.well-known/oauth-authorization-server   Keys: ${opts.issuer}/jwks`, '');

@@ -1,5 +1,6 @@
 /** The broker's own configuration (file + environment overrides), after validation. */
 import type { JWK } from 'jose';
+import type { SignInSettings } from '../sign-in/sign-in-config.js';
 
 export interface TrustedIssuer {
   /** Exact `iss` value its tokens carry. */
@@ -110,6 +111,8 @@ export interface BrokerConfig {
     readonly minFreeBytes?: number;
   };
   readonly limits: RequestLimits;
+  /** Person sign-in (console): the identity provider and roles claim (src/sign-in/sign-in-config.ts). */
+  readonly signIn?: SignInSettings;
   /** Only in development mode: run the development identity provider on this port. */
   readonly devIdentityProvider?: { readonly port: number };
   /** Shared state for several replicas; absent = in memory (one process only). */

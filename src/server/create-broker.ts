@@ -53,6 +53,8 @@ import { loadConfigSet, type ConfigSet } from '../reload/load-sets.js';
 import { Reloader } from '../reload/reloader.js';
 import { reloadRoutes } from '../reload/reload-routes.js';
 import type { VaultFeature } from '../upstream/vault/vault-feature.js';
+import { mountSignInAndConsole } from '../console/mount.js';
+import type { SignIn } from '../sign-in/index.js';
 
 export interface BrokerDeps {
   readonly config: BrokerConfig;
@@ -83,12 +85,16 @@ export interface BrokerDeps {
   readonly tokenHooks?: RunnerHooks;
   /** Issue 17: the `vault` connector kind (src/upstream/vault/vault-feature.ts): /connect routes, revocation hooks. */
   readonly vault?: VaultFeature;
+  /** The sign-in client secret, read from its reference at start (config.signIn.clientSecret). */
+  readonly signInClientSecret?: string;
 }
 
 export interface Broker {
   readonly app: Provider;
   readonly issuer: string;
   readonly state: SharedState;
+  /** Person sign-in, when `sign_in` is configured (the console and `/connect` use it). */
+  readonly signIn?: SignIn;
   /** Stops background work (the agent-status mirror's polling); the state itself is the caller's. */
   close(): void;
   /** Writes what is held in memory for the log (the open interval of unauthenticated denials); before the sink closes. */
@@ -289,6 +295,12 @@ export function createBroker(deps: BrokerDeps): Broker {
     () => (agentStatus instanceof AgentStatusMirror ? Math.min(agentStatus.ageMs / 1000, 1e9) : 0));
   metrics.gauge(METRIC_NAMES.catalogTools, 'Tools in the catalog in force', () => live.catalog().tools.size);
   metrics.gauge(METRIC_NAMES.registeredAgents, 'Agents in the registry in force', () => live.agents().agents.size);
+  // Issue 19: person sign-in and the operator console at /console (src/sign-in, src/console).
+  const signIn = config.signIn ? mountSignInAndConsole(provider, {
+    config, settings: config.signIn, state, actions, log, now, issuers, agentStatus, disk,
+    agents: () => live.agents(), catalog: () => live.catalog(), keys: deps.keys,
+    ...(deps.signInClientSecret !== undefined ? { clientSecret: deps.signInClientSecret } : {}),
+  }) : undefined;
   // RFC 8414 metadata: the same document oidc-provider serves as OpenID discovery.
   provider.use(async (ctx, next) => {
     if (ctx.path === '/.well-known/oauth-authorization-server') ctx.path = '/.well-known/openid-configuration';
@@ -296,8 +308,8 @@ export function createBroker(deps: BrokerDeps): Broker {
   });
 
   return {
-    app: provider, issuer: config.issuer, state, metrics, reloader, steps,
-    close: () => { agentStatus.close(); validators.close(); disk?.close(); void failures.close(); },
+    app: provider, issuer: config.issuer, state, metrics, reloader, steps, ...(signIn ? { signIn } : {}),
+    close: () => { agentStatus.close(); validators.close(); disk?.close(); void failures.close(); signIn?.close(); },
     drain: async () => { await Promise.all([unauthenticated?.close(), failures.close()]); },
     // Only with aggregation on: without it every denial has a record of its own, which the pipeline writes.
     callback: () => sourceLimiter && unauthenticated && deps.fastRefusal !== false

@@ -8,7 +8,8 @@ import type { BrokerConfig } from '../domain/broker-config.js';
 import type { Catalog } from '../domain/catalog.js';
 import { JsonlFileSink } from '../attribution/jsonl-file-sink.js';
 import type { AttributionSink } from '../attribution/sink.js';
-import { createDevIdentityProvider } from '../dev/dev-identity-provider.js';
+import { createDevIdentityProvider, DEV_CONSOLE_CLIENT_ID, DEV_ROLES_CLAIM } from '../dev/dev-identity-provider.js';
+import { readSignInSecret } from '../sign-in/sign-in-config.js';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAdminKey } from '../admin/admin-auth.js';
@@ -105,9 +106,10 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
   const development = loaded.config.mode === 'development';
   // Development: an admin key (in keys/dev-admin.key) to try the kill switch, and a validator key for the sample tool.
   const dev = development && loaded.config.devIdentityProvider ? await developmentKeys(loaded.config.keysDir) : undefined;
-  const config: BrokerConfig = dev
+  const configured: BrokerConfig = dev
     ? { ...loaded.config, adminKeys: [...loaded.config.adminKeys, dev.admin], validatorKeys: [...loaded.config.validatorKeys, dev.validator] }
     : loaded.config;
+  let config = configured;
   // Production never invents a key and refuses keys the development default generated (keys/README.md).
   const keys = await loadSigningKeys(config.keysDir, {
     generateIfMissing: development,
@@ -120,11 +122,14 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
   if (development && config.devIdentityProvider) {
     // The config loader registers exactly this issuer as trusted in development mode.
     const devIssuer = `http://localhost:${config.devIdentityProvider.port}`;
-    const devIdp = await createDevIdentityProvider({ issuer: devIssuer, audience: config.issuer });
+    const devIdp = await createDevIdentityProvider({ issuer: devIssuer, audience: config.issuer, signInRedirectUris: [`${config.issuer}/signin/callback`] });
     const { server, port } = await listen(devIdp.callback(), config.host, config.devIdentityProvider.port);
     servers.push(server);
     devIdentityProvider = { issuer: devIssuer, port };
+    // The console signs people in at the development identity provider (its login page, demo users).
+    config = config.signIn ? config : { ...config, signIn: { issuer: devIssuer, clientId: DEV_CONSOLE_CLIENT_ID, rolesClaim: DEV_ROLES_CLAIM, sessionSeconds: 8 * 3600 } };
   }
+  const signInClientSecret = await readSignInSecret(config.signIn?.clientSecret, process.env);
 
   // Redis when configured (several replicas), memory otherwise (one process).
   const redisState = config.redis ? await RedisState.connect(await redisStateOptions(config.redis)) : undefined;
@@ -146,7 +151,7 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
   if (!config.redis && config.mode === 'production') {
     log.warn('no redis configured: suspensions and revocations live in this process only; run a single replica');
   }
-  const broker = createBroker({ ...loaded, config, keys, sink: attribution, log, state, metrics, tracing });
+  const broker = createBroker({ ...loaded, config, keys, sink: attribution, log, state, metrics, tracing, ...(signInClientSecret !== undefined ? { signInClientSecret } : {}) });
   broker.app.use(jwksRoute(ROUTES.jwks, keys));
   const reload = setInterval(() => {
     keys.reload().catch((err: unknown) => { log.error({ err }, 'signing keys: reload failed; keeping the keys loaded before'); });

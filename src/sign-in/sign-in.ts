@@ -16,6 +16,7 @@ import { continuePage, problemPage } from './pages.js';
 import { csrfMatches, parsePending, parseSession, randomId, safeReturnTo, type PendingLogin, type PersonSession } from './person-session.js';
 import { hasRole, rolesFromClaims, type PersonRole } from './roles.js';
 import type { SessionStore } from './session-store.js';
+import { renderOAuthError } from '../http/oauth-error.js';
 
 export const SIGN_IN_PATHS = { login: '/signin/login', callback: '/signin/callback', logout: '/signin/logout' } as const;
 const LOGIN_TTL_MS = 10 * 60_000;
@@ -175,8 +176,7 @@ export function createSignIn(opts: SignInOptions) {
     const id = readCookie(ctx.get('cookie') || undefined, SESSION_COOKIE);
     const session = id === undefined ? undefined : parseSession(await opts.store.get('person', id), now());
     if (!session || id === undefined || !csrfMatches(session, ctx.get('x-csrf-token') || undefined)) {
-      ctx.status = 403;
-      ctx.body = { error: 'invalid_request', error_description: 'a signed-in session and its CSRF token are required' };
+      renderOAuthError(ctx, { status: 403, error: 'invalid_request', description: 'a signed-in session and its CSRF token are required' });
       return;
     }
     await opts.store.delete('person', id);
@@ -201,14 +201,12 @@ export function createSignIn(opts: SignInOptions) {
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
         const sentOrigin = ctx.get('origin');
         if (!csrfMatches(session, ctx.get('x-csrf-token') || undefined) || (sentOrigin !== '' && sentOrigin !== origin)) {
-          ctx.status = 403;
-          ctx.body = { error: 'invalid_request', error_description: 'missing or wrong CSRF token' };
+          renderOAuthError(ctx, { status: 403, error: 'invalid_request', description: 'missing or wrong CSRF token' });
           return;
         }
       }
       if (!hasRole(session.roles, role)) {
-        ctx.status = 403;
-        ctx.body = { error: 'insufficient_scope', error_description: `this needs the ${role} role` };
+        renderOAuthError(ctx, { status: 403, error: 'insufficient_scope', description: `this needs the ${role} role` });
         return;
       }
       ctx.state.person = session;

@@ -32,3 +32,13 @@ describe('CSRF token comparison', () => {
     expect(csrfMatches({ csrf: 'abc' }, undefined)).toBe(false);
   });
 });
+
+describe('Secure cookies', () => {
+  it('are Secure everywhere but plain HTTP on a loopback host', async () => {
+    const { secureCookiesFor } = await import('../../src/sign-in/cookies.js');
+    expect(secureCookiesFor('http://localhost:9400')).toBe(false);
+    expect(secureCookiesFor('http://127.0.0.1:9400')).toBe(false);
+    expect(secureCookiesFor('https://broker.example.com')).toBe(true);
+    expect(secureCookiesFor('http://broker.internal:9400')).toBe(true);
+  });
+});

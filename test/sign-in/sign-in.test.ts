@@ -140,11 +140,21 @@ describe('person sign-in (authorization code + PKCE)', () => {
     expect(again.status).toBe(400);
   });
 
-  it('refuses a callback whose state does not match the pending login', async () => {
+  it('refuses a callback whose state does not match the pending login, even with a valid code', async () => {
     const jar = new CookieJar();
-    await request(jar, `${broker.url}/signin/login`);
-    const res = await request(jar, `${broker.url}/signin/callback?code=abc&state=forged&iss=${encodeURIComponent(idp.issuer)}`);
-    expect(res.status).toBe(400);
+    const form = await follow(jar, `${broker.url}/signin/login`);
+    const action = /action="([^"]+)"/u.exec(await form.response.text())?.[1] ?? '';
+    const post = await request(jar, new URL(action, form.url).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=alice&password=alice-dev-password' });
+    let url = new URL(post.headers.get('location') ?? '', form.url).href;
+    let res = await request(jar, url);
+    while (res.status >= 300 && res.status < 400 && !(res.headers.get('location') ?? '').startsWith(broker.url)) {
+      url = new URL(res.headers.get('location') ?? '', url).href;
+      res = await request(jar, url);
+    }
+    const callback = new URL(res.headers.get('location') ?? '');
+    callback.searchParams.set('state', 'forged-state');
+    const refused = await request(jar, callback.href);
+    expect(refused.status).toBe(400);
     expect(jar.get(broker.url, SESSION_COOKIE)).toBeUndefined();
   });
 

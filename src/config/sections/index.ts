@@ -28,6 +28,7 @@ import { rateLimitsSection } from './rate-limits.js';
 import { revocationSection } from './revocation.js';
 import { killSwitchSection } from './kill-switch.js';
 import { observabilitySection } from './observability.js';
+import { signInSection } from './sign-in.js';
 
 export const SECTIONS = [
   serverSection,
@@ -43,6 +44,7 @@ export const SECTIONS = [
   revocationSection,
   killSwitchSection,
   observabilitySection,
+  signInSection,
 ] as const;
 
 type UnionToIntersection<U> = (U extends unknown ? (k: U) => void : never) extends (k: infer I) => void ? I : never;

@@ -1,0 +1,94 @@
+/**
+ * Wires person sign-in and the console into a broker app (called from create-broker.ts when `sign_in` is
+ * configured): the session store where the shared state lives, the readiness checks the overview shows.
+ */
+import type { FreeSpaceMonitor } from '../attribution/free-space.js';
+import type { AdminActions } from '../admin/admin-actions.js';
+import type { AgentRegistry } from '../domain/agent.js';
+import type { BrokerConfig } from '../domain/broker-config.js';
+import type { Catalog } from '../domain/catalog.js';
+import type { SigningKeys } from '../keys/signing-keys.js';
+import type { Logger } from '../log.js';
+import type { Provider } from '../provider/oidc-provider.js';
+import { createSignIn, MemorySessionStore, RedisSessionStore, type SignIn } from '../sign-in/index.js';
+import type { SignInSettings } from '../sign-in/sign-in-config.js';
+import type { AgentStatusView } from '../state/agent-status.js';
+import { RedisState } from '../state/redis-state.js';
+import type { SharedState } from '../state/shared-state.js';
+import type { TrustedIssuers } from '../subject-token/issuer-keys.js';
+import type { ReadinessCheck } from './console-api.js';
+import { consoleRoutes } from './console-routes.js';
+
+export interface MountDeps {
+  readonly config: BrokerConfig;
+  readonly settings: SignInSettings;
+  readonly clientSecret?: string;
+  readonly state: SharedState;
+  readonly actions: AdminActions;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly issuers: TrustedIssuers;
+  readonly agentStatus: AgentStatusView;
+  readonly disk: FreeSpaceMonitor | undefined;
+  readonly agents: () => AgentRegistry;
+  readonly catalog: () => Catalog;
+  readonly keys: SigningKeys;
+}
+
+const CHECK_TIMEOUT_MS = 2000;
+
+async function bounded(name: string, check: () => Promise<string>): Promise<ReadinessCheck> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => { reject(new Error('no answer within 2 s')); }, CHECK_TIMEOUT_MS); });
+  try {
+    return { name, ok: true, detail: await Promise.race([check(), timeout]) };
+  } catch (err) {
+    return { name, ok: false, detail: err instanceof Error ? err.message : 'failed' };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function mountSignInAndConsole(app: Provider, deps: MountDeps): SignIn {
+  const { config, state } = deps;
+  const signIn = createSignIn({
+    baseUrl: config.issuer,
+    provider: { issuer: deps.settings.issuer, clientId: deps.settings.clientId, ...(deps.clientSecret !== undefined ? { clientSecret: deps.clientSecret } : {}) },
+    rolesClaim: deps.settings.rolesClaim,
+    sessionSeconds: deps.settings.sessionSeconds,
+    // Sessions live where the shared state does: with Redis, any replica knows every session.
+    store: state instanceof RedisState ? new RedisSessionStore(state.redis, state.prefix) : new MemorySessionStore(deps.now),
+    log: deps.log,
+    defaultReturnTo: '/console/',
+    now: deps.now,
+  });
+  const readiness = (): Promise<ReadinessCheck[]> => Promise.all([
+    bounded(`shared state (${state.kind})`, async () => {
+      await state.ping();
+      await deps.agentStatus.confirm();
+      return 'reachable; agent statuses current';
+    }),
+    ...config.trustedIssuers.map((t) => bounded(`issuer ${t.issuer}`, async () => {
+      const keys = deps.issuers.get(t.issuer);
+      if (!keys) throw new Error('not configured');
+      await keys.resolver();
+      return 'keys location known';
+    })),
+    bounded(`attribution sink (${config.attribution.sink ?? 'file'})`, async () => {
+      if (config.attribution.sink === 'redis') {
+        await state.ping();
+        return 'redis reachable';
+      }
+      const disk = await deps.disk?.check();
+      if (disk && !disk.ok) throw new Error(disk.reason ?? 'low on disk space');
+      return 'writable';
+    }),
+  ]);
+  app.use(signIn.routes());
+  for (const middleware of consoleRoutes({
+    signIn, actions: deps.actions, state, agents: deps.agents, catalog: deps.catalog, now: deps.now, readiness,
+    ...(config.attribution.sink === 'redis' ? {} : { logFile: config.attribution.file }),
+    checkpointKeys: () => deps.keys.all.map((k) => k.privateJwk),
+  })) app.use(middleware);
+  return signIn;
+}

@@ -1,0 +1,45 @@
+/** Talking to /console/api: JSON in and out, the session's CSRF token on every state change. */
+export interface Session { readonly sub: string; readonly name: string; readonly roles: readonly string[]; readonly csrf_token: string }
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+let csrf = '';
+export function setCsrf(token: string): void {
+  csrf = token;
+}
+
+async function parse<T>(res: Response): Promise<T> {
+  const body = (await res.json().catch(() => ({}))) as { error?: string; error_description?: string };
+  if (!res.ok) {
+    if (res.status === 401) window.location.assign(`/signin/login?return_to=${encodeURIComponent('/console/' + window.location.hash)}`);
+    throw new ApiError(res.status, body.error ?? 'error', body.error_description ?? `request failed (${String(res.status)})`);
+  }
+  return body as T;
+}
+
+export async function get<T>(path: string): Promise<T> {
+  return parse<T>(await fetch(`/console/api${path}`, { headers: { accept: 'application/json' }, credentials: 'same-origin' }));
+}
+
+export async function post<T>(path: string, body: unknown): Promise<T> {
+  return parse<T>(await fetch(`/console/api${path}`, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrf },
+    body: JSON.stringify(body),
+  }));
+}
+
+export async function logout(): Promise<void> {
+  await fetch('/signin/logout', { method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': csrf } });
+}
+
+export function query(params: Record<string, string>): string {
+  const q = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== ''));
+  const s = q.toString();
+  return s === '' ? '' : `?${s}`;
+}
