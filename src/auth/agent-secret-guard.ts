@@ -12,7 +12,7 @@
  * Under oidc-provider (`/revoke`) the caller's address comes from the request: oidc-provider runs each
  * request of its routes in an AsyncLocalStorage scope holding the Koa context, which its callbacks here read.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import { verifyClientSecret } from '../provider/client-secret-hash.js';
 import { errors, requestStore, type Provider } from '../provider/oidc-provider.js';
@@ -33,6 +33,8 @@ export interface AgentSecretGuardDeps {
   readonly gate: SecretCheckGate;
   readonly throttle: FailureThrottle;
   readonly cache?: VerifiedSecretCache;
+  /** Uncached checks one source address may have in flight (default 1); more are refused as busy, unhashed. */
+  readonly perAddressInFlight?: number;
 }
 
 /** The answer of one secret check; the refusals carry what the caller must send back (Retry-After). */
@@ -44,12 +46,27 @@ export type SecretCheckResult =
 
 const VERIFIED: SecretCheckResult = { kind: 'verified' };
 const WRONG: SecretCheckResult = { kind: 'wrong' };
+const BUSY_NOW: SecretCheckResult = { kind: 'busy', retryAfterSeconds: 1 };
 
+/**
+ * Issue 14 item 3, a flood of wrong secrets made cheap: failures are only counted once their hash is done, so
+ * N concurrent wrong secrets from one address would all pass the throttle and queue N hashes before the first
+ * failure counts. One uncached check in flight per address instead: the others from that address are refused
+ * at once (503 busy, Retry-After 1, no hashing), so an address hashes at most one secret at a time and reaches
+ * its throttle limit after that many hashes, whatever its concurrency. Verified secrets (the cache) never
+ * meet this bound, so an agent already working is never affected; and concurrent checks of the same secret
+ * against the same hash share one hash (an agent starting with several requests at once hashes once).
+ */
 export class AgentSecretChecker {
   readonly #cache: VerifiedSecretCache;
+  readonly #inFlight = new Map<string, number>();
+  readonly #perAddress: number;
+  /** Hashes running now, by a digest of (stored hash, presented secret): never the secret itself. */
+  readonly #hashing = new Map<string, Promise<boolean>>();
 
   constructor(private readonly deps: AgentSecretGuardDeps) {
     this.#cache = deps.cache ?? new VerifiedSecretCache();
+    this.#perAddress = deps.perAddressInFlight ?? 1;
   }
 
   /**
@@ -58,19 +75,53 @@ export class AgentSecretChecker {
    */
   async check(storedHash: string | undefined, presented: string, clientId: string, address: string): Promise<SecretCheckResult> {
     if (storedHash !== undefined && this.#cache.verified(storedHash, presented)) return VERIFIED;
-    let ok: boolean;
     try {
       this.deps.throttle.check(address, clientId);
-      ok = await this.deps.gate.run(() => verifyClientSecret(storedHash ?? DUMMY_HASH, presented));
     } catch (err) {
       if (err instanceof FailureThrottledError) return { kind: 'throttled', retryAfterSeconds: err.retryAfterSeconds, scope: err.scope };
-      if (err instanceof SecretCheckBusyError) return { kind: 'busy', retryAfterSeconds: err.retryAfterSeconds };
       throw err;
     }
+    const hash = storedHash ?? DUMMY_HASH;
+    const key = createHash('sha256').update(hash).update('\0').update(presented).digest('base64url');
+    const running = this.#hashing.get(key);
+    if (running) {
+      let ok: boolean;
+      try {
+        ok = await running;
+      } catch (err) {
+        if (err instanceof SecretCheckBusyError) return { kind: 'busy', retryAfterSeconds: err.retryAfterSeconds };
+        throw err;
+      }
+      return this.#settle(ok, storedHash, presented, address, clientId);
+    }
+    const inFlight = this.#inFlight.get(address) ?? 0;
+    if (inFlight >= this.#perAddress) return BUSY_NOW;
+    this.#inFlight.set(address, inFlight + 1);
+    const hashing = this.deps.gate.run(() => verifyClientSecret(hash, presented));
+    this.#hashing.set(key, hashing);
+    try {
+      let ok: boolean;
+      try {
+        ok = await hashing;
+      } catch (err) {
+        if (err instanceof SecretCheckBusyError) return { kind: 'busy', retryAfterSeconds: err.retryAfterSeconds };
+        throw err;
+      }
+      return await this.#settle(ok, storedHash, presented, address, clientId);
+    } finally {
+      this.#hashing.delete(key);
+      const left = (this.#inFlight.get(address) ?? 1) - 1;
+      if (left <= 0) this.#inFlight.delete(address);
+      else this.#inFlight.set(address, left);
+    }
+  }
+
+  async #settle(ok: boolean, storedHash: string | undefined, presented: string, address: string, clientId: string): Promise<SecretCheckResult> {
     if (ok && storedHash !== undefined) {
       this.#cache.remember(storedHash, presented);
       return VERIFIED;
     }
+    // Every request counts its own failure, a shared hash included.
     await this.deps.throttle.failed(address, clientId);
     return WRONG;
   }
