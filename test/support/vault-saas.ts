@@ -68,7 +68,7 @@ export async function startVaultSaas(opts: { redirectUris: readonly string[]; ac
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: opts.revocation ?? true },
+      revocation: { enabled: opts.revocation ?? true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => api,
