@@ -40,6 +40,7 @@ import { createUnauthenticatedDenials } from '../token-endpoint/unauthenticated-
 import { withFastRefusal, type RequestHandler } from '../token-endpoint/fast-refusal.js';
 import { FreeSpaceMonitor, type StatFs } from '../attribution/free-space.js';
 import { createTokenExchangeGrant, TOKEN_EXCHANGE_PARAMETERS, TOKEN_EXCHANGE_REPEATABLE } from '../token-endpoint/token-exchange-grant.js';
+import { createOnwardDeps, type OnwardSetup } from '../upstream/onward/onward-deps.js';
 
 export interface BrokerDeps {
   readonly config: BrokerConfig;
@@ -60,6 +61,8 @@ export interface BrokerDeps {
   readonly revokeRateLimit?: { readonly limit: number; readonly windowMs: number };
   /** Sources refused from memory answered in front of the app (fast-refusal.ts); default on, off to compare in tests. */
   readonly fastRefusal?: boolean;
+  /** Issue 17: the vault connector kind and the upstream credential cache (tests inject them). */
+  readonly upstream?: Pick<OnwardSetup, 'vault' | 'cache' | 'env'>;
 }
 
 export interface Broker {
@@ -123,6 +126,8 @@ export function createBroker(deps: BrokerDeps): Broker {
       state,
       agentStatus,
       rateLimits: config.rateLimits,
+      // Issue 17: tool identities' onward exchange (src/upstream/onward/).
+      onward: createOnwardDeps({ config, catalog: () => deps.catalog, keys: deps.keys, state, now, log, ...deps.upstream }),
     }),
     TOKEN_EXCHANGE_PARAMETERS,
     TOKEN_EXCHANGE_REPEATABLE,

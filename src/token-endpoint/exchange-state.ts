@@ -6,6 +6,7 @@ import type { ActorClaims, ExchangeRequest, Grant, SubjectClaims } from '../doma
 import type { Tool } from '../domain/catalog.js';
 import type { Denial } from '../exchange/reasons.js';
 import type { MintedToken } from '../minting/mint-access-token.js';
+import type { OnwardRecord } from '../upstream/onward/onward-exchange.js';
 
 export interface ExchangeState {
   requestId: string;
@@ -25,6 +26,8 @@ export interface ExchangeState {
   minted?: Omit<MintedToken, 'token'>;
   /** The error oidc-provider raised before our handler ran (client auth, duplicates, scope syntax...). */
   providerError?: { error: string; detail?: string };
+  /** Issue 17: an onward exchange's record fields; `granted` once a credential was handed to the tool. */
+  onward?: OnwardRecord & { granted?: boolean };
 }
 
 interface WithState { state: Record<string, unknown> }

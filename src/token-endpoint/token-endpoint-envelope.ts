@@ -142,7 +142,8 @@ export function tokenEndpointEnvelope(deps: EnvelopeDeps) {
 }
 
 async function recordOutcome(ctx: Context, state: ExchangeState, deps: EnvelopeDeps): Promise<void> {
-  const granted = state.grant !== undefined && state.minted !== undefined && ctx.status === 200;
+  // Issue 17: an onward exchange grants a credential, not a minted token.
+  const granted = ((state.grant !== undefined && state.minted !== undefined) || state.onward?.granted === true) && ctx.status === 200;
   const identified = (ctx as unknown as OidcLike).oidc?.client?.clientId;
   let outcome: Outcome;
   let authenticated: boolean;

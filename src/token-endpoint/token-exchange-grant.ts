@@ -24,6 +24,7 @@ import { actChainDenial } from './check-act-chain-standing.js';
 import { checkDpop } from './check-dpop.js';
 import { denialError } from './denial-error.js';
 import { exchangeState } from './exchange-state.js';
+import { runOnwardExchange, type OnwardDeps } from '../upstream/onward/onward-exchange.js';
 
 export const TOKEN_EXCHANGE_PARAMETERS = [
   'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type',
@@ -50,6 +51,8 @@ export interface TokenExchangeDeps {
   /** Agent suspensions and revocations shared by every replica (a local mirror with Redis). */
   readonly agentStatus: AgentStatusView;
   readonly rateLimits?: BrokerConfig['rateLimits'];
+  /** Issue 17: the onward exchange of tool identities (src/upstream/onward/); absent = no tool identity is served. */
+  readonly onward?: OnwardDeps;
 }
 
 /**
@@ -104,6 +107,26 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     // Before the request is read: a revoked identity no longer authenticates (RFC 6749 §5.2), whatever it asks.
     const suspended = await agentOverrideDenial(async () => (await deps.agentStatus.recent(clientId)) && deps.agentStatus.latest(clientId));
     if (suspended) return refuse(suspended);
+
+    // ISSUE 17 (upstream): a tool identity takes the onward path and only it; an agent never does (minimal
+    // hook until the token pipeline of issue 16 gives it a step list of its own).
+    if (agent.kind === 'tool') {
+      if (!deps.onward) return refuse(deny('tool_identity_without_upstream', 'this broker serves no onward exchange'));
+      const p = ctx.oidc.params as RawParams;
+      const param = (name: string): string | undefined => (typeof p[name] === 'string' && p[name] !== '' ? p[name] : undefined);
+      const outcome = await runOnwardExchange(agent, {
+        subjectToken: param('subject_token'), subjectTokenType: param('subject_token_type'),
+        resource: param('resource'), audience: param('audience'), scope: param('scope'),
+      }, deps.onward);
+      if (outcome.tool) state.tool = outcome.tool;
+      if (outcome.subject) state.subject = outcome.subject;
+      if (outcome.subjectFingerprint) state.subjectFingerprint = outcome.subjectFingerprint;
+      state.onward = outcome.record;
+      if (isDenial(outcome.result)) return refuse(outcome.result);
+      state.onward = { ...outcome.record, granted: true };
+      ctx.body = outcome.result.body;
+      return;
+    }
 
     const request = parseExchangeRequest(ctx.oidc.params as RawParams, deps.limits);
     if (isDenial(request)) return refuse(request);

@@ -11,7 +11,7 @@ import { MemorySink } from '../../src/attribution/memory-sink.js';
 import type { SharedState } from '../../src/state/shared-state.js';
 import { loadSigningKeys, type SigningKeys } from '../../src/keys/signing-keys.js';
 import { createLogger } from '../../src/log.js';
-import { createBroker } from '../../src/server/create-broker.js';
+import { createBroker, type BrokerDeps } from '../../src/server/create-broker.js';
 import type { Provider } from '../../src/provider/oidc-provider.js';
 import { close, listen, serve } from '../../src/server/listen.js';
 import { mkdtemp } from 'node:fs/promises';
@@ -34,6 +34,8 @@ export interface BrokerStartOptions {
   readonly fastRefusal?: boolean;
   /** Sees the app before it is served (tests add a first middleware to observe which requests reach it). */
   readonly beforeServe?: (app: Provider) => void;
+  /** Issue 17: the upstream connectors' environment, vault and credential cache. */
+  readonly upstream?: BrokerDeps['upstream'];
 }
 
 export interface RunningTestBroker {
@@ -97,6 +99,7 @@ export async function reserveBroker(opts: { readonly issuer?: string } = {}): Pr
         ...(opts.now ? { now: opts.now } : {}),
         ...(opts.state ? { state: opts.state } : {}),
         ...(opts.fastRefusal === undefined ? {} : { fastRefusal: opts.fastRefusal }),
+        ...(opts.upstream ? { upstream: opts.upstream } : {}),
       });
       opts.beforeServe?.(broker.app);
       serve(server, broker.callback());
