@@ -25,7 +25,8 @@ beforeAll(async () => {
   bed = await startOnwardBed();
   agent = await AgentClient.create({ issuer: bed.broker.issuer, clientId: 'assistant', auth: { clientSecret: AGENT_SECRET }, allowInsecureLoopback: true });
   for (const [resource, clientId] of [[JB, 'accounts-jb-tool'], [TX, 'accounts-tx-tool']] as const) {
-    const validator = await TokenValidator.create({ issuer: bed.broker.issuer, resource });
+    // Revocations reach this tool through its onward exchange at the broker (tested below); the feed is tested elsewhere.
+    const validator = await TokenValidator.create({ issuer: bed.broker.issuer, resource, revocation: false });
     const onward = await createOnwardClient({ brokerIssuer: bed.broker.issuer, clientId, clientSecret: TOOL_SECRET, upstreamResource: bed.saas.apiResource });
     const app = sampleMcpToolApp({ brokerIssuer: bed.broker.issuer, resource, validator, onward, saasApi: bed.saas.apiResource });
     const { server, port } = await listen(app.callback(), '127.0.0.1', 0);
