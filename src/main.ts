@@ -53,6 +53,7 @@ async function main(): Promise<void> {
       issuer: running.issuer,
       catalog: loaded.catalog,
       ...(running.sampleTool ? { sampleTool: running.sampleTool } : {}),
+      ...(running.upstreamSamples ? { upstreamSamples: running.upstreamSamples } : {}),
       ...(running.adminKeyFile ? { adminKeyFile: running.adminKeyFile } : {}),
     }));
   }

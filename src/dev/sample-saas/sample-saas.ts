@@ -11,7 +11,7 @@
  *   saas.issuer          http://127.0.0.1:<port>  (discovery: /.well-known/openid-configuration)
  *   saas.apiResource     `${issuer}/api`          (the audience of its access tokens)
  *   await saas.close();
- * Options: `host`/`port` (127.0.0.1:0), `users` (default SAAS_USERS), `accessTokenTtlSeconds` (600).
+ * Options: `host`/`port` (127.0.0.1:0), `publicHost` (the issuer's host name, default `host`), `users` (default SAAS_USERS), `accessTokenTtlSeconds` (600).
  * Users (saas-users.ts): alice / alice-saas (accounts:read + accounts:write; account A only),
  *   bob / bob-saas (accounts:read only; accounts A and B). Anyone else is unknown here (`invalid_grant`).
  * Clients: whatever `clients` lists (saasClient builds one: private_key_jwt with `jwks`, or client_secret_basic
@@ -39,6 +39,8 @@ export interface SampleSaasOptions {
   readonly users?: readonly SaasUser[];
   readonly host?: string;
   readonly port?: number;
+  /** The host name in its issuer identifier (default `host`), e.g. `localhost` while listening on 127.0.0.1. */
+  readonly publicHost?: string;
   readonly accessTokenTtlSeconds?: number;
 }
 
@@ -68,7 +70,7 @@ function renderJsonError(ctx: KoaContextWithOIDC, out: ErrorOut): void {
 export async function startSampleSaas(opts: SampleSaasOptions): Promise<SampleSaas> {
   const users = opts.users ?? SAAS_USERS;
   const { server, port } = await listen(undefined, opts.host ?? '127.0.0.1', opts.port ?? 0);
-  const issuer = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+  const issuer = `http://${opts.publicHost ?? opts.host ?? '127.0.0.1'}:${String(port)}`;
   const apiResource = `${issuer}/api`;
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const kid = 'sample-saas-es256';
