@@ -40,6 +40,6 @@ describe('decideOnward', () => {
   it('frames the request and finds the identity tool', () => {
     expect(reason(checkOnwardRequest({}))).toBe('subject_token_missing');
     expect(reason(checkOnwardRequest({ subjectToken: 't', subjectTokenType: 'urn:ietf:params:oauth:token-type:jwt' }))).toBe('subject_token_type_unsupported');
-    expect(reason(toolOfIdentity({ ...identity, toolId: 'c' } as Agent, catalog))).toBe('tool_identity_without_upstream');
+    expect(reason(toolOfIdentity({ ...identity, toolId: 'c' }, catalog))).toBe('tool_identity_without_upstream');
   });
 });
