@@ -47,7 +47,7 @@ const scopes = {
 };
 const mapping = { 'accounts.read': ['accounts:read'], 'accounts.write': ['accounts:write'] };
 
-export async function startOnwardBed(opts: { upstreamTimeoutMs?: number } = {}): Promise<OnwardBed> {
+export async function startOnwardBed(opts: { upstreamTimeoutMs?: number; cache?: UpstreamCredentialCache } = {}): Promise<OnwardBed> {
   const reserved = await reserveBroker();
   // dave is a user of the company (and may read the CRM) but has no account at the SaaS.
   const idp = await startUpstreamIdp({ audience: reserved.issuer, users: [...DEMO_USERS, { username: 'dave', sub: 'dave', email: 'dave@example.com', scopes: ['crm.read'] }] });
@@ -78,7 +78,7 @@ export async function startOnwardBed(opts: { upstreamTimeoutMs?: number } = {}):
   const tools = { 'accounts-jb': ['accounts.read', 'accounts.write'], 'accounts-tx': ['accounts.read', 'accounts.write'], billing: ['accounts.read'] };
   const agent = await secretAgent('assistant', AGENT_SECRET, tools);
   const toolIdentity = (clientId: string, toolId: string): Promise<Agent> => secretAgent(clientId, TOOL_SECRET, {}, { kind: 'tool', toolId });
-  const cache = new UpstreamCredentialCache();
+  const cache = opts.cache ?? new UpstreamCredentialCache();
   const broker = await reserved.start({
     trustedIssuers: [trustedIssuer(idp.issuer, reserved.issuer)],
     catalog,
