@@ -54,6 +54,7 @@ async function main(): Promise<void> {
       issuer: running.issuer,
       catalog: loaded.catalog,
       ...(running.sampleTool ? { sampleTool: running.sampleTool } : {}),
+      ...(running.upstreamSamples ? { upstreamSamples: running.upstreamSamples } : {}),
       ...(running.adminKeyFile ? { adminKeyFile: running.adminKeyFile } : {}),
       // The console signs people in at the development identity provider: its demo users (issue 19).
       ...(running.devIdentityProvider ? { console: { users: DEMO_USERS.flatMap((u) => (u.password === undefined ? [] : [{ username: u.username, password: u.password, roles: u.roles ?? [] }])) } } : {}),

@@ -39,6 +39,20 @@ export interface ExchangeRecord {
   readonly subject_token_sha256?: string;
   readonly actor_token_sha256?: string;
   readonly caller: { readonly address: string };
+  /**
+   * Issue 17: an onward exchange (a tool identity obtaining the user's upstream credential). `subject_jti`
+   * links to the record of the exchange that minted the presented token; `credential_sha256` is a fingerprint,
+   * never the credential; `actors` is the grown chain (the tool identity, then the agent).
+   */
+  readonly onward?: {
+    readonly upstream?: string;
+    readonly connector?: string;
+    readonly subject_jti?: string;
+    readonly upstream_scopes?: readonly string[];
+    readonly cached?: boolean;
+    readonly credential_sha256?: string;
+    readonly actors?: readonly string[];
+  };
 }
 
 /**

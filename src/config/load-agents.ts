@@ -202,12 +202,21 @@ const agentFileShape = {
   dev_only: z.boolean().default(false),
   authentication: authenticationSchema,
   tools: mappingOf(toolIdProblem, uniqueList(scopeToken, 'scope').min(1))
-    .refine((tools) => Object.keys(tools).length > 0, { error: 'must list at least one tool' }),
+    .refine((tools) => Object.keys(tools).length > 0, { error: 'must list at least one tool' })
+    .optional(),
+  /** Issue 17: `tool` registers a tool identity for the onward exchange (src/domain/agent.ts). */
+  kind: z.enum(['agent', 'tool'], { error: 'must be agent or tool' }).default('agent'),
+  tool: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/u, { error: 'must be a tool id of the catalog' }).optional(),
   max_ttl: durationSeconds({ max: MAX_AGENT_TTL_SECONDS }),
   actor_token: actorTokenSchema.optional(),
   grant_types: grantTypesSchema,
   dpop: z.enum(AGENT_DPOP_MODES, { error: (issue) => (issue.input === undefined ? undefined : 'must be one of optional, required (RFC 9449 proof of possession)') }).default('optional'),
 };
+
+/** Whether `data` has the key at all (a present but invalid `tools` is reported by its schema already). */
+function isMappingWith(data: unknown, key: string): boolean {
+  return typeof data === 'object' && data !== null && Object.hasOwn(data, key);
+}
 
 function listIds(ids: Iterable<string>): string {
   const list = [...ids].sort();
@@ -276,13 +285,25 @@ export function collectAgents(
       }
     }
 
+    // Issue 17: an agent lists tools; a tool identity names the one catalog tool (with an upstream) it speaks for.
+    if (fields.kind === 'tool') {
+      if (fields.tools !== undefined) { problems.add(source, ['tools'], 'a tool identity lists no tools: it names its own tool in `tool`'); usable = false; }
+      if (fields.tool === undefined) { problems.add(source, ['tool'], 'is required for kind: tool'); usable = false; }
+      else if (catalog.complete && !catalog.tools.has(fields.tool)) { problems.add(source, ['tool'], `unknown tool "${fields.tool}" (catalog tools: ${listIds(catalog.tools.keys())})`); usable = false; }
+      else if (catalog.upstreamTools && catalog.tools.has(fields.tool) && !catalog.upstreamTools.has(fields.tool)) { problems.add(source, ['tool'], `tool "${fields.tool}" declares no upstream: a tool identity exists only for an onward exchange`); usable = false; }
+    } else if (fields.kind === 'agent') {
+      if (fields.tool !== undefined) { problems.add(source, ['tool'], 'only a tool identity (kind: tool) names a tool; an agent lists its tools in `tools`'); usable = false; }
+      if (fields.tools === undefined && !isMappingWith(data, 'tools')) { problems.add(source, ['tools'], 'is required'); usable = false; }
+    }
+
     const actorToken = fields.actor_token ?? { allowed: false, subjects: [] };
     if (!actorToken.allowed && actorToken.subjects.length > 0) {
       problems.add(source, ['actor_token', 'subjects'], 'must be empty when actor_token.allowed is false');
       usable = false;
     }
 
-    const { name, owner, status, dev_only: devOnly, authentication, tools, max_ttl: maxTtl, dpop, grant_types: grantTypes } = fields;
+    const { name, owner, status, dev_only: devOnly, authentication, max_ttl: maxTtl, dpop, grant_types: grantTypes, kind } = fields;
+    const tools = kind === 'tool' ? {} : fields.tools;
     if (
       !usable ||
       clientId === undefined ||
@@ -294,7 +315,8 @@ export function collectAgents(
       tools === undefined ||
       maxTtl === undefined ||
       dpop === undefined ||
-      grantTypes === undefined
+      grantTypes === undefined ||
+      kind === undefined
     ) {
       continue;
     }
@@ -315,6 +337,7 @@ export function collectAgents(
       grantTypes,
       devOnly,
       source,
+      ...(kind === 'tool' && fields.tool !== undefined ? { kind, toolId: fields.tool } : {}),
     });
   }
   return { agents };

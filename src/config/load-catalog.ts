@@ -20,6 +20,7 @@ import {
   uniqueList,
 } from './validate.js';
 import { readYamlDir, type ConfigFile } from './yaml-files.js';
+import { toToolUpstream, upstreamSchema } from '../upstream/upstream-config.js';
 
 /** No tool may allow tokens living longer than this. */
 export const MAX_TOOL_TTL_SECONDS = 3600;
@@ -71,6 +72,8 @@ const toolFileShape = {
     .nullable()
     .optional()
     .transform((windows) => windows ?? []),
+  /** Issue 17: the SaaS this tool fronts (src/upstream/upstream-config.ts). */
+  upstream: upstreamSchema.optional(),
 };
 
 /**
@@ -81,12 +84,15 @@ const toolFileShape = {
 export interface CatalogView {
   readonly tools: ReadonlyMap<string, ReadonlySet<string> | undefined>;
   readonly complete: boolean;
+  /** Tools that declare an `upstream:` (a tool identity may only be registered for one of these). */
+  readonly upstreamTools?: ReadonlySet<string>;
 }
 
 export function catalogView(catalog: Catalog): CatalogView {
   return {
     tools: new Map([...catalog.tools].map(([id, tool]) => [id, new Set(tool.scopes.keys())])),
     complete: true,
+    upstreamTools: new Set([...catalog.tools.values()].filter((t) => t.upstream).map((t) => t.id)),
   };
 }
 
@@ -97,6 +103,7 @@ export function collectCatalog(files: readonly ConfigFile[], problems: Problems)
   const viewTools = new Map<string, ReadonlySet<string> | undefined>();
   const idOwner = new Map<string, string>();
   const resourceOwner = new Map<string, { source: string; id: string | undefined }>();
+  const upstreamTools = new Set<string>();
   let complete = true;
 
   for (const { source, data } of files) {
@@ -135,6 +142,17 @@ export function collectCatalog(files: readonly ConfigFile[], problems: Problems)
       }
     }
 
+    // Issue 17: the upstream scope mapping may only name this tool's own scopes.
+    if (fields.upstream && fields.scopes) {
+      for (const name of Object.keys(fields.upstream.scopes)) {
+        if (!Object.hasOwn(fields.scopes, name)) {
+          problems.add(source, ['upstream', 'scopes', name], `is not a scope of this tool (its scopes: ${Object.keys(fields.scopes).join(', ')})`);
+          usable = false;
+        }
+      }
+    }
+    if (fields.upstream && id !== undefined) upstreamTools.add(id);
+
     const { description, resource, max_ttl: maxTtl, scopes, time_windows: windows } = fields;
     if (
       !usable ||
@@ -162,12 +180,13 @@ export function collectCatalog(files: readonly ConfigFile[], problems: Problems)
       timeWindows: windows.map(
         (window): TimeWindow => ({ days: window.days, from: window.from, to: window.to, timeZone: window.time_zone }),
       ),
+      ...(fields.upstream ? { upstream: toToolUpstream(fields.upstream) } : {}),
     };
     tools.set(id, tool);
     byResource.set(resource, tool);
   }
 
-  return { catalog: { tools, byResource }, view: { tools: viewTools, complete } };
+  return { catalog: { tools, byResource }, view: { tools: viewTools, complete, upstreamTools } };
 }
 
 /** Builds a catalog from already-parsed files (`source` names each in problems). Throws ConfigError. */

@@ -7,7 +7,7 @@ export interface ConsoleLogins {
   readonly users: readonly { readonly username: string; readonly password: string; readonly roles: readonly string[] }[];
 }
 
-export function firstExchangeInstructions(opts: { issuer: string; catalog: Catalog; sampleTool?: { url: string }; adminKeyFile?: string; console?: ConsoleLogins }): string {
+export function firstExchangeInstructions(opts: { issuer: string; catalog: Catalog; sampleTool?: { url: string }; adminKeyFile?: string; console?: ConsoleLogins; upstreamSamples?: { saas: { issuer: string }; mcpTool: { url: string; resource: string } } }): string {
   const crm = opts.catalog.tools.get('crm');
   const resource = crm?.resource ?? [...opts.catalog.tools.values()][0]?.resource ?? '<tool resource>';
   const scope = crm ? 'crm.accounts.read crm.accounts.write' : '<scopes>';
@@ -50,6 +50,19 @@ export function firstExchangeInstructions(opts: { issuer: string; catalog: Catal
       ...opts.console.users.map((u) => `  ${u.username} / ${u.password}  ${u.roles.length > 0 ? u.roles.join(', ') : 'no console role (refused)'}`),
     );
   }
+  if (opts.upstreamSamples) lines.push(...upstreamWalkthrough(opts.upstreamSamples));
   lines.push('', `  Discovery: ${opts.issuer}/.well-known/oauth-authorization-server   Keys: ${opts.issuer}/jwks`, '');
   return lines.join('\n');
+}
+
+/** Issue 17: an agent calls the sample MCP tool, which obtains the user's own credential at the sample SaaS. */
+function upstreamWalkthrough(s: { saas: { issuer: string }; mcpTool: { url: string; resource: string } }): string[] {
+  return [
+    '',
+    'Calling SaaS on the user\'s behalf (an MCP tool in front of a SaaS that keeps its own permissions):',
+    `  # sample SaaS (its own authorization server and API): ${s.saas.issuer}   sample MCP tool: ${s.mcpTool.url}/mcp`,
+    '  # an MCP client (official SDK) with our agent SDK calls read_account / update_account for alice and for bob;',
+    '  # the tool exchanges the broker token for the user\'s own SaaS credential, which the agent never sees',
+    '  npx tsx src/dev/sample-mcp-tool/agent-walkthrough.ts',
+  ];
 }

@@ -40,6 +40,13 @@ export interface Agent {
   readonly grantTypes?: readonly string[];
   /** A sample identity that only the embedded development mode will load. */
   readonly devOnly: boolean;
+  /**
+   * Issue 17: `tool` = a tool identity (an MCP server or API in front of a SaaS), registered here like an agent
+   * and authenticated the same way, that may only perform the onward exchange for `toolId`'s upstream; it
+   * never uses the agent path, and an agent never the onward path. Absent = `agent`.
+   */
+  readonly kind?: 'agent' | 'tool';
+  readonly toolId?: string;
   readonly source: string;
 }
 

@@ -1,3 +1,5 @@
+import type { ToolUpstream } from '../upstream/upstream-config.js';
+
 /**
  * The scope catalog, as security teams write it in `scopes/*.yaml` (one tool per file),
  * after validation. Plain data: the decision core reads it, nothing here does I/O.
@@ -46,6 +48,8 @@ export interface Tool {
   readonly timeWindows: readonly TimeWindow[];
   /** Where it was loaded from, for error messages. */
   readonly source: string;
+  /** The SaaS this tool fronts (issue 17): a tool identity may obtain the user's credential there. */
+  readonly upstream?: ToolUpstream;
 }
 
 export interface Catalog {

@@ -98,6 +98,27 @@ export const DENIAL_REASONS = {
   rate_limited: 'temporarily_unavailable',
   /** Too many token requests from one caller address, counted before client authentication (429, Retry-After). */
   source_rate_limited: 'temporarily_unavailable',
+  // the onward exchange (issue 17): a tool identity presents the broker token it received for its upstream
+  /** A tool identity whose tool no longer declares an upstream in the catalog. */
+  tool_identity_without_upstream: 'unauthorized_client',
+  /** RFC 8693 §2.2.2: the broker token was minted for another tool than this tool identity's. */
+  onward_subject_other_tool: 'invalid_request',
+  /** The broker token falls under a revocation (its jti, an agent of its chain, its user or its tool). */
+  onward_subject_revoked: 'invalid_request',
+  /** The requested upstream belongs to another tool of the catalog. */
+  upstream_not_owned: 'invalid_target',
+  /** The requested upstream scopes exceed what the catalog maps the broker token's granted scopes to. */
+  upstream_scope_widening: 'invalid_scope',
+  /** The broker token's granted scopes map to no upstream scope. */
+  upstream_scope_empty: 'invalid_scope',
+  /** The broker token lacks the claim the catalog names to identify the user at the SaaS. */
+  upstream_subject_missing: 'invalid_request',
+  /** The SaaS authorization server refused (the user lacks the permission there): passed on, never retried. */
+  upstream_refused: 'invalid_grant',
+  /** The user has not connected this SaaS (vault connector): the description carries the URL to connect. */
+  upstream_not_connected: 'invalid_grant',
+  /** The SaaS authorization server is unreachable, slow past the bound, or answered nonsense: fail closed. */
+  upstream_unavailable: 'temporarily_unavailable',
   // dependencies (fail closed)
   issuer_unavailable: 'temporarily_unavailable',
   attribution_unavailable: 'temporarily_unavailable',

@@ -90,6 +90,18 @@ export const DENIAL_CAUSE = {
   lifetime_empty: 'user',
   rate_limited: 'enforcement',
   source_rate_limited: 'unauthenticated',
+  // The onward exchange (issue 17): the caller is a tool identity. What it asks is its doing; what the user's
+  // broker token or the SaaS says about the user is the user's; a revocation already acted; a SaaS outage counts nothing.
+  tool_identity_without_upstream: 'enforcement',
+  onward_subject_other_tool: 'agent',
+  onward_subject_revoked: 'enforcement',
+  upstream_not_owned: 'agent',
+  upstream_scope_widening: 'agent',
+  upstream_scope_empty: 'user',
+  upstream_subject_missing: 'user',
+  upstream_refused: 'user',
+  upstream_not_connected: 'user',
+  upstream_unavailable: 'infrastructure',
   issuer_unavailable: 'infrastructure',
   attribution_unavailable: 'infrastructure',
   state_unavailable: 'infrastructure',

@@ -55,6 +55,7 @@ import { reloadRoutes } from '../reload/reload-routes.js';
 import type { VaultFeature } from '../upstream/vault/vault-feature.js';
 import { mountSignInAndConsole } from '../console/mount.js';
 import type { SignIn } from '../sign-in/index.js';
+import { createOnwardDeps, type OnwardSetup } from '../upstream/onward/onward-deps.js';
 
 export interface BrokerDeps {
   readonly config: BrokerConfig;
@@ -87,6 +88,8 @@ export interface BrokerDeps {
   readonly vault?: VaultFeature;
   /** The sign-in client secret, read from its reference at start (config.signIn.clientSecret). */
   readonly signInClientSecret?: string;
+  /** Issue 17: the vault connector kind and the upstream credential cache (tests inject them). */
+  readonly upstream?: Pick<OnwardSetup, 'vault' | 'cache' | 'env'>;
 }
 
 export interface Broker {
@@ -220,6 +223,8 @@ export function createBroker(deps: BrokerDeps): Broker {
       verifier,
       policy: { brokerIssuer: config.issuer, maxDelegationDepth: config.maxDelegationDepth },
       signingKey: () => deps.keys.active,
+      // Issue 17: tool identities' onward exchange (steps/onward.ts, src/upstream/onward/).
+      onward: createOnwardDeps({ config, catalog: () => deps.catalog, keys: deps.keys, state, now, log, ...deps.upstream }),
     },
     hooks: {
       ...deps.tokenHooks,

@@ -14,6 +14,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAdminKey } from '../admin/admin-auth.js';
 import { sampleCrmApp } from '../dev/sample-crm-server.js';
+import { startDevSamples, type DevSamples } from '../dev/sample-mcp-tool/dev-samples.js';
 import { TokenValidator } from '../sdk/validator/index.js';
 import { hostname } from 'node:os';
 import { RedisStreamSink } from '../attribution/redis-stream-sink.js';
@@ -50,6 +51,8 @@ export interface RunningBroker {
   readonly metricsPort?: number;
   /** Reloads scopes/ and clients/ (SIGHUP, reload/reloader.ts). */
   reload(by: string): Promise<ReloadResult>;
+  /** Development only (issue 17): the sample SaaS and the sample MCP tool in front of it. */
+  readonly upstreamSamples?: Pick<DevSamples, 'saas' | 'mcpTool'>;
   stop(): Promise<void>;
 }
 
@@ -183,9 +186,16 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
     sampleTool = { url: `http://localhost:${String(tool.port)}`, resource: crm.resource };
   }
 
+  // Issue 17 (development only): the sample SaaS and the sample MCP tool, when the sample catalog has them.
+  let samples: DevSamples | undefined;
+  if (dev && devIdentityProvider) {
+    samples = await startDevSamples({ catalog: loaded.catalog, brokerIssuer: config.issuer, keysDir: config.keysDir, host: config.host, validatorKey: dev.validatorKey, port: devIdentityProvider.port + 2 });
+  }
+
   return {
     issuer: config.issuer,
     port,
+    ...(samples ? { upstreamSamples: { saas: samples.saas, mcpTool: samples.mcpTool } } : {}),
     ...(devIdentityProvider ? { devIdentityProvider } : {}),
     keysGenerated: keys.generated,
     ...(sampleTool ? { sampleTool } : {}),
@@ -194,6 +204,7 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
     reload: reloadBy,
     async stop() {
       watcher?.close();
+      await samples?.close();
       validator?.close();
       clearInterval(reload);
       epoch?.close();

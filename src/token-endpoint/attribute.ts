@@ -10,7 +10,7 @@ import { deny } from '../exchange/reasons.js';
 import type { Logger } from '../log.js';
 import { buildExchangeRecord, type Outcome as RecordOutcome, type RecordInput } from './build-record.js';
 import type { Facts } from './pipeline/facts.js';
-import type { Issued, Outcome } from './pipeline/runner.js';
+import type { Delivered, Issued, Outcome } from './pipeline/runner.js';
 import { refuse, type Refusal } from './pipeline/step.js';
 import type { UnauthenticatedDenials } from './unauthenticated-denials.js';
 
@@ -28,11 +28,11 @@ const WITHHELD = refuse(deny('attribution_unavailable', 'the attribution log is 
 
 /** A refused request's record names no grant, even one decided (and minted) before a later step refused it. */
 function refusedFacts(facts: Facts, refusal: Refusal): RecordInput {
-  const { grant: _grant, minted: _minted, ...rest } = facts;
+  const { grant: _grant, minted: _minted, onwardAnswer: _answer, ...rest } = facts;
   return { ...rest, denial: refusal.denial };
 }
 
-export async function attribute(outcome: Outcome, callerAddress: string, deps: AttributeDeps): Promise<Issued | Refusal> {
+export async function attribute(outcome: Outcome, callerAddress: string, deps: AttributeDeps): Promise<Issued | Delivered | Refusal> {
   const { established: facts, result } = outcome;
   const authenticated = facts.agent !== undefined;
   const clientId = facts.agent?.clientId ?? facts.clientId ?? null;
@@ -41,7 +41,7 @@ export async function attribute(outcome: Outcome, callerAddress: string, deps: A
     deps.unauthenticated.add({ address: callerAddress, reason: result.denial.reason, clientId, atMs: deps.now() });
     return result;
   }
-  const decision: RecordOutcome = result.kind === 'issued'
+  const decision: RecordOutcome = result.kind !== 'refused'
     ? { decision: 'granted' }
     : { decision: 'denied', reason: result.denial.reason, error: result.denial.error };
   const record = buildExchangeRecord(
@@ -55,7 +55,7 @@ export async function attribute(outcome: Outcome, callerAddress: string, deps: A
   } catch (err) {
     deps.log.error({ err, request_id: facts.requestId, decision: record.decision }, 'attribution record could not be written');
     // Fail closed: the token was minted but is never released without its record.
-    if (result.kind === 'issued') return WITHHELD;
+    if (result.kind !== 'refused') return WITHHELD;
   }
   return result;
 }

@@ -7,7 +7,7 @@ import type { MintedToken } from '../minting/mint-access-token.js';
 import type { Facts } from './pipeline/facts.js';
 
 /** The facts a record is made of (never the token itself), and the denial, if the request was refused. */
-export type RecordInput = Pick<Facts, 'requestId' | 'traceId' | 'request' | 'tool' | 'subject' | 'subjectFingerprint' | 'actorFingerprint' | 'dpopJkt' | 'grant'> & {
+export type RecordInput = Pick<Facts, 'requestId' | 'traceId' | 'request' | 'tool' | 'subject' | 'subjectFingerprint' | 'actorFingerprint' | 'dpopJkt' | 'grant' | 'onward'> & {
   readonly minted?: Omit<MintedToken, 'token'>;
   readonly denial?: Denial;
 };
@@ -22,9 +22,22 @@ export type Outcome =
   | { readonly decision: 'granted' }
   | { readonly decision: 'denied'; readonly reason: DenialReason; readonly error: string };
 
+function onwardFields(o: NonNullable<RecordInput['onward']>): NonNullable<ExchangeRecord['onward']> {
+  return {
+    ...(o.actors ? { actors: o.actors } : {}),
+    ...(o.cached !== undefined ? { cached: o.cached } : {}),
+    ...(o.connector ? { connector: o.connector } : {}),
+    ...(o.credential_sha256 ? { credential_sha256: o.credential_sha256 } : {}),
+    ...(o.subject_jti ? { subject_jti: o.subject_jti } : {}),
+    ...(o.upstream ? { upstream: o.upstream } : {}),
+    ...(o.upstream_scopes ? { upstream_scopes: o.upstream_scopes } : {}),
+  };
+}
+
 export function buildExchangeRecord(state: RecordInput, outcome: Outcome, rc: RecordContext): ExchangeRecord {
   const { grant, minted, subject, tool } = state;
-  const granted = outcome.decision === 'granted' && grant !== undefined && minted !== undefined;
+  const onward = state.onward;
+  const granted = outcome.decision === 'granted' && ((grant !== undefined && minted !== undefined) || onward?.granted === true);
   const scopes = grant ? grant.scopes : state.denial?.scopes ?? (state.request ? { requested: state.request.scopes, granted: [], dropped: [] } : undefined);
   // Members in canonical (sorted) order at every level: the sink then serialises the record with one
   // JSON.stringify instead of sorting it (canonical-json.ts); test/token-endpoint/build-record.test.ts holds it.
@@ -36,6 +49,8 @@ export function buildExchangeRecord(state: RecordInput, outcome: Outcome, rc: Re
     decision: granted ? 'granted' : 'denied',
     ...(outcome.decision === 'denied' ? { error: outcome.error } : {}),
     id: randomUUID(),
+    // Issue 17: sorted members, as everywhere in the record (canonical order).
+    ...(onward ? { onward: onwardFields(onward) } : {}),
     reason: outcome.decision === 'granted' ? 'granted' : outcome.reason,
     request_id: state.requestId,
     ...(scopes
@@ -43,7 +58,7 @@ export function buildExchangeRecord(state: RecordInput, outcome: Outcome, rc: Re
       : {}),
     ...(state.subjectFingerprint ? { subject_token_sha256: state.subjectFingerprint } : {}),
     time: new Date(rc.nowMs).toISOString(),
-    ...(granted ? { token: { ...(state.dpopJkt !== undefined ? { dpop_jkt: state.dpopJkt } : {}), exp: minted.exp, jti: minted.jti, lifetime_bound_by: grant.lifetimeBoundBy } } : {}),
+    ...(granted && grant && minted ? { token: { ...(state.dpopJkt !== undefined ? { dpop_jkt: state.dpopJkt } : {}), exp: minted.exp, jti: minted.jti, lifetime_bound_by: grant.lifetimeBoundBy } } : {}),
     ...(tool ? { tool: { id: tool.id, resource: tool.resource } } : {}),
     ...(state.traceId ? { trace_id: state.traceId } : {}),
     type: 'token_exchange',

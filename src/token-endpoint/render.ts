@@ -5,7 +5,7 @@
 import type { Context } from 'koa';
 import { denialStatus } from '../exchange/reasons.js';
 import { renderOAuthError, setNoStore } from '../http/oauth-error.js';
-import type { Issued } from './pipeline/runner.js';
+import type { Delivered, Issued } from './pipeline/runner.js';
 import type { Refusal } from './pipeline/step.js';
 
 export interface RenderContext {
@@ -24,13 +24,20 @@ function withChallenge(result: Refusal, status: number, rc: RenderContext): Read
   return { ...result.headers, 'WWW-Authenticate': `Basic realm="${rc.realm}", error="invalid_client"` };
 }
 
-export function renderTokenAnswer(ctx: Context, result: Issued | Refusal, rc: RenderContext): void {
+export function renderTokenAnswer(ctx: Context, result: Issued | Delivered | Refusal, rc: RenderContext): void {
   if (result.kind === 'refused') {
     const { denial } = result;
     const status = denialStatus(denial.reason);
     const headers = withChallenge(result, status, rc);
     renderOAuthError(ctx, { status, error: denial.error, description: denial.description, ...(headers ? { headers } : {}) });
     if (result.fields) ctx.body = { ...(ctx.body as Record<string, unknown>), ...result.fields };
+    return;
+  }
+  if (result.kind === 'delivered') {
+    // Issue 17: the onward exchange's answer, to the tool identity only.
+    ctx.status = 200;
+    ctx.body = result.body;
+    setNoStore(ctx);
     return;
   }
   const { grant, minted } = result;

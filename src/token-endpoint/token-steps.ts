@@ -27,6 +27,7 @@ import { decide, type DecideDeps } from './steps/decide.js';
 import { dpop, type DpopDeps } from './steps/dpop.js';
 import { framing, type FramingDeps } from './steps/framing.js';
 import { mint, type MintDeps } from './steps/mint.js';
+import { onward, type OnwardStepDeps } from './steps/onward.js';
 import { parse, type ParseDeps } from './steps/parse.js';
 import { perSourceLimit, type PerSourceLimitDeps } from './steps/per-source-limit.js';
 import { precheck, type PrecheckDeps } from './steps/precheck.js';
@@ -35,7 +36,8 @@ import { reCheck, type ReCheckDeps } from './steps/re-check.js';
 import { verifySubject, type VerifySubjectDeps } from './steps/verify-subject.js';
 
 export type TokenPipelineDeps = PerSourceLimitDeps & FramingDeps & ClientAuthenticationDeps & AgentStatusDeps & ParseDeps
-  & PrecheckDeps & RateLimitDeps & DpopDeps & VerifySubjectDeps & DecideDeps & ActChainStandingDeps & MintDeps & ReCheckDeps;
+  & PrecheckDeps & RateLimitDeps & DpopDeps & VerifySubjectDeps & DecideDeps & ActChainStandingDeps & MintDeps & ReCheckDeps
+  & OnwardStepDeps;
 
 /** In the README's "How it works" order. */
 export const TOKEN_STEPS: readonly Step<TokenPipelineDeps>[] = [
@@ -43,6 +45,7 @@ export const TOKEN_STEPS: readonly Step<TokenPipelineDeps>[] = [
   framing,              // POST, form-encoded UTF-8, bounded, no query -> form
   clientAuthentication, // exactly one method: client_secret_basic or private_key_jwt -> agent
   agentStatus,          // suspended or revoked by a person or the kill switch
+  onward,               // issue 17: a tool identity's onward exchange, answered here (agents pass through) -> onwardAnswer
   parse,                // grant_type, duplicates, scope syntax, RFC 8693 parameters -> request
   precheck,             // the agent's status, grant, target tool and actor-token right -> tool
   rateLimit,            // per agent and per agent and tool, shared by replicas

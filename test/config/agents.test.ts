@@ -51,6 +51,7 @@ describe('sample agent', () => {
       crm: ['crm.accounts.read', 'crm.accounts.write'],
       tickets: ['tickets.read'],
       payroll: ['payroll.payslips.read'],
+      accounts: ['accounts.read', 'accounts.write'],
     });
     expect(demo.authentication.method).toBe('client_secret_basic');
     if (demo.authentication.method !== 'client_secret_basic') return;
@@ -62,6 +63,7 @@ describe('sample agent', () => {
     expect(
       await asyncProblemsOf(loadAgents(path.join(REPO_ROOT, 'clients'), sampleCatalog, 'production', { cwd: REPO_ROOT })),
     ).toEqual([
+      'clients/accounts-tool.yaml: dev_only: this is a development-only sample identity and is refused in production mode; remove the file from the clients directory',
       'clients/demo-agent.yaml: dev_only: this is a development-only sample identity and is refused in production mode; remove the file from the clients directory',
     ]);
   });

@@ -37,6 +37,8 @@ export interface BrokerStartOptions {
   /** Issue 19: tracing and the source of reloads (create-broker.ts). */
   readonly tracing?: BrokerDeps['tracing'];
   readonly loadConfigSet?: BrokerDeps['loadConfigSet'];
+  /** Issue 17: the upstream connectors' environment, vault and credential cache. */
+  readonly upstream?: BrokerDeps['upstream'];
 }
 
 export interface RunningTestBroker {
@@ -104,6 +106,7 @@ export async function reserveBroker(opts: { readonly issuer?: string } = {}): Pr
         ...(opts.fastRefusal === undefined ? {} : { fastRefusal: opts.fastRefusal }),
         ...(opts.tracing ? { tracing: opts.tracing } : {}),
         ...(opts.loadConfigSet ? { loadConfigSet: opts.loadConfigSet } : {}),
+        ...(opts.upstream ? { upstream: opts.upstream } : {}),
       });
       opts.beforeServe?.(broker.app);
       serve(server, broker.callback());

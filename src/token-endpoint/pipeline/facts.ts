@@ -7,6 +7,7 @@ import type { Agent } from '../../domain/agent.js';
 import type { Tool } from '../../domain/catalog.js';
 import type { ActorClaims, ExchangeRequest, Grant, RawParams, SubjectClaims } from '../../domain/exchange.js';
 import type { MintedToken } from '../../minting/mint-access-token.js';
+import type { OnwardRecord } from '../../upstream/onward/onward-exchange.js';
 
 export interface Facts {
   /** The edge (token-endpoint.ts): the caller's X-Request-Id if safe, else a fresh one. */
@@ -35,6 +36,10 @@ export interface Facts {
   readonly grant?: Grant;
   /** mint: the signed token. */
   readonly minted?: MintedToken;
+  /** onward (issue 17): a tool identity's onward exchange, for the record; `granted` once a credential was obtained. */
+  readonly onward?: OnwardRecord & { readonly granted?: boolean };
+  /** onward: the RFC 8693 response carrying the user's upstream credential (answered as is, never recorded). */
+  readonly onwardAnswer?: Readonly<Record<string, unknown>>;
 }
 
 /** The name of each fact a step may establish (everything but what the edge sets). */

@@ -20,9 +20,15 @@ export interface Issued {
   readonly tokenType: 'DPoP' | 'Bearer';
 }
 
+/** Issue 17: the onward exchange's answer (a tool identity's upstream credential), RFC 8693 §2.2.1. */
+export interface Delivered {
+  readonly kind: 'delivered';
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
 export interface Outcome {
   readonly established: Facts;
-  readonly result: Issued | Refusal;
+  readonly result: Issued | Delivered | Refusal;
 }
 
 export type StepOutcome = 'established' | 'refused' | 'failed';
@@ -77,6 +83,8 @@ export async function runPipeline<Deps>(
     }
     Object.assign(facts, result);
     hooks.onStep?.(step.name, timed ? performance.now() - startedAt : 0, 'established');
+    // Issue 17: the onward step answered a tool identity's request; no later step is for it.
+    if (facts.onwardAnswer !== undefined) return { established: facts, result: { kind: 'delivered', body: facts.onwardAnswer } };
   }
   const { grant, minted } = facts;
   if (grant === undefined || minted === undefined) {

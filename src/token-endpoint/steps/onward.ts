@@ -1,0 +1,43 @@
+/**
+ * Step `onward` (issue 17): a tool identity (`kind: tool` in clients/) presents the broker token it received
+ * and gets the user's credential at its upstream SaaS (src/upstream/onward/). It runs right after the
+ * caller is authenticated and in good standing: for an agent it does nothing (the agent path goes on, and an
+ * agent can never reach the onward exchange); for a tool identity it answers the request itself, so a tool
+ * identity never takes the agent path. The credential is answered, never recorded (fingerprints only).
+ */
+import { TOKEN_EXCHANGE_GRANT } from '../../domain/exchange.js';
+import { deny, isDenial } from '../../exchange/reasons.js';
+import { runOnwardExchange, type OnwardDeps } from '../../upstream/onward/onward-exchange.js';
+import { defineStep, refuse } from '../pipeline/step.js';
+
+export interface OnwardStepDeps {
+  /** Absent: this broker serves no onward exchange, and a tool identity is refused. */
+  readonly onward?: OnwardDeps;
+}
+
+const SINGLE_VALUED = ['grant_type', 'subject_token', 'subject_token_type', 'resource', 'audience', 'scope'] as const;
+
+export const onward = defineStep<OnwardStepDeps, 'agent' | 'form'>('onward', ['agent', 'form'], async (facts, _req, deps) => {
+  if (facts.agent.kind !== 'tool') return {};
+  if (!deps.onward) return deny('tool_identity_without_upstream', 'this broker serves no onward exchange');
+  const { form } = facts;
+  const repeated = SINGLE_VALUED.filter((name) => Array.isArray(form[name]));
+  if (repeated.length > 0) return deny('request_malformed', `${repeated.join(', ')} must not be provided twice`);
+  const value = (name: (typeof SINGLE_VALUED)[number]): string | undefined => {
+    const v = form[name];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  if (value('grant_type') !== TOKEN_EXCHANGE_GRANT) return deny('unsupported_grant_type', 'a tool identity uses only the token-exchange grant');
+  const outcome = await runOnwardExchange(facts.agent, {
+    subjectToken: value('subject_token'), subjectTokenType: value('subject_token_type'),
+    resource: value('resource'), audience: value('audience'), scope: value('scope'),
+  }, deps.onward);
+  const learnt = {
+    onward: outcome.record,
+    ...(outcome.tool ? { tool: outcome.tool } : {}),
+    ...(outcome.subject ? { subject: outcome.subject } : {}),
+    ...(outcome.subjectFingerprint ? { subjectFingerprint: outcome.subjectFingerprint } : {}),
+  };
+  if (isDenial(outcome.result)) return refuse(outcome.result, { established: learnt });
+  return { ...learnt, onward: { ...outcome.record, granted: true }, onwardAnswer: outcome.result.body };
+});
