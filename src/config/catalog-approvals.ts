@@ -17,7 +17,8 @@ import {
 } from '../domain/catalog.js';
 import { amountToMinor, isCurrencyCode } from '../guardrails/authorization-details/currency.js';
 import { RESERVED_DETAIL_MEMBERS } from '../guardrails/authorization-details/parse-authorization-details.js';
-import { durationSeconds, mappingOf, uniqueList } from './validate.js';
+import { durationSeconds, mappingOf, scopeToken, uniqueList, type Problems } from './validate.js';
+import type { Tool } from '../domain/catalog.js';
 
 /** Approval requests wait 10 minutes by default (issue 18), at most a day. */
 export const DEFAULT_APPROVAL_LAPSE_SECONDS = 600;
@@ -59,6 +60,8 @@ const actionTypeSchema = z.strictObject({
   actions: uniqueList(actionName, 'action').min(1),
   fields: mappingOf(fieldNameProblem, fieldSchema).optional(),
   approval: actionApproval.optional(),
+  /** The tool scopes whose tokens must describe an action of this type (`authorization_details`). */
+  scopes: uniqueList(scopeToken, 'scope').optional(),
 });
 
 export const actionTypesSchema = mappingOf(nameProblem, actionTypeSchema).transform((types, ctx): ReadonlyMap<string, ActionType> => {
@@ -78,7 +81,7 @@ export const actionTypesSchema = mappingOf(nameProblem, actionTypeSchema).transf
       if (owner !== undefined) ctx.addIssue({ code: 'custom', path: [name, 'actions'], message: `action "${action}" is already declared by action type "${owner}"` });
       actionOwner.set(action, name);
     }
-    out.set(name, { name, actions: type.actions, fields, ...(type.approval ? { approval: type.approval } : {}) });
+    out.set(name, { name, actions: type.actions, fields, scopes: type.scopes ?? [], ...(type.approval ? { approval: type.approval } : {}) });
   }
   return out;
 });
@@ -108,3 +111,16 @@ export const toolApprovalSchema = z.strictObject({
 
 /** When a tool gates something but names no approvers: the user approves, requests wait 10 minutes. */
 export const DEFAULT_TOOL_APPROVAL: ToolApprovalPolicy = { user: true, roles: new Map(), lapseSeconds: DEFAULT_APPROVAL_LAPSE_SECONDS };
+
+/** Cross-checks inside one tool: action types name only scopes the tool defines. */
+export function guardrailProblems(tool: Tool, problems: Problems): boolean {
+  let ok = true;
+  for (const type of tool.actionTypes?.values() ?? []) {
+    for (const scope of type.scopes) {
+      if (tool.scopes.has(scope)) continue;
+      problems.add(tool.source, ['action_types', type.name, 'scopes'], `"${scope}" is not a scope of this tool`);
+      ok = false;
+    }
+  }
+  return ok;
+}

@@ -6,7 +6,7 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { RISK_LEVELS, WEEKDAYS, type Catalog, type TimeWindow, type Tool, type ToolScope } from '../domain/catalog.js';
 import { canonicalResource } from '../domain/resource.js';
-import { actionTypesSchema, toolApprovalSchema } from './catalog-approvals.js';
+import { actionTypesSchema, guardrailProblems, toolApprovalSchema } from './catalog-approvals.js';
 import { ConfigError } from './config-error.js';
 import {
   durationSeconds,
@@ -171,6 +171,7 @@ export function collectCatalog(files: readonly ConfigFile[], problems: Problems)
       ...(fields.action_types ? { actionTypes: fields.action_types } : {}),
       ...(fields.approval ? { approval: fields.approval } : {}),
     };
+    if (!guardrailProblems(tool, problems)) continue;
     tools.set(id, tool);
     byResource.set(resource, tool);
   }

@@ -86,6 +86,11 @@ export interface ActionType {
   readonly actions: readonly string[];
   readonly fields: ReadonlyMap<string, ActionField>;
   readonly approval?: ActionApprovalRule;
+  /**
+   * Tool scopes whose tokens must describe an action (of any type listing the scope): without this, an agent
+   * could leave `authorization_details` out and get a token no approval rule ever saw.
+   */
+  readonly scopes: readonly string[];
 }
 
 export interface ToolApprovalPolicy {

@@ -40,6 +40,7 @@ import { createUnauthenticatedDenials } from '../token-endpoint/unauthenticated-
 import { withFastRefusal, type RequestHandler } from '../token-endpoint/fast-refusal.js';
 import { FreeSpaceMonitor, type StatFs } from '../attribution/free-space.js';
 import { createTokenExchangeGrant, TOKEN_EXCHANGE_PARAMETERS, TOKEN_EXCHANGE_REPEATABLE } from '../token-endpoint/token-exchange-grant.js';
+import { createApprovals, type ApprovalOptions, type Approvals } from '../guardrails/approvals/create-approvals.js';
 
 export interface BrokerDeps {
   readonly config: BrokerConfig;
@@ -60,6 +61,8 @@ export interface BrokerDeps {
   readonly revokeRateLimit?: { readonly limit: number; readonly windowMs: number };
   /** Sources refused from memory answered in front of the app (fast-refusal.ts); default on, off to compare in tests. */
   readonly fastRefusal?: boolean;
+  /** Issue 18: approval settings that are not catalog data (the webhook secret, the polling interval). */
+  readonly approvals?: ApprovalOptions;
 }
 
 export interface Broker {
@@ -72,6 +75,8 @@ export interface Broker {
   drain(): Promise<void>;
   /** The HTTP request handler to serve: the app, behind the fast refusal of sources refused from memory. */
   callback(): RequestHandler;
+  /** Issue 18: the approval gate and its store. */
+  readonly approvals: Approvals;
 }
 
 interface ErrorLike { error?: unknown; error_description?: unknown; error_detail?: unknown }
@@ -104,6 +109,11 @@ export function createBroker(deps: BrokerDeps): Broker {
     log,
     bounds: { ...(config.upstreamMaxBytes !== undefined ? { maxBytes: config.upstreamMaxBytes } : {}), ...(config.upstreamMaxKeys !== undefined ? { maxKeys: config.upstreamMaxKeys } : {}) },
   });
+  // Issue 18: approvals bound to the exact action (src/guardrails/approvals/); the store is where the state is.
+  const approvals = createApprovals({
+    state, catalog: () => deps.catalog, issuer: config.issuer, now, log,
+    record: (record) => deps.sink.append(record), options: deps.approvals ?? {},
+  });
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
     createTokenExchangeGrant({
@@ -123,6 +133,7 @@ export function createBroker(deps: BrokerDeps): Broker {
       state,
       agentStatus,
       rateLimits: config.rateLimits,
+      approvals: approvals.gate,
     }),
     TOKEN_EXCHANGE_PARAMETERS,
     TOKEN_EXCHANGE_REPEATABLE,
@@ -218,6 +229,7 @@ export function createBroker(deps: BrokerDeps): Broker {
     authenticate: createAdminAuthenticator(config.adminKeys, (reason, address, id) => { failures.failed('admin', address, reason, id); }),
   });
   provider.use(admin.routes());
+  provider.use(approvals.routes(createAdminAuthenticator(config.adminKeys, (reason, address, id) => { failures.failed('admin', address, reason, id); })).routes());
   const validators = createValidatorRoutes({
     state,
     verify: verifyBrokerToken,
@@ -233,9 +245,9 @@ export function createBroker(deps: BrokerDeps): Broker {
   });
 
   return {
-    app: provider, issuer: config.issuer, state,
+    app: provider, issuer: config.issuer, state, approvals,
     close: () => { agentStatus.close(); validators.close(); disk?.close(); void failures.close(); },
-    drain: async () => { await Promise.all([unauthenticated?.close(), failures.close()]); },
+    drain: async () => { await Promise.all([unauthenticated?.close(), failures.close(), approvals.gate.settled()]); },
     // Only with aggregation on: without it every denial has a record of its own, which the envelope writes.
     callback: () => sourceLimiter && unauthenticated && deps.fastRefusal !== false
       ? withFastRefusal(provider.callback(), { tokenPath: ROUTES.token, limiter: sourceLimiter, unauthenticated, now })

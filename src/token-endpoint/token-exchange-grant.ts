@@ -13,7 +13,9 @@ import type { Catalog } from '../domain/catalog.js';
 import { TOKEN_EXCHANGE_GRANT, type RawParams } from '../domain/exchange.js';
 import { decide, precheck, type ExchangePolicy } from '../exchange/decide.js';
 import { parseExchangeRequest } from '../exchange/parse-request.js';
-import { deny, isDenial, type Denial } from '../exchange/reasons.js';
+import { denialStatus, deny, isDenial, type Denial } from '../exchange/reasons.js';
+import type { ApprovalGate, MintStep } from '../guardrails/approvals/approval-step.js';
+import { renderOAuthError } from '../http/oauth-error.js';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { mintAccessToken } from '../minting/mint-access-token.js';
 import type { TokenEndpointGrantContext } from '../provider/oidc-provider.js';
@@ -28,6 +30,8 @@ import { exchangeState } from './exchange-state.js';
 export const TOKEN_EXCHANGE_PARAMETERS = [
   'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type',
   'resource', 'audience', 'scope', 'requested_token_type',
+  // Issue 18 (approvals): RFC 9396 authorization_details, and the approval id the agent polls with.
+  'authorization_details', 'approval_id',
 ] as const;
 /** RFC 8707 allows several `resource` values; the broker accepts exactly one, and says so as invalid_target. */
 export const TOKEN_EXCHANGE_REPEATABLE = ['resource', 'audience'] as const;
@@ -50,6 +54,14 @@ export interface TokenExchangeDeps {
   /** Agent suspensions and revocations shared by every replica (a local mirror with Redis). */
   readonly agentStatus: AgentStatusView;
   readonly rateLimits?: BrokerConfig['rateLimits'];
+  /** Issue 18: the approval gate (src/guardrails/approvals/); absent, authorization_details are not read. */
+  readonly approvals?: ApprovalGate;
+}
+
+/** A single-valued parameter as oidc-provider passed it (repeats are refused before the grant runs). */
+function singleParam(params: RawParams, name: string): string | undefined {
+  const value = Object.hasOwn(params, name) ? params[name] : undefined;
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 /**
@@ -154,7 +166,29 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     const chainDenial = await actChainDenial(decision.act, deps.policy.brokerIssuer, deps.agents(), async (id) => (await deps.agentStatus.recent(id)) && deps.agentStatus.latest(id));
     if (chainDenial) return refuse(chainDenial);
 
-    const minted = mintAccessToken(decision, agent, deps.issuer, deps.signingKey(), dpop.jkt !== undefined ? { dpopJkt: dpop.jkt } : {});
+    // >>> Issue 18 (approvals): the approval step after decide, before minting (src/guardrails/approvals/approval-step.ts).
+    let approved: MintStep | undefined;
+    if (deps.approvals) {
+      const params = ctx.oidc.params as RawParams;
+      const step = await deps.approvals.run({
+        tool: pre.tool, grant: decision, agentId: clientId, rawDetails: singleParam(params, 'authorization_details'),
+        approvalId: singleParam(params, 'approval_id'), requestId: state.requestId, callerAddress: ctx.ip,
+      });
+      if (isDenial(step)) return refuse(step);
+      if (step.step === 'answer') {
+        // No token: the CIBA-style pending answer, with approval_id / interval / expires_in (recorded as a denial).
+        state.denial = step.denial;
+        renderOAuthError(ctx, { status: denialStatus(step.denial.reason), error: step.denial.error, description: step.denial.description, members: step.members });
+        return;
+      }
+      approved = step;
+    }
+    const grant = approved?.grant ?? decision;
+    // <<< Issue 18 (approvals)
+    const minted = mintAccessToken(grant, agent, deps.issuer, deps.signingKey(), {
+      ...(dpop.jkt !== undefined ? { dpopJkt: dpop.jkt } : {}),
+      ...(approved ? { claims: approved.claims } : {}),
+    });
     // Checked again after minting, against a read of the feed that started after the mint: a suspension
     // committed before this point wins, and one committed after it revokes this token by its rule
     // (the rule's issuedBefore is taken after the suspension is committed, so it is >= this token's iat).
@@ -163,14 +197,19 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     // latest() has just brought the view up to date, so recent() answers for the chain as of now too.
     const chainMeanwhile = await actChainDenial(decision.act, deps.policy.brokerIssuer, deps.agents(), (id) => deps.agentStatus.recent(id));
     if (chainMeanwhile) return refuse(chainMeanwhile);
-    state.grant = decision;
+    // Issue 18 (approvals): an approved request's single token is claimed (once, on every replica) and recorded.
+    const approvalRefusal = await approved?.minted({ jti: minted.jti, exp: minted.exp });
+    if (approvalRefusal) return refuse(approvalRefusal);
+    state.grant = grant;
     state.minted = { jti: minted.jti, iat: minted.iat, exp: minted.exp };
     ctx.body = {
       access_token: minted.token,
-      issued_token_type: decision.issuedTokenType,
+      issued_token_type: grant.issuedTokenType,
       token_type: dpop.jkt !== undefined ? 'DPoP' : 'Bearer',
       expires_in: minted.exp - minted.iat,
-      scope: decision.scopes.granted.join(' '),
+      scope: grant.scopes.granted.join(' '),
+      // RFC 9396 §7: the authorization details the token carries are returned with it.
+      ...(approved?.details ? { authorization_details: approved.details.canonical } : {}),
     };
   };
 }
