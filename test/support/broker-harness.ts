@@ -37,6 +37,8 @@ export interface BrokerStartOptions {
   readonly beforeServe?: (app: Provider) => void;
   /** Issue 18: approval settings (webhook secret, polling interval). */
   readonly approvals?: ApprovalOptions;
+  /** Signing keys shared with another replica (default: fresh keys for this broker). */
+  readonly keys?: SigningKeys;
 }
 
 export interface RunningTestBroker {
@@ -88,7 +90,7 @@ export async function reserveBroker(opts: { readonly issuer?: string } = {}): Pr
     url,
     async start(opts) {
       const keysDir = await mkdtemp(join(tmpdir(), 'broker-keys-'));
-      const keys = await loadSigningKeys(keysDir, { generateIfMissing: true });
+      const keys = opts.keys ?? await loadSigningKeys(keysDir, { generateIfMissing: true });
       const sink = new MemorySink();
       const agents = new Map(opts.agents.map((a) => [a.clientId, a]));
       const registry: AgentRegistry = { agents };
