@@ -11,6 +11,7 @@ import { hashSecrets } from './hash-secret-command.js';
 import { runKeysGenerate, runKeysImport, runKeysList, runKeysRotate } from '../keys/key-commands.js';
 import { parseDurationMs } from '../config/duration.js';
 import { registerVaultKeyCommands } from '../upstream/vault/vault-key-command.js';
+import { registerApprovalCommands } from './approvals-command.js';
 
 const program = new Command()
   .name('broker')
@@ -193,6 +194,7 @@ registerVaultKeyCommands(program, keysDirOf, (line) => { console.log(line); });
 withAdmin(program.command('vault-reencrypt').description('seal every stored SaaS connection again under the active vault key (before retiring an old one)'))
   .requiredOption('--reason <text>', 'why (recorded)')
   .action(async (opts: AdminOptions & { reason: string }) => { await runAdmin(opts, 'POST', '/admin/vault/reencrypt', { reason: opts.reason }); });
+registerApprovalCommands(program);
 
 program.exitOverride((err) => {
   if (err.code !== 'commander.helpDisplayed' && err.code !== 'commander.version') process.exitCode = err.exitCode || 1;

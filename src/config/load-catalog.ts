@@ -6,6 +6,7 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { RISK_LEVELS, WEEKDAYS, type Catalog, type TimeWindow, type Tool, type ToolScope } from '../domain/catalog.js';
 import { canonicalResource } from '../domain/resource.js';
+import { actionTypesSchema, guardrailProblems, toolApprovalSchema } from './catalog-approvals.js';
 import { ConfigError } from './config-error.js';
 import {
   durationSeconds,
@@ -45,6 +46,8 @@ const toolScopeSchema = z.strictObject({
   description: nonEmptyString,
   risk: z.enum(RISK_LEVELS),
   justified_by: uniqueList(scopeToken, 'scope').min(1),
+  /** Issue 18: no token with this scope without a person's approval. */
+  approval: z.literal('required', { error: 'must be "required" (or left out)' }).optional(),
 });
 
 const resourceSchema = z.string().transform((value, ctx): string => {
@@ -74,6 +77,9 @@ const toolFileShape = {
     .transform((windows) => windows ?? []),
   /** Issue 17: the SaaS this tool fronts (src/upstream/upstream-config.ts). */
   upstream: upstreamSchema.optional(),
+  // Issue 18 (approvals): src/config/catalog-approvals.ts.
+  action_types: actionTypesSchema.optional(),
+  approval: toolApprovalSchema.optional(),
 };
 
 /**
@@ -174,14 +180,17 @@ export function collectCatalog(files: readonly ConfigFile[], problems: Problems)
       scopes: new Map(
         Object.entries(scopes).map(([name, scope]): [string, ToolScope] => [
           name,
-          { name, description: scope.description, risk: scope.risk, justifiedBy: scope.justified_by },
+          { name, description: scope.description, risk: scope.risk, justifiedBy: scope.justified_by, ...(scope.approval ? { approval: scope.approval } : {}) },
         ]),
       ),
       timeWindows: windows.map(
         (window): TimeWindow => ({ days: window.days, from: window.from, to: window.to, timeZone: window.time_zone }),
       ),
       ...(fields.upstream ? { upstream: toToolUpstream(fields.upstream) } : {}),
+      ...(fields.action_types ? { actionTypes: fields.action_types } : {}),
+      ...(fields.approval ? { approval: fields.approval } : {}),
     };
+    if (!guardrailProblems(tool, problems)) continue;
     tools.set(id, tool);
     byResource.set(resource, tool);
   }

@@ -14,7 +14,7 @@ export interface DemoUser {
 }
 
 export const DEMO_USERS: readonly DemoUser[] = [
-  { username: 'alice', sub: 'alice', email: 'alice@example.com', scopes: ['crm.read', 'crm.write', 'tickets.read', 'payroll.read'], name: 'Alice (demo operator)', password: 'alice-dev-password', roles: ['operator', 'approver'] },
+  { username: 'alice', sub: 'alice', email: 'alice@example.com', scopes: ['crm.read', 'crm.write', 'tickets.read', 'payroll.read', 'payments.read', 'payments.write'], name: 'Alice (demo operator)', password: 'alice-dev-password', roles: ['operator', 'approver'] },
   { username: 'bob', sub: 'bob', email: 'bob@example.com', scopes: ['crm.read', 'tickets.read'], name: 'Bob (demo viewer)', password: 'bob-dev-password', roles: ['viewer'] },
   { username: 'carol', sub: 'carol', email: 'carol@example.com', scopes: ['payroll.read', 'payroll.admin'], name: 'Carol (demo, no console role)', password: 'carol-dev-password', roles: [] },
 ];

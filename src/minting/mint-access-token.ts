@@ -18,11 +18,17 @@ export interface MintedToken {
 export interface MintOptions {
   /** RFC 9449 §6: binds the token to the DPoP key with this JWK SHA-256 thumbprint. */
   readonly dpopJkt?: string;
+  /**
+   * Further claims a guardrail adds (issue 18: `authorization_details`, `approval_id`). Written first, so
+   * they can never replace a registered claim.
+   */
+  readonly claims?: Readonly<Record<string, unknown>>;
 }
 
 export function mintAccessToken(grant: Grant, agent: Agent, issuer: string, key: SigningKey, opts: MintOptions = {}): MintedToken {
   const jti = newTokenId();
   const token = key.accessTokenSigner.sign({
+    ...opts.claims,
     iss: issuer,
     sub: grant.subject.sub,
     aud: grant.tool.resource,

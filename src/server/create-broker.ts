@@ -56,6 +56,7 @@ import type { VaultFeature } from '../upstream/vault/vault-feature.js';
 import { mountSignInAndConsole } from '../console/mount.js';
 import type { SignIn } from '../sign-in/index.js';
 import { createOnwardDeps, type OnwardSetup } from '../upstream/onward/onward-deps.js';
+import { createApprovals, type ApprovalOptions, type Approvals } from '../guardrails/approvals/create-approvals.js';
 
 export interface BrokerDeps {
   readonly config: BrokerConfig;
@@ -82,6 +83,8 @@ export interface BrokerDeps {
   readonly tracing?: Tracing;
   /** Where a reload reads the new scopes/clients (default: config.catalogDir / clientsDir, reload/load-sets.ts). */
   readonly loadConfigSet?: () => Promise<ConfigSet>;
+  /** Issue 18: approval settings that are not catalog data (the webhook secret, the polling interval). */
+  readonly approvals?: ApprovalOptions;
   /** Per-step timings of the token endpoint's pipeline (metrics, tracing). */
   readonly tokenHooks?: RunnerHooks;
   /** Issue 17: the `vault` connector kind (src/upstream/vault/vault-feature.ts): /connect routes, revocation hooks. */
@@ -110,6 +113,8 @@ export interface Broker {
   readonly reloader: Reloader;
   /** Where the token-exchange pipeline reports each step (metrics and, when on, trace spans). */
   readonly steps: StepObserver;
+  /** Issue 18: the approval gate and its store. */
+  readonly approvals: Approvals;
 }
 
 export function createBroker(deps: BrokerDeps): Broker {
@@ -157,6 +162,11 @@ export function createBroker(deps: BrokerDeps): Broker {
     timeoutMs: config.upstreamTimeoutMs,
     log,
     bounds: { ...(config.upstreamMaxBytes !== undefined ? { maxBytes: config.upstreamMaxBytes } : {}), ...(config.upstreamMaxKeys !== undefined ? { maxKeys: config.upstreamMaxKeys } : {}) },
+  });
+  // Issue 18: approvals bound to the exact action (src/guardrails/approvals/); the store is where the state is.
+  const approvals = createApprovals({
+    state, catalog: () => deps.catalog, issuer: config.issuer, now, log,
+    record: (record) => deps.sink.append(record), options: deps.approvals ?? {},
   });
   // Registered for discovery only (RFC 8414 `grant_types_supported`): token requests never reach
   // oidc-provider, the pipeline below answers every one of them.
@@ -225,6 +235,7 @@ export function createBroker(deps: BrokerDeps): Broker {
       signingKey: () => deps.keys.active,
       // Issue 17: tool identities' onward exchange (steps/onward.ts, src/upstream/onward/).
       onward: createOnwardDeps({ config, catalog: () => deps.catalog, keys: deps.keys, state, now, log, ...deps.upstream }),
+      approvals: approvals.gate,
     },
     hooks: {
       ...deps.tokenHooks,
@@ -287,6 +298,7 @@ export function createBroker(deps: BrokerDeps): Broker {
     provider.use(deps.vault.routes());
     provider.use(deps.vault.adminRoutes(adminAuthenticate));
   }
+  provider.use(approvals.routes(adminAuthenticate).routes());
   const validators = createValidatorRoutes({
     state,
     verify: verifyBrokerToken,
@@ -313,9 +325,9 @@ export function createBroker(deps: BrokerDeps): Broker {
   });
 
   return {
-    app: provider, issuer: config.issuer, state, metrics, reloader, steps, ...(signIn ? { signIn } : {}),
+    app: provider, issuer: config.issuer, state, metrics, reloader, steps, approvals, ...(signIn ? { signIn } : {}),
     close: () => { agentStatus.close(); validators.close(); disk?.close(); void failures.close(); signIn?.close(); },
-    drain: async () => { await Promise.all([unauthenticated?.close(), failures.close()]); },
+    drain: async () => { await Promise.all([unauthenticated?.close(), failures.close(), approvals.gate.settled()]); },
     // Only with aggregation on: without it every denial has a record of its own, which the pipeline writes.
     callback: () => sourceLimiter && unauthenticated && deps.fastRefusal !== false
       ? withFastRefusal(provider.callback(), { tokenPath: ROUTES.token, limiter: sourceLimiter, unauthenticated, now })

@@ -154,7 +154,9 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
   if (!config.redis && config.mode === 'production') {
     log.warn('no redis configured: suspensions and revocations live in this process only; run a single replica');
   }
-  const broker = createBroker({ ...loaded, config, keys, sink: attribution, log, state, metrics, tracing, ...(signInClientSecret !== undefined ? { signInClientSecret } : {}) });
+  // Issue 18: the approval webhook's HMAC secret comes from the environment, never from a file in git.
+  const webhookSecret = process.env.BROKER_APPROVAL_WEBHOOK_SECRET;
+  const broker = createBroker({ ...loaded, config, keys, sink: attribution, log, state, metrics, tracing, ...(signInClientSecret !== undefined ? { signInClientSecret } : {}), ...(webhookSecret ? { approvals: { webhookSecret } } : {}) });
   broker.app.use(jwksRoute(ROUTES.jwks, keys));
   const reload = setInterval(() => {
     keys.reload().catch((err: unknown) => { log.error({ err }, 'signing keys: reload failed; keeping the keys loaded before'); });

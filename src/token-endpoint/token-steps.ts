@@ -22,6 +22,7 @@
 import type { Step } from './pipeline/step.js';
 import { actChainStanding, type ActChainStandingDeps } from './steps/act-chain-standing.js';
 import { agentStatus, type AgentStatusDeps } from './steps/agent-status.js';
+import { approval, approvalClaim, type ApprovalDeps } from './steps/approval.js';
 import { clientAuthentication, type ClientAuthenticationDeps } from './steps/client-authentication.js';
 import { decide, type DecideDeps } from './steps/decide.js';
 import { dpop, type DpopDeps } from './steps/dpop.js';
@@ -37,7 +38,7 @@ import { verifySubject, type VerifySubjectDeps } from './steps/verify-subject.js
 
 export type TokenPipelineDeps = PerSourceLimitDeps & FramingDeps & ClientAuthenticationDeps & AgentStatusDeps & ParseDeps
   & PrecheckDeps & RateLimitDeps & DpopDeps & VerifySubjectDeps & DecideDeps & ActChainStandingDeps & MintDeps & ReCheckDeps
-  & OnwardStepDeps;
+  & OnwardStepDeps & ApprovalDeps;
 
 /** In the README's "How it works" order. */
 export const TOKEN_STEPS: readonly Step<TokenPipelineDeps>[] = [
@@ -53,6 +54,8 @@ export const TOKEN_STEPS: readonly Step<TokenPipelineDeps>[] = [
   verifySubject,        // the user token and the actor token -> subject, actor
   decide,               // scopes, lifetime, act chain (pure) -> grant
   actChainStanding,     // earlier actors in the chain still in good standing
+  approval,             // issue 18: authorization_details, the approval gate (pending / approved) -> approval
   mint,                 // sign -> minted
   reCheck,              // standing again, after minting
+  approvalClaim,        // issue 18: an approved request's one token, claimed across replicas and recorded
 ];

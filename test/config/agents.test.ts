@@ -52,6 +52,7 @@ describe('sample agent', () => {
       tickets: ['tickets.read'],
       payroll: ['payroll.payslips.read'],
       accounts: ['accounts.read', 'accounts.write'],
+      payments: ['payments.read', 'payments.create'],
     });
     expect(demo.authentication.method).toBe('client_secret_basic');
     if (demo.authentication.method !== 'client_secret_basic') return;

@@ -12,6 +12,7 @@ import type { SharedState } from '../../src/state/shared-state.js';
 import { loadSigningKeys, type SigningKeys } from '../../src/keys/signing-keys.js';
 import { createLogger } from '../../src/log.js';
 import { createBroker, type Broker, type BrokerDeps } from '../../src/server/create-broker.js';
+import type { ApprovalOptions, Approvals } from '../../src/guardrails/approvals/create-approvals.js';
 import type { Provider } from '../../src/provider/oidc-provider.js';
 import { close, listen, serve } from '../../src/server/listen.js';
 import { mkdtemp } from 'node:fs/promises';
@@ -39,6 +40,10 @@ export interface BrokerStartOptions {
   readonly loadConfigSet?: BrokerDeps['loadConfigSet'];
   /** Issue 17: the upstream connectors' environment, vault and credential cache. */
   readonly upstream?: BrokerDeps['upstream'];
+  /** Issue 18: approval settings (webhook secret, polling interval). */
+  readonly approvals?: ApprovalOptions;
+  /** Signing keys shared with another replica (default: fresh keys for this broker). */
+  readonly keys?: SigningKeys;
 }
 
 export interface RunningTestBroker {
@@ -52,6 +57,8 @@ export interface RunningTestBroker {
   readonly state: SharedState;
   /** The broker itself (metrics, reloader, step observer). */
   readonly broker: Broker;
+  /** Issue 18: the approval gate and store of this replica. */
+  readonly approvals: Approvals;
   close(): Promise<void>;
 }
 
@@ -90,7 +97,7 @@ export async function reserveBroker(opts: { readonly issuer?: string } = {}): Pr
     url,
     async start(opts) {
       const keysDir = await mkdtemp(join(tmpdir(), 'broker-keys-'));
-      const keys = await loadSigningKeys(keysDir, { generateIfMissing: true });
+      const keys = opts.keys ?? await loadSigningKeys(keysDir, { generateIfMissing: true });
       const sink = new MemorySink();
       const agents = new Map(opts.agents.map((a) => [a.clientId, a]));
       const registry: AgentRegistry = { agents };
@@ -107,10 +114,11 @@ export async function reserveBroker(opts: { readonly issuer?: string } = {}): Pr
         ...(opts.tracing ? { tracing: opts.tracing } : {}),
         ...(opts.loadConfigSet ? { loadConfigSet: opts.loadConfigSet } : {}),
         ...(opts.upstream ? { upstream: opts.upstream } : {}),
+        ...(opts.approvals ? { approvals: opts.approvals } : {}),
       });
       opts.beforeServe?.(broker.app);
       serve(server, broker.callback());
-      return { issuer, tokenEndpoint: `${url}/token`, sink, keys, agents, state: broker.state, broker, close: async () => { broker.close(); await close(server, 0); } };
+      return { issuer, tokenEndpoint: `${url}/token`, sink, keys, agents, state: broker.state, broker, approvals: broker.approvals, close: async () => { broker.close(); await close(server, 0); } };
     },
   };
 }

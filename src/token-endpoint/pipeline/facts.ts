@@ -34,6 +34,11 @@ export interface Facts {
   readonly actorFingerprint?: string;
   /** decide: what may be issued (scopes, lifetime, act chain). */
   readonly grant?: Grant;
+  /**
+   * approval (issue 18): the claims the approval gate adds to the token (`authorization_details`, and
+   * `approval_id` for an approved request, whose single token step `approval-claim` then claims).
+   */
+  readonly approval?: { readonly claims: Readonly<Record<string, unknown>>; readonly approvalId?: string };
   /** mint: the signed token. */
   readonly minted?: MintedToken;
   /** onward (issue 17): a tool identity's onward exchange, for the record; `granted` once a credential was obtained. */

@@ -13,5 +13,9 @@ export interface MintDeps {
 }
 
 export const mint = defineStep<MintDeps, 'grant' | 'agent'>('mint', ['grant', 'agent'], (facts, _req, deps) => ({
-  minted: mintAccessToken(facts.grant, facts.agent, deps.issuer, deps.signingKey(), facts.dpopJkt !== undefined ? { dpopJkt: facts.dpopJkt } : {}),
+  minted: mintAccessToken(facts.grant, facts.agent, deps.issuer, deps.signingKey(), {
+    ...(facts.dpopJkt !== undefined ? { dpopJkt: facts.dpopJkt } : {}),
+    // Issue 18: authorization_details and approval_id from step `approval`.
+    ...(facts.approval ? { claims: facts.approval.claims } : {}),
+  }),
 }));
