@@ -44,6 +44,8 @@ const toolScopeSchema = z.strictObject({
   description: nonEmptyString,
   risk: z.enum(RISK_LEVELS),
   justified_by: uniqueList(scopeToken, 'scope').min(1),
+  // Issue 18 rollout stages: read scopes are what read_only agents get (absent = write).
+  access: z.enum(['read', 'write']).optional(),
 });
 
 const resourceSchema = z.string().transform((value, ctx): string => {
@@ -156,7 +158,7 @@ export function collectCatalog(files: readonly ConfigFile[], problems: Problems)
       scopes: new Map(
         Object.entries(scopes).map(([name, scope]): [string, ToolScope] => [
           name,
-          { name, description: scope.description, risk: scope.risk, justifiedBy: scope.justified_by },
+          { name, description: scope.description, risk: scope.risk, justifiedBy: scope.justified_by, ...(scope.access ? { access: scope.access } : {}) },
         ]),
       ),
       timeWindows: windows.map(

@@ -19,6 +19,11 @@ export interface ToolScope {
    * Never empty: a tool scope nothing in the user's token can justify is never granted.
    */
   readonly justifiedBy: readonly string[];
+  /**
+   * Issue 18 (rollout stages): `read` scopes are the only ones an agent in the `read_only` stage gets, and
+   * the ones a `supervised` agent gets without approval. Absent counts as write (fail closed).
+   */
+  readonly access?: 'read' | 'write';
 }
 
 /**

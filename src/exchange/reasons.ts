@@ -17,7 +17,15 @@ export type OAuthErrorCode =
   /** RFC 9449 §5: the DPoP proof is missing (for an agent that must use DPoP), invalid or replayed. */
   | 'invalid_dpop_proof'
   | 'temporarily_unavailable'
-  | 'server_error';
+  | 'server_error'
+  /**
+   * Issue 18 guardrails. RFC 6749 §4.1.2.1 defines `access_denied` ("the resource owner or authorization
+   * server denied the request"); OpenID CIBA §11 and RFC 8628 §3.5 use it at the token endpoint for a
+   * request that is well-formed and authenticated but refused by a person's decision. A budget or a rollout
+   * stage is exactly that: nothing in the request is wrong, and retrying will not help until a person acts
+   * (unlike `temporarily_unavailable`, which invites an automatic retry).
+   */
+  | 'access_denied';
 
 export const DENIAL_REASONS = {
   // request framing and parameters
@@ -98,6 +106,15 @@ export const DENIAL_REASONS = {
   rate_limited: 'temporarily_unavailable',
   /** Too many token requests from one caller address, counted before client authentication (429, Retry-After). */
   source_rate_limited: 'temporarily_unavailable',
+  // guardrails (issue 18): answered 403 (RFC 9110 §15.5.4: understood, refused), see REASON_STATUS
+  /** A budget of the agent (exchanges per hour/day, or declared amount per currency per day) is spent. */
+  budget_exceeded: 'access_denied',
+  /** The agent is in the shadow stage: decided and recorded in full, answered with what would be granted, no token. */
+  stage_shadow: 'access_denied',
+  /** The agent is in the read_only stage and no read scope remains. */
+  stage_read_only: 'invalid_scope',
+  /** The agent is in the supervised stage and the grant holds write scopes: a person must approve first. */
+  stage_approval_required: 'access_denied',
   // dependencies (fail closed)
   issuer_unavailable: 'temporarily_unavailable',
   attribution_unavailable: 'temporarily_unavailable',
@@ -129,6 +146,7 @@ const ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>> = {
   invalid_dpop_proof: 400,
   temporarily_unavailable: 503,
   server_error: 500,
+  access_denied: 403,
 };
 
 /** Reasons whose status differs from their error code's: rate limits answer 429 (RFC 6585) with `Retry-After`. */

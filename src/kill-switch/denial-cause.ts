@@ -94,6 +94,11 @@ export const DENIAL_CAUSE = {
   attribution_unavailable: 'infrastructure',
   state_unavailable: 'infrastructure',
   internal_error: 'infrastructure',
+  // Issue 18 guardrails: a person's budget or rollout stage refused; counted by their own records, not here.
+  budget_exceeded: 'enforcement',
+  stage_shadow: 'enforcement',
+  stage_read_only: 'enforcement',
+  stage_approval_required: 'enforcement',
 } as const satisfies Record<DenialReason, DenialCause>;
 
 /** Why one scope was dropped: asking beyond the catalog or the agent's registration is the agent's doing. */
@@ -101,6 +106,8 @@ export const DROPPED_SCOPE_CAUSE = {
   not_in_catalog: 'agent',
   not_allowed_for_agent: 'agent',
   not_justified_by_user: 'user',
+  // Issue 18: dropped by the agent's rollout stage (a person's decision): never counted against the agent.
+  stage_read_only: 'user',
 } as const satisfies Record<DroppedScopeReason, 'agent' | 'user'>;
 
 /** What one recorded exchange says about its agent, for the kill switch. */

@@ -6,6 +6,8 @@ const STATUS: Partial<Record<OAuthErrorCode, number>> = {
   invalid_client: 401,
   temporarily_unavailable: 503,
   server_error: 500,
+  // Issue 18 guardrails: a budget or a rollout stage refuses (RFC 9110 §15.5.4).
+  access_denied: 403,
 };
 
 export function denialError(denial: Denial): errors.OIDCProviderError {
