@@ -39,6 +39,10 @@ export interface ExchangeRecord {
   readonly subject_token_sha256?: string;
   readonly actor_token_sha256?: string;
   readonly caller: { readonly address: string };
+  /** Issue 18: the agent's rollout stage, when it is not `autonomous`. */
+  readonly stage?: string;
+  /** Issue 18: the budget that refused the exchange (`reason: budget_exceeded`): which, what, how much. */
+  readonly budget?: { readonly name: string; readonly metric: string; readonly limit: number; readonly used: number; readonly requested: number };
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Agent } from '../domain/agent.js';
 import type { Grant } from '../domain/exchange.js';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { newTokenId } from './token-id.js';
+import type { BudgetClaim } from '../guardrails/budgets/budget-plan.js';
 
 export interface MintedToken {
   readonly token: string;
@@ -18,6 +19,8 @@ export interface MintedToken {
 export interface MintOptions {
   /** RFC 9449 §6: binds the token to the DPoP key with this JWK SHA-256 thumbprint. */
   readonly dpopJkt?: string;
+  /** Issue 18: what remains of the agent's budgets for this tool after this exchange (`budget` claim). */
+  readonly budget?: BudgetClaim;
 }
 
 export function mintAccessToken(grant: Grant, agent: Agent, issuer: string, key: SigningKey, opts: MintOptions = {}): MintedToken {
@@ -31,6 +34,7 @@ export function mintAccessToken(grant: Grant, agent: Agent, issuer: string, key:
     act: grant.act,
     tool: grant.tool.id,
     ...(opts.dpopJkt !== undefined ? { cnf: { jkt: opts.dpopJkt } } : {}),
+    ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
     iat: grant.iat,
     exp: grant.exp,
     jti,

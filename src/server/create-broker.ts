@@ -40,6 +40,11 @@ import { createUnauthenticatedDenials } from '../token-endpoint/unauthenticated-
 import { withFastRefusal, type RequestHandler } from '../token-endpoint/fast-refusal.js';
 import { FreeSpaceMonitor, type StatFs } from '../attribution/free-space.js';
 import { createTokenExchangeGrant, TOKEN_EXCHANGE_PARAMETERS, TOKEN_EXCHANGE_REPEATABLE } from '../token-endpoint/token-exchange-grant.js';
+import { buildGuardrails } from '../guardrails/build-guardrails.js';
+import type { BudgetNotifier } from '../guardrails/budgets/budget-notifier.js';
+import { createGuardrailActions } from '../guardrails/admin/guardrail-actions.js';
+import { guardrailRouter } from '../guardrails/admin/guardrail-routes.js';
+import { createExplainHandler } from '../guardrails/explain/explain-request.js';
 
 export interface BrokerDeps {
   readonly config: BrokerConfig;
@@ -60,6 +65,8 @@ export interface BrokerDeps {
   readonly revokeRateLimit?: { readonly limit: number; readonly windowMs: number };
   /** Sources refused from memory answered in front of the app (fast-refusal.ts); default on, off to compare in tests. */
   readonly fastRefusal?: boolean;
+  /** Issue 18: where budget webhooks go (tests observe them); default an HMAC-signed HTTP POST. */
+  readonly budgetNotifier?: BudgetNotifier;
 }
 
 export interface Broker {
@@ -104,16 +111,22 @@ export function createBroker(deps: BrokerDeps): Broker {
     log,
     bounds: { ...(config.upstreamMaxBytes !== undefined ? { maxBytes: config.upstreamMaxBytes } : {}), ...(config.upstreamMaxKeys !== undefined ? { maxKeys: config.upstreamMaxKeys } : {}) },
   });
+  const verifier = createIncomingTokenVerifier(issuers, {
+    clockSkewSeconds: config.clockSkewSeconds,
+    ...(config.verifiedTokenCacheEntries !== undefined ? { verifiedTokenCacheEntries: config.verifiedTokenCacheEntries } : {}),
+  });
+  // Issue 18: rollout stages and budgets (src/guardrails/); suspensions go through the admin actions below.
+  const guardrails = buildGuardrails({
+    state, sink: deps.sink, log, now, actions: () => actions,
+    ...(deps.budgetNotifier ? { notify: deps.budgetNotifier } : {}),
+  });
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
     createTokenExchangeGrant({
       issuer: config.issuer,
       catalog: () => deps.catalog,
       agents: () => deps.agents,
-      verifier: createIncomingTokenVerifier(issuers, {
-        clockSkewSeconds: config.clockSkewSeconds,
-        ...(config.verifiedTokenCacheEntries !== undefined ? { verifiedTokenCacheEntries: config.verifiedTokenCacheEntries } : {}),
-      }),
+      verifier,
       policy: { brokerIssuer: config.issuer, maxDelegationDepth: config.maxDelegationDepth },
       limits: config.limits,
       signingKey: () => deps.keys.active,
@@ -123,6 +136,7 @@ export function createBroker(deps: BrokerDeps): Broker {
       state,
       agentStatus,
       rateLimits: config.rateLimits,
+      guardrails: guardrails.guardrails,
     }),
     TOKEN_EXCHANGE_PARAMETERS,
     TOKEN_EXCHANGE_REPEATABLE,
@@ -218,6 +232,20 @@ export function createBroker(deps: BrokerDeps): Broker {
     authenticate: createAdminAuthenticator(config.adminKeys, (reason, address, id) => { failures.failed('admin', address, reason, id); }),
   });
   provider.use(admin.routes());
+  // Issue 18: budgets, stages, reports and explain: their own router, the same admin keys.
+  const guardrailRoutes = guardrailRouter({
+    actions: createGuardrailActions({ agents: () => deps.agents, budgets: guardrails.budgets, stages: guardrails.stages, record: (record) => deps.sink.append(record), now }),
+    authenticate: createAdminAuthenticator(config.adminKeys, (reason, address, id) => { failures.failed('admin', address, reason, id); }),
+    ...(config.attribution.sink === 'redis' ? {} : { records: (filter: QueryFilter) => queryChain(config.attribution.file, filter) }),
+    explain: createExplainHandler({
+      agents: () => deps.agents, catalog: () => deps.catalog, verifier, now,
+      policy: { brokerIssuer: config.issuer, maxDelegationDepth: config.maxDelegationDepth },
+      guardrails: guardrails.guardrails,
+      agentOverride: (clientId) => state.agentOverride(clientId),
+      ...(config.rateLimits ? { rateLimits: config.rateLimits } : {}),
+    }),
+  });
+  provider.use(guardrailRoutes.routes());
   const validators = createValidatorRoutes({
     state,
     verify: verifyBrokerToken,

@@ -25,6 +25,7 @@ export function buildExchangeRecord(state: ExchangeState, outcome: Outcome, rc: 
     ...(state.actorFingerprint ? { actor_token_sha256: state.actorFingerprint } : {}),
     ...(grant ? { actors: chainActors(grant.act) } : {}),
     agent: { authenticated: rc.agent.authenticated, client_id: rc.agent.clientId },
+    ...(state.budget ? { budget: { limit: state.budget.limit, metric: state.budget.metric, name: state.budget.name, requested: state.budget.requested, used: state.budget.used } } : {}),
     caller: { address: rc.callerAddress },
     decision: granted ? 'granted' : 'denied',
     ...(outcome.decision === 'denied' ? { error: outcome.error } : {}),
@@ -34,6 +35,7 @@ export function buildExchangeRecord(state: ExchangeState, outcome: Outcome, rc: 
     ...(scopes
       ? { scopes: { dropped: scopes.dropped.map((d) => ({ reason: d.reason, scope: d.scope })), granted: scopes.granted, requested: scopes.requested } }
       : {}),
+    ...(state.stage !== undefined ? { stage: state.stage } : {}),
     ...(state.subjectFingerprint ? { subject_token_sha256: state.subjectFingerprint } : {}),
     time: new Date(rc.nowMs).toISOString(),
     ...(granted ? { token: { ...(state.dpopJkt !== undefined ? { dpop_jkt: state.dpopJkt } : {}), exp: minted.exp, jti: minted.jti, lifetime_bound_by: grant.lifetimeBoundBy } } : {}),

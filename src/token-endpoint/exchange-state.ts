@@ -6,6 +6,7 @@ import type { ActorClaims, ExchangeRequest, Grant, SubjectClaims } from '../doma
 import type { Tool } from '../domain/catalog.js';
 import type { Denial } from '../exchange/reasons.js';
 import type { MintedToken } from '../minting/mint-access-token.js';
+import type { BudgetRefusal } from '../guardrails/guardrail-step.js';
 
 export interface ExchangeState {
   requestId: string;
@@ -25,6 +26,9 @@ export interface ExchangeState {
   minted?: Omit<MintedToken, 'token'>;
   /** The error oidc-provider raised before our handler ran (client auth, duplicates, scope syntax...). */
   providerError?: { error: string; detail?: string };
+  /** Issue 18 guardrails: the stage in force (when not autonomous) and the budget that refused, for the record. */
+  stage?: string;
+  budget?: BudgetRefusal;
 }
 
 interface WithState { state: Record<string, unknown> }

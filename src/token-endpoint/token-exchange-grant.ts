@@ -24,6 +24,7 @@ import { actChainDenial } from './check-act-chain-standing.js';
 import { checkDpop } from './check-dpop.js';
 import { denialError } from './denial-error.js';
 import { exchangeState } from './exchange-state.js';
+import type { Guardrails } from '../guardrails/guardrail-step.js';
 
 export const TOKEN_EXCHANGE_PARAMETERS = [
   'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type',
@@ -50,6 +51,8 @@ export interface TokenExchangeDeps {
   /** Agent suspensions and revocations shared by every replica (a local mirror with Redis). */
   readonly agentStatus: AgentStatusView;
   readonly rateLimits?: BrokerConfig['rateLimits'];
+  /** Issue 18: rollout stages and budgets, run after the decision (absent: none). */
+  readonly guardrails?: Guardrails;
 }
 
 /**
@@ -154,7 +157,31 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     const chainDenial = await actChainDenial(decision.act, deps.policy.brokerIssuer, deps.agents(), async (id) => (await deps.agentStatus.recent(id)) && deps.agentStatus.latest(id));
     if (chainDenial) return refuse(chainDenial);
 
-    const minted = mintAccessToken(decision, agent, deps.issuer, deps.signingKey(), dpop.jkt !== undefined ? { dpopJkt: dpop.jkt } : {});
+    // [guardrails] issue 18, minimal call until the token endpoint is one pipeline of steps: the agent's
+    // rollout stage (may narrow or refuse), then its budgets (reserved atomically). A store that cannot
+    // answer refuses (fail closed). authorization_details: none are parsed yet at this point ([] = counts only).
+    let grant = decision;
+    let budgetClaim;
+    if (deps.guardrails) {
+      let guarded;
+      try {
+        guarded = await deps.guardrails.check({ agent, grant: decision, details: [], requestId: state.requestId, callerAddress: ctx.ip, nowMs }, 'enforce');
+      } catch {
+        return refuse(deny('state_unavailable', 'budgets or rollout stage cannot be checked right now; try again later'));
+      }
+      if (guarded.stage !== 'autonomous') state.stage = guarded.stage;
+      if (guarded.kind === 'refuse') {
+        if (guarded.budget) state.budget = guarded.budget;
+        return refuse(guarded.denial);
+      }
+      grant = guarded.grant;
+      budgetClaim = guarded.budget;
+    }
+
+    const minted = mintAccessToken(grant, agent, deps.issuer, deps.signingKey(), {
+      ...(dpop.jkt !== undefined ? { dpopJkt: dpop.jkt } : {}),
+      ...(budgetClaim !== undefined ? { budget: budgetClaim } : {}),
+    });
     // Checked again after minting, against a read of the feed that started after the mint: a suspension
     // committed before this point wins, and one committed after it revokes this token by its rule
     // (the rule's issuedBefore is taken after the suspension is committed, so it is >= this token's iat).
@@ -163,14 +190,14 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     // latest() has just brought the view up to date, so recent() answers for the chain as of now too.
     const chainMeanwhile = await actChainDenial(decision.act, deps.policy.brokerIssuer, deps.agents(), (id) => deps.agentStatus.recent(id));
     if (chainMeanwhile) return refuse(chainMeanwhile);
-    state.grant = decision;
+    state.grant = grant;
     state.minted = { jti: minted.jti, iat: minted.iat, exp: minted.exp };
     ctx.body = {
       access_token: minted.token,
-      issued_token_type: decision.issuedTokenType,
+      issued_token_type: grant.issuedTokenType,
       token_type: dpop.jkt !== undefined ? 'DPoP' : 'Bearer',
       expires_in: minted.exp - minted.iat,
-      scope: decision.scopes.granted.join(' '),
+      scope: grant.scopes.granted.join(' '),
     };
   };
 }
