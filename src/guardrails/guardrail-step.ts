@@ -14,7 +14,6 @@ import type { Logger } from '../log.js';
 import { amountsOf, budgetName, counterId, planBudget, remainingClaim, warningsCrossed, type BudgetClaim, type CounterState } from './budgets/budget-plan.js';
 import type { BudgetEvent, BudgetNotifier } from './budgets/budget-notifier.js';
 import type { BudgetStore } from './budgets/budget-store.js';
-import type { BudgetScope } from './budgets/budget-types.js';
 import { applyStage, type Stage } from './stages/stage.js';
 import type { StageStore } from './stages/stage-store.js';
 
@@ -58,7 +57,7 @@ export async function effectiveStage(stages: StageStore, agent: Agent): Promise<
 }
 
 function refusalOf(agent: string, state: CounterState): BudgetRefusal {
-  return { name: budgetName(agent, state.counter.scope as BudgetScope), metric: state.counter.metric, limit: state.limit, used: state.used, requested: state.counter.add };
+  return { name: budgetName(agent, state.counter.scope), metric: state.counter.metric, limit: state.limit, used: state.used, requested: state.counter.add };
 }
 
 export function createGuardrails(deps: GuardrailDeps) {

@@ -8,7 +8,7 @@ import type { Agent, AgentRegistry } from '../../domain/agent.js';
 import { budgetName, planBudget, type BudgetCounter } from '../budgets/budget-plan.js';
 import type { BudgetStore } from '../budgets/budget-store.js';
 import type { BudgetMetric } from '../budgets/budget-types.js';
-import { isStage, STAGES, type Stage } from '../stages/stage.js';
+import { isStage, STAGES } from '../stages/stage.js';
 import type { StageStore } from '../stages/stage-store.js';
 import { GuardrailAdminError } from './json-body.js';
 
@@ -90,7 +90,7 @@ export function createGuardrailActions(deps: GuardrailActionsDeps) {
       await attribute('agent.stage', clientId, { ...ctx, reason: `${previous} -> ${stage}: ${ctx.reason}` });
       const nowSeconds = Math.floor(deps.now() / 1000);
       // Back to what the file declares: the override is cleared, so a later file change takes effect.
-      await deps.stages.set(clientId, stage === (agent.stage ?? 'autonomous') ? null : { stage: stage as Stage, by: ctx.by, reason: ctx.reason, at: nowSeconds });
+      await deps.stages.set(clientId, stage === (agent.stage ?? 'autonomous') ? null : { stage: stage, by: ctx.by, reason: ctx.reason, at: nowSeconds });
       return { agent: clientId, stage, previous };
     },
   };

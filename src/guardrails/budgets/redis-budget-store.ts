@@ -72,7 +72,9 @@ export class RedisBudgetStore implements BudgetStore {
     for (const c of counters) args.push(c.limit, c.add, c.windowEndMs + KEEP_AFTER_WINDOW_MS);
     let reply: unknown;
     try {
-      reply = await (this.redis as unknown as Record<string, ReserveFn>)[COMMAND]!(...args);
+      const reserve = (this.redis as unknown as Record<string, ReserveFn | undefined>)[COMMAND];
+      if (!reserve) throw new Error('budget script not defined');
+      reply = await reserve.call(this.redis, ...args);
     } catch (cause) {
       throw new StateUnavailableError('redis budget reservation failed', { cause });
     }
@@ -104,7 +106,7 @@ export class RedisBudgetStore implements BudgetStore {
     try {
       const total = await this.redis.incrby(key, extra);
       await this.redis.pexpireat(key, counter.windowEndMs + KEEP_AFTER_WINDOW_MS);
-      return Number(total);
+      return total;
     } catch (cause) {
       throw new StateUnavailableError('redis budget raise failed', { cause });
     }

@@ -29,7 +29,7 @@ const bad = (message: string) => new GuardrailAdminError(400, 'invalid_request',
 function scopesOf(value: unknown, name: string): string[] {
   if (value === undefined) return [];
   if (typeof value === 'string') return value.split(' ').filter((s) => s !== '');
-  if (Array.isArray(value) && value.every((s) => typeof s === 'string')) return value as string[];
+  if (Array.isArray(value) && value.every((s) => typeof s === 'string')) return value;
   throw bad(`${name} must be a space-separated string or a list of strings`);
 }
 

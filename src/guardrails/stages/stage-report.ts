@@ -3,7 +3,7 @@
  * shadow stage would have done, over a period, from the attribution log. Pure aggregation over records;
  * the caller streams them (attribution/query.ts).
  */
-import type { ChainedRecord } from '../../attribution/chain.js';
+import type { AttributionRecord } from '../../attribution/record.js';
 
 export interface ToolReport {
   exchanges: number;
@@ -33,7 +33,7 @@ export interface StageReport {
 
 const APPROVAL_REASONS = /approval/u;
 
-export async function buildStageReport(agent: string, records: AsyncIterable<ChainedRecord> | Iterable<ChainedRecord>, period: { from?: string; to?: string } = {}): Promise<StageReport> {
+export async function buildStageReport(agent: string, records: AsyncIterable<AttributionRecord> | Iterable<AttributionRecord>, period: { from?: string; to?: string } = {}): Promise<StageReport> {
   const stages: Record<string, number> = {};
   const tools: Record<string, ToolReport> = {};
   const actions: { time: string; action: string; by: string; reason: string }[] = [];
