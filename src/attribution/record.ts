@@ -6,6 +6,7 @@
 import type { AdminActionRecord } from '../admin/admin-record.js';
 import type { DroppedScopeReason } from '../domain/exchange.js';
 import type { AuthenticationFailuresRecord } from '../auth/failure-ledger.js';
+import type { ApprovalRecord } from '../guardrails/approvals/approval-record.js';
 
 export const RECORD_SCHEMA_VERSION = 1;
 
@@ -71,7 +72,9 @@ export interface AggregateDenialRecord {
 }
 
 /** Every record type in the attribution stream. */
-export type AttributionRecord = ExchangeRecord | AdminActionRecord | AggregateDenialRecord | AuthenticationFailuresRecord;
+export type AttributionRecord = ExchangeRecord | AdminActionRecord | AggregateDenialRecord | AuthenticationFailuresRecord
+  // Issue 18: each step of a human approval (src/guardrails/approvals/approval-record.ts).
+  | ApprovalRecord;
 
 export function isExchangeRecord(record: AttributionRecord): record is ExchangeRecord {
   return record.type === 'token_exchange';

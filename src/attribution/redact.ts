@@ -35,6 +35,9 @@ export function makeRedactor(options: Redaction): (record: AttributionRecord) =>
   const length = typeof key === 'string' ? Buffer.byteLength(key) : key?.byteLength ?? 0;
   if (key === undefined || length < 16) throw new Error("redactUsers 'hash' needs a redactionKey of at least 16 bytes");
   return (record) => {
+    if (record.type === 'approval') {
+      return { ...record, user: { iss: record.user.iss, sub: userPseudonym(key, record.user.iss, record.user.sub) } };
+    }
     if (record.type === 'token_exchange') {
       return record.user === undefined ? record : { ...record, user: { iss: record.user.iss, sub: userPseudonym(key, record.user.iss, record.user.sub) } };
     }

@@ -6,6 +6,7 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { RISK_LEVELS, WEEKDAYS, type Catalog, type TimeWindow, type Tool, type ToolScope } from '../domain/catalog.js';
 import { canonicalResource } from '../domain/resource.js';
+import { actionTypesSchema, guardrailProblems, toolApprovalSchema } from './catalog-approvals.js';
 import { ConfigError } from './config-error.js';
 import {
   durationSeconds,
@@ -46,6 +47,8 @@ const toolScopeSchema = z.strictObject({
   justified_by: uniqueList(scopeToken, 'scope').min(1),
   // Issue 18 rollout stages: read scopes are what read_only agents get (absent = write).
   access: z.enum(['read', 'write']).optional(),
+  /** Issue 18: no token with this scope without a person's approval. */
+  approval: z.literal('required', { error: 'must be "required" (or left out)' }).optional(),
 });
 
 const resourceSchema = z.string().transform((value, ctx): string => {
@@ -73,6 +76,9 @@ const toolFileShape = {
     .nullable()
     .optional()
     .transform((windows) => windows ?? []),
+  // Issue 18 (approvals): src/config/catalog-approvals.ts.
+  action_types: actionTypesSchema.optional(),
+  approval: toolApprovalSchema.optional(),
 };
 
 /**
@@ -158,13 +164,16 @@ export function collectCatalog(files: readonly ConfigFile[], problems: Problems)
       scopes: new Map(
         Object.entries(scopes).map(([name, scope]): [string, ToolScope] => [
           name,
-          { name, description: scope.description, risk: scope.risk, justifiedBy: scope.justified_by, ...(scope.access ? { access: scope.access } : {}) },
+          { name, description: scope.description, risk: scope.risk, justifiedBy: scope.justified_by, ...(scope.access ? { access: scope.access } : {}), ...(scope.approval ? { approval: scope.approval } : {}) },
         ]),
       ),
       timeWindows: windows.map(
         (window): TimeWindow => ({ days: window.days, from: window.from, to: window.to, timeZone: window.time_zone }),
       ),
+      ...(fields.action_types ? { actionTypes: fields.action_types } : {}),
+      ...(fields.approval ? { approval: fields.approval } : {}),
     };
+    if (!guardrailProblems(tool, problems)) continue;
     tools.set(id, tool);
     byResource.set(resource, tool);
   }

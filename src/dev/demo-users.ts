@@ -8,7 +8,7 @@ export interface DemoUser {
 }
 
 export const DEMO_USERS: readonly DemoUser[] = [
-  { username: 'alice', sub: 'alice', email: 'alice@example.com', scopes: ['crm.read', 'crm.write', 'tickets.read', 'payroll.read'] },
+  { username: 'alice', sub: 'alice', email: 'alice@example.com', scopes: ['crm.read', 'crm.write', 'tickets.read', 'payroll.read', 'payments.read', 'payments.write'] },
   { username: 'bob', sub: 'bob', email: 'bob@example.com', scopes: ['crm.read', 'tickets.read'] },
   { username: 'carol', sub: 'carol', email: 'carol@example.com', scopes: ['payroll.read', 'payroll.admin'] },
 ];

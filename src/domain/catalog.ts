@@ -24,6 +24,8 @@ export interface ToolScope {
    * the ones a `supervised` agent gets without approval. Absent counts as write (fail closed).
    */
   readonly access?: 'read' | 'write';
+  /** Issue 18: `approval: required` in the catalog: no token with this scope without a person's approval. */
+  readonly approval?: 'required';
 }
 
 /**
@@ -51,6 +53,60 @@ export interface Tool {
   readonly timeWindows: readonly TimeWindow[];
   /** Where it was loaded from, for error messages. */
   readonly source: string;
+  /** Issue 18: the RFC 9396 action types agents may describe in `authorization_details` (empty map: none). */
+  readonly actionTypes?: ReadonlyMap<string, ActionType>;
+  /** Issue 18: who approves gated exchanges for this tool, and how long a request waits. */
+  readonly approval?: ToolApprovalPolicy;
+}
+
+// ---- Guardrails (issue 18): action types, approval rules, approvers -------------------------------------
+
+/**
+ * Typed fields an action type declares. `amount` is a decimal string in the currency's major unit ("1500.00"),
+ * carried as integer minor units; `currency` an ISO 4217 code. An action type with an amount has a currency.
+ */
+export const ACTION_FIELD_TYPES = ['string', 'integer', 'boolean', 'amount', 'currency'] as const;
+export type ActionFieldType = (typeof ACTION_FIELD_TYPES)[number];
+
+export interface ActionField {
+  readonly name: string;
+  readonly type: ActionFieldType;
+  readonly required: boolean;
+  /** For strings: the longest value accepted (default 256). */
+  readonly maxLength?: number;
+}
+
+/**
+ * When an action of this type needs approval: always, or when its amount is above a threshold in its currency
+ * (integer minor units by currency). An amount in a currency the rule does not list needs approval (fail safe).
+ */
+export type ActionApprovalRule =
+  | { readonly kind: 'always' }
+  | { readonly kind: 'amount_above'; readonly thresholdsMinor: ReadonlyMap<string, number> };
+
+export interface ActionType {
+  /** RFC 9396 §2 `type`. */
+  readonly name: string;
+  /** The tool's operation names of this type (RFC 9396 §2.2 `actions`). */
+  readonly actions: readonly string[];
+  readonly fields: ReadonlyMap<string, ActionField>;
+  readonly approval?: ActionApprovalRule;
+  /**
+   * Tool scopes whose tokens must describe an action (of any type listing the scope): without this, an agent
+   * could leave `authorization_details` out and get a token no approval rule ever saw.
+   */
+  readonly scopes: readonly string[];
+}
+
+export interface ToolApprovalPolicy {
+  /** Whether the user on whose behalf the agent acts may approve. */
+  readonly user: boolean;
+  /** Approver role -> the admin key ids that hold it, for this tool. */
+  readonly roles: ReadonlyMap<string, readonly string[]>;
+  /** How long an approval request waits before it lapses (`expired_token`). */
+  readonly lapseSeconds: number;
+  /** Where the signed approval notification is POSTed (a Slack-compatible JSON payload), if anywhere. */
+  readonly notifyUrl?: string;
 }
 
 export interface Catalog {

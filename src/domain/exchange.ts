@@ -108,6 +108,8 @@ export interface Grant {
   readonly iat: number;
   readonly exp: number;
   /** Which bound set `exp` (for attribution): the smallest of these wins. */
-  readonly lifetimeBoundBy: 'tool_max_ttl' | 'agent_max_ttl' | 'subject_token_exp' | 'time_window_end';
+  readonly lifetimeBoundBy: 'tool_max_ttl' | 'agent_max_ttl' | 'subject_token_exp' | 'time_window_end'
+    /** Issue 18: an approved, single-use token lives at most a minute. */
+    | 'approval_single_use';
   readonly issuedTokenType: IssuedTokenType;
 }

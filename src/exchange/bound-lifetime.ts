@@ -14,7 +14,7 @@ export interface LifetimeBounds {
   readonly windowEndMs: number | null;
 }
 
-export type BoundedLifetime = { exp: number; boundBy: Grant['lifetimeBoundBy'] };
+export type BoundedLifetime = { exp: number; boundBy: Exclude<Grant['lifetimeBoundBy'], 'approval_single_use'> };
 
 /**
  * Ties are broken by the fixed order tool_max_ttl, agent_max_ttl, subject_token_exp, time_window_end:
@@ -22,7 +22,7 @@ export type BoundedLifetime = { exp: number; boundBy: Grant['lifetimeBoundBy'] }
  */
 export function boundLifetime(b: LifetimeBounds): BoundedLifetime | Denial {
   const now = Math.floor(b.nowSeconds);
-  const candidates: readonly (readonly [Grant['lifetimeBoundBy'], number])[] = [
+  const candidates: readonly (readonly [BoundedLifetime['boundBy'], number])[] = [
     ['tool_max_ttl', now + Math.floor(b.toolMaxTtlSeconds)],
     ['agent_max_ttl', now + Math.floor(b.agentMaxTtlSeconds)],
     ['subject_token_exp', Math.floor(b.subjectExpSeconds)],

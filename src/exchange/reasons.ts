@@ -18,14 +18,18 @@ export type OAuthErrorCode =
   | 'invalid_dpop_proof'
   | 'temporarily_unavailable'
   | 'server_error'
+  // Issue 18 (approvals). RFC 9396 §6.2: authorization_details the server cannot accept.
+  | 'invalid_authorization_details'
+  // CIBA Core §11 / RFC 8628 §3.5: the polling answers while a person decides.
+  | 'authorization_pending'
+  | 'slow_down'
   /**
-   * Issue 18 guardrails. RFC 6749 §4.1.2.1 defines `access_denied` ("the resource owner or authorization
-   * server denied the request"); OpenID CIBA §11 and RFC 8628 §3.5 use it at the token endpoint for a
-   * request that is well-formed and authenticated but refused by a person's decision. A budget or a rollout
-   * stage is exactly that: nothing in the request is wrong, and retrying will not help until a person acts
-   * (unlike `temporarily_unavailable`, which invites an automatic retry).
+   * Also the budgets' and rollout stages' refusal: RFC 6749 §4.1.2.1 defines it ("the resource owner or
+   * authorization server denied the request"); a budget or a stage is a person's decision, nothing in the
+   * request is wrong, and retrying will not help until a person acts (unlike `temporarily_unavailable`).
    */
-  | 'access_denied';
+  | 'access_denied'
+  | 'expired_token';
 
 export const DENIAL_REASONS = {
   // request framing and parameters
@@ -120,6 +124,24 @@ export const DENIAL_REASONS = {
   attribution_unavailable: 'temporarily_unavailable',
   state_unavailable: 'temporarily_unavailable',
   internal_error: 'server_error',
+  // guardrails: human approval bound to the exact action (issue 18, src/guardrails/approvals/)
+  /** RFC 9396 §6.2: malformed, or not one of the tool's declared action types. */
+  authorization_details_invalid: 'invalid_authorization_details',
+  /** The catalog gates this exchange, and an approval binds an action: the agent must describe it. */
+  authorization_details_required: 'invalid_authorization_details',
+  /** Gated: an approval was requested (or is still undecided); the answer carries `approval_id` and `interval`. */
+  approval_pending: 'authorization_pending',
+  /** Polled again before `interval` passed: the interval grows by 5 s (RFC 8628 §3.5). */
+  approval_slow_down: 'slow_down',
+  approval_rejected: 'access_denied',
+  /** Nobody decided within the lapse (default 10 minutes), or the approved token was not fetched within it. */
+  approval_expired: 'expired_token',
+  /** The `approval_id` names no approval this broker holds (CIBA §11: invalid_grant). */
+  approval_unknown: 'invalid_grant',
+  /** The approval was asked for another agent, user, tool, scope set or action. */
+  approval_mismatch: 'invalid_grant',
+  /** The approval's single token has already been minted. */
+  approval_used: 'invalid_grant',
 } as const satisfies Record<string, OAuthErrorCode>;
 
 export type DenialReason = keyof typeof DENIAL_REASONS;
@@ -146,7 +168,11 @@ const ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>> = {
   invalid_dpop_proof: 400,
   temporarily_unavailable: 503,
   server_error: 500,
-  access_denied: 403,
+  invalid_authorization_details: 400,
+  authorization_pending: 400,
+  slow_down: 400,
+  access_denied: 400,
+  expired_token: 400,
 };
 
 /** Reasons whose status differs from their error code's: rate limits answer 429 (RFC 6585) with `Retry-After`. */
@@ -154,6 +180,10 @@ const REASON_STATUS: Partial<Record<DenialReason, number>> = {
   rate_limited: 429,
   source_rate_limited: 429,
   client_authentication_throttled: 429,
+  // Issue 18: budgets and rollout stages refuse with 403 (RFC 9110 §15.5.4: understood, and refused by policy).
+  budget_exceeded: 403,
+  stage_shadow: 403,
+  stage_approval_required: 403,
 };
 
 /** The HTTP status a denial is answered with: the one place it is chosen. */

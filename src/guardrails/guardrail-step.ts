@@ -7,6 +7,7 @@
  */
 import type { ActionDetail } from '../domain/authorization-details.js';
 import type { Agent } from '../domain/agent.js';
+import type { Tool } from '../domain/catalog.js';
 import type { Grant } from '../domain/exchange.js';
 import { adminRecord, type AdminActionRecord } from '../admin/admin-record.js';
 import { deny, type Denial } from '../exchange/reasons.js';
@@ -39,6 +40,16 @@ export interface GuardrailInput {
 export type GuardrailResult =
   | { readonly kind: 'mint'; readonly stage: Stage; readonly grant: Grant; readonly budget?: BudgetClaim; readonly counters: readonly CounterState[] }
   | { readonly kind: 'refuse'; readonly stage: Stage; readonly denial: Denial; readonly budget?: BudgetRefusal; readonly counters: readonly CounterState[]; readonly approvalRequired?: readonly string[] };
+
+export type StagePhase =
+  /** Go on with this grant; `tool` is what the approval gate reads (supervised: write scopes need approval). */
+  | { readonly kind: 'continue'; readonly stage: Stage; readonly grant: Grant; readonly tool: Tool; readonly approvalRequired?: readonly string[] }
+  | { readonly kind: 'shadow'; readonly stage: 'shadow'; readonly grant: Grant }
+  | { readonly kind: 'refuse'; readonly stage: Stage; readonly denial: Denial };
+
+export type BudgetPhase =
+  | { readonly ok: true; readonly claim?: BudgetClaim; readonly counters: readonly CounterState[] }
+  | { readonly ok: false; readonly denial: Denial; readonly budget?: BudgetRefusal; readonly counters: readonly CounterState[] };
 
 export interface GuardrailDeps {
   readonly budgets: BudgetStore;
@@ -105,43 +116,72 @@ export function createGuardrails(deps: GuardrailDeps) {
     if (budgets.notify) void deps.notify(budgets.notify, event('budget.exceeded', input.agent, s, suspended, input.nowMs));
   }
 
+  /** The rollout stage (pure rule, stage store read): narrows, refuses, or marks what needs approval. */
+  async function stage(agent: Agent, grant: Grant): Promise<StagePhase> {
+    const current = await effectiveStage(deps.stages, agent);
+    const staged = applyStage(current, grant.tool, grant.scopes);
+    if ('decision' in staged) return { kind: 'refuse', stage: current, denial: staged };
+    const narrowed: Grant = { ...grant, scopes: staged.scopes };
+    if (staged.kind === 'shadow') return { kind: 'shadow', stage: 'shadow', grant: narrowed };
+    if (staged.kind === 'approval_required') {
+      return { kind: 'continue', stage: current, grant: narrowed, tool: supervisedTool(grant.tool, staged.writeScopes), approvalRequired: staged.writeScopes };
+    }
+    return { kind: 'continue', stage: current, grant: narrowed, tool: grant.tool };
+  }
+
+  /** The budgets: reserved atomically (`reserve`), or only looked at (`peek`: shadow, explain). */
+  async function budget(input: GuardrailInput, mode: 'reserve' | 'peek'): Promise<BudgetPhase> {
+    const { agent, grant } = input;
+    const amounts = amountsOf(input.details);
+    if ('invalid' in amounts) return { ok: false, denial: deny('request_malformed', amounts.invalid), counters: [] };
+    const plan = planBudget(agent.budgets, grant.tool.id, amounts, input.nowMs);
+    const result = mode === 'reserve' ? await deps.budgets.reserve(agent.clientId, plan) : await deps.budgets.peek(agent.clientId, plan);
+    if (!result.ok) {
+      const refusal = refusalOf(agent.clientId, result.exceeded);
+      if (mode === 'reserve') await exceeded(input, result.exceeded);
+      const denial = { ...deny('budget_exceeded', `budget ${refusal.name} ${refusal.metric} is spent (${String(refusal.used)} of ${String(refusal.limit)}); a person must raise or reset it`), scopes: grant.scopes };
+      return { ok: false, denial, budget: refusal, counters: result.counters };
+    }
+    if (mode === 'reserve') await warn(input, warningsCrossed(result.counters));
+    const claim = remainingClaim(result.counters);
+    return { ok: true, ...(claim ? { claim } : {}), counters: result.counters };
+  }
+
   return {
+    stage,
+    budget,
+    /**
+     * Stage and budgets in one, for explain (`dry_run`) and for a broker without the approval gate
+     * (`enforce`): a supervised agent's write grant then answers `stage_approval_required`.
+     */
     async check(input: GuardrailInput, mode: 'enforce' | 'dry_run'): Promise<GuardrailResult> {
-      const { agent, grant } = input;
-      const stage = await effectiveStage(deps.stages, agent);
-      const staged = applyStage(stage, grant.tool, grant.scopes);
-      if ('decision' in staged) return { kind: 'refuse', stage, denial: staged, counters: [] };
-      const narrowed: Grant = { ...grant, scopes: staged.scopes };
-
-      const amounts = amountsOf(input.details);
-      if ('invalid' in amounts) return { kind: 'refuse', stage, denial: deny('request_malformed', amounts.invalid), counters: [] };
-      const plan = planBudget(agent.budgets, grant.tool.id, amounts, input.nowMs);
-      // The shadow stage mints nothing, so it spends nothing: it peeks, like explain.
-      const reserve = mode === 'enforce' && staged.kind === 'proceed';
-      const result = reserve ? await deps.budgets.reserve(agent.clientId, plan) : await deps.budgets.peek(agent.clientId, plan);
-      if (!result.ok) {
-        const refusal = refusalOf(agent.clientId, result.exceeded);
-        if (reserve) await exceeded(input, result.exceeded);
-        const denial = { ...deny('budget_exceeded', `budget ${refusal.name} ${refusal.metric} is spent (${String(refusal.used)} of ${String(refusal.limit)}); a person must raise or reset it`), scopes: narrowed.scopes };
-        return { kind: 'refuse', stage, denial, budget: refusal, counters: result.counters };
+      const staged = await stage(input.agent, input.grant);
+      if (staged.kind === 'refuse') return { kind: 'refuse', stage: staged.stage, denial: staged.denial, counters: [] };
+      const narrowedInput = { ...input, grant: staged.grant };
+      const pendingApproval = staged.kind === 'continue' ? staged.approvalRequired : undefined;
+      // Nothing is minted in the shadow stage or while an approval is needed, so nothing is spent: a peek.
+      const reserve = mode === 'enforce' && staged.kind === 'continue' && pendingApproval === undefined;
+      const spent = await budget(narrowedInput, reserve ? 'reserve' : 'peek');
+      if (!spent.ok) return { kind: 'refuse', stage: staged.stage, denial: spent.denial, ...(spent.budget ? { budget: spent.budget } : {}), counters: spent.counters };
+      if (staged.kind === 'shadow') return { kind: 'refuse', stage: 'shadow', denial: shadowDenial(staged.grant), counters: spent.counters };
+      if (pendingApproval) {
+        const denial = { ...deny('stage_approval_required', `supervised stage: ${pendingApproval.join(' ')} need a person's approval`), scopes: staged.grant.scopes };
+        return { kind: 'refuse', stage: staged.stage, denial, counters: spent.counters, approvalRequired: pendingApproval };
       }
-      if (reserve) await warn(input, warningsCrossed(result.counters));
-
-      if (staged.kind === 'shadow') {
-        const expiresIn = grant.exp - grant.iat;
-        const denial = { ...deny('stage_shadow', `shadow stage: would grant scope "${staged.scopes.granted.join(' ')}" for ${String(expiresIn)} s; no token is minted`), scopes: staged.scopes };
-        return { kind: 'refuse', stage, denial, counters: result.counters };
-      }
-      if (staged.kind === 'approval_required') {
-        // Until the approval gate (issue 18 §1) is wired here, a supervised agent's write grant is refused with
-        // the scopes that need a person's approval; the gate turns this into a pending approval.
-        const denial = { ...deny('stage_approval_required', `supervised stage: ${staged.writeScopes.join(' ')} need a person's approval`), scopes: staged.scopes };
-        return { kind: 'refuse', stage, denial, counters: result.counters, approvalRequired: staged.writeScopes };
-      }
-      const claim = remainingClaim(result.counters);
-      return { kind: 'mint', stage, grant: narrowed, ...(claim ? { budget: claim } : {}), counters: result.counters };
+      return { kind: 'mint', stage: staged.stage, grant: staged.grant, ...(spent.claim ? { budget: spent.claim } : {}), counters: spent.counters };
     },
   };
+}
+
+/** The shadow stage's answer: what would have been granted, and that nothing was minted. */
+export function shadowDenial(grant: Grant): Denial {
+  return { ...deny('stage_shadow', `shadow stage: would grant scope "${grant.scopes.granted.join(' ')}" for ${String(grant.exp - grant.iat)} s; no token is minted`), scopes: grant.scopes };
+}
+
+/** The supervised stage as the approval gate reads it: the tool with each write scope marked `approval: required`. */
+export function supervisedTool(tool: Tool, writeScopes: readonly string[]): Tool {
+  const gated = new Set(writeScopes);
+  return { ...tool, scopes: new Map([...tool.scopes].map(([name, scope]) => [name, gated.has(name) ? { ...scope, approval: 'required' as const } : scope])) };
 }
 
 export type Guardrails = ReturnType<typeof createGuardrails>;

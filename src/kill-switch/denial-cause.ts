@@ -99,6 +99,17 @@ export const DENIAL_CAUSE = {
   stage_shadow: 'enforcement',
   stage_read_only: 'enforcement',
   stage_approval_required: 'enforcement',
+  // Approvals (issue 18): the agent's description of its action, and its use of approval ids, are its doing;
+  // waiting for a person, a person's refusal, a lapse and polling pace are the approval process (not counted).
+  authorization_details_invalid: 'agent',
+  authorization_details_required: 'agent',
+  approval_unknown: 'agent',
+  approval_mismatch: 'agent',
+  approval_used: 'agent',
+  approval_pending: 'enforcement',
+  approval_slow_down: 'enforcement',
+  approval_rejected: 'enforcement',
+  approval_expired: 'enforcement',
 } as const satisfies Record<DenialReason, DenialCause>;
 
 /** Why one scope was dropped: asking beyond the catalog or the agent's registration is the agent's doing. */

@@ -7,7 +7,6 @@ import type { Agent } from '../domain/agent.js';
 import type { Grant } from '../domain/exchange.js';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { newTokenId } from './token-id.js';
-import type { BudgetClaim } from '../guardrails/budgets/budget-plan.js';
 
 export interface MintedToken {
   readonly token: string;
@@ -19,13 +18,17 @@ export interface MintedToken {
 export interface MintOptions {
   /** RFC 9449 §6: binds the token to the DPoP key with this JWK SHA-256 thumbprint. */
   readonly dpopJkt?: string;
-  /** Issue 18: what remains of the agent's budgets for this tool after this exchange (`budget` claim). */
-  readonly budget?: BudgetClaim;
+  /**
+   * Further claims a guardrail adds (issue 18: `authorization_details`, `approval_id`). Written first, so
+   * they can never replace a registered claim.
+   */
+  readonly claims?: Readonly<Record<string, unknown>>;
 }
 
 export function mintAccessToken(grant: Grant, agent: Agent, issuer: string, key: SigningKey, opts: MintOptions = {}): MintedToken {
   const jti = newTokenId();
   const token = key.accessTokenSigner.sign({
+    ...opts.claims,
     iss: issuer,
     sub: grant.subject.sub,
     aud: grant.tool.resource,
@@ -34,7 +37,6 @@ export function mintAccessToken(grant: Grant, agent: Agent, issuer: string, key:
     act: grant.act,
     tool: grant.tool.id,
     ...(opts.dpopJkt !== undefined ? { cnf: { jkt: opts.dpopJkt } } : {}),
-    ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
     iat: grant.iat,
     exp: grant.exp,
     jti,

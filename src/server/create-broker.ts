@@ -45,6 +45,7 @@ import type { BudgetNotifier } from '../guardrails/budgets/budget-notifier.js';
 import { createGuardrailActions } from '../guardrails/admin/guardrail-actions.js';
 import { guardrailRouter } from '../guardrails/admin/guardrail-routes.js';
 import { createExplainHandler } from '../guardrails/explain/explain-request.js';
+import { createApprovals, type ApprovalOptions, type Approvals } from '../guardrails/approvals/create-approvals.js';
 
 export interface BrokerDeps {
   readonly config: BrokerConfig;
@@ -67,6 +68,8 @@ export interface BrokerDeps {
   readonly fastRefusal?: boolean;
   /** Issue 18: where budget webhooks go (tests observe them); default an HMAC-signed HTTP POST. */
   readonly budgetNotifier?: BudgetNotifier;
+  /** Issue 18: approval settings that are not catalog data (the webhook secret, the polling interval). */
+  readonly approvals?: ApprovalOptions;
 }
 
 export interface Broker {
@@ -79,6 +82,8 @@ export interface Broker {
   drain(): Promise<void>;
   /** The HTTP request handler to serve: the app, behind the fast refusal of sources refused from memory. */
   callback(): RequestHandler;
+  /** Issue 18: the approval gate and its store. */
+  readonly approvals: Approvals;
 }
 
 interface ErrorLike { error?: unknown; error_description?: unknown; error_detail?: unknown }
@@ -120,6 +125,11 @@ export function createBroker(deps: BrokerDeps): Broker {
     state, sink: deps.sink, log, now, actions: () => actions,
     ...(deps.budgetNotifier ? { notify: deps.budgetNotifier } : {}),
   });
+  // Issue 18: approvals bound to the exact action (src/guardrails/approvals/); the store is where the state is.
+  const approvals = createApprovals({
+    state, catalog: () => deps.catalog, issuer: config.issuer, now, log,
+    record: (record) => deps.sink.append(record), options: deps.approvals ?? {},
+  });
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
     createTokenExchangeGrant({
@@ -137,6 +147,7 @@ export function createBroker(deps: BrokerDeps): Broker {
       agentStatus,
       rateLimits: config.rateLimits,
       guardrails: guardrails.guardrails,
+      approvals: approvals.gate,
     }),
     TOKEN_EXCHANGE_PARAMETERS,
     TOKEN_EXCHANGE_REPEATABLE,
@@ -246,6 +257,7 @@ export function createBroker(deps: BrokerDeps): Broker {
     }),
   });
   provider.use(guardrailRoutes.routes());
+  provider.use(approvals.routes(createAdminAuthenticator(config.adminKeys, (reason, address, id) => { failures.failed('admin', address, reason, id); })).routes());
   const validators = createValidatorRoutes({
     state,
     verify: verifyBrokerToken,
@@ -261,9 +273,9 @@ export function createBroker(deps: BrokerDeps): Broker {
   });
 
   return {
-    app: provider, issuer: config.issuer, state,
+    app: provider, issuer: config.issuer, state, approvals,
     close: () => { agentStatus.close(); validators.close(); disk?.close(); void failures.close(); },
-    drain: async () => { await Promise.all([unauthenticated?.close(), failures.close()]); },
+    drain: async () => { await Promise.all([unauthenticated?.close(), failures.close(), approvals.gate.settled()]); },
     // Only with aggregation on: without it every denial has a record of its own, which the envelope writes.
     callback: () => sourceLimiter && unauthenticated && deps.fastRefusal !== false
       ? withFastRefusal(provider.callback(), { tokenPath: ROUTES.token, limiter: sourceLimiter, unauthenticated, now })

@@ -13,7 +13,9 @@ import type { Catalog } from '../domain/catalog.js';
 import { TOKEN_EXCHANGE_GRANT, type RawParams } from '../domain/exchange.js';
 import { decide, precheck, type ExchangePolicy } from '../exchange/decide.js';
 import { parseExchangeRequest } from '../exchange/parse-request.js';
-import { deny, isDenial, type Denial } from '../exchange/reasons.js';
+import { denialStatus, deny, isDenial, type Denial } from '../exchange/reasons.js';
+import type { ApprovalGate, MintStep } from '../guardrails/approvals/approval-step.js';
+import { renderOAuthError } from '../http/oauth-error.js';
 import type { SigningKey } from '../keys/signing-keys.js';
 import { mintAccessToken } from '../minting/mint-access-token.js';
 import type { TokenEndpointGrantContext } from '../provider/oidc-provider.js';
@@ -24,11 +26,15 @@ import { actChainDenial } from './check-act-chain-standing.js';
 import { checkDpop } from './check-dpop.js';
 import { denialError } from './denial-error.js';
 import { exchangeState } from './exchange-state.js';
-import type { Guardrails } from '../guardrails/guardrail-step.js';
+import { shadowDenial, type Guardrails, type StagePhase } from '../guardrails/guardrail-step.js';
+import type { BudgetClaim } from '../guardrails/budgets/budget-plan.js';
+import { parseAuthorizationDetails } from '../guardrails/authorization-details/parse-authorization-details.js';
 
 export const TOKEN_EXCHANGE_PARAMETERS = [
   'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type',
   'resource', 'audience', 'scope', 'requested_token_type',
+  // Issue 18 (approvals): RFC 9396 authorization_details, and the approval id the agent polls with.
+  'authorization_details', 'approval_id',
 ] as const;
 /** RFC 8707 allows several `resource` values; the broker accepts exactly one, and says so as invalid_target. */
 export const TOKEN_EXCHANGE_REPEATABLE = ['resource', 'audience'] as const;
@@ -53,6 +59,14 @@ export interface TokenExchangeDeps {
   readonly rateLimits?: BrokerConfig['rateLimits'];
   /** Issue 18: rollout stages and budgets, run after the decision (absent: none). */
   readonly guardrails?: Guardrails;
+  /** Issue 18: the approval gate (src/guardrails/approvals/); absent, authorization_details are not read. */
+  readonly approvals?: ApprovalGate;
+}
+
+/** A single-valued parameter as oidc-provider passed it (repeats are refused before the grant runs). */
+function singleParam(params: RawParams, name: string): string | undefined {
+  const value = Object.hasOwn(params, name) ? params[name] : undefined;
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 /**
@@ -157,30 +171,73 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     const chainDenial = await actChainDenial(decision.act, deps.policy.brokerIssuer, deps.agents(), async (id) => (await deps.agentStatus.recent(id)) && deps.agentStatus.latest(id));
     if (chainDenial) return refuse(chainDenial);
 
-    // [guardrails] issue 18, minimal call until the token endpoint is one pipeline of steps: the agent's
-    // rollout stage (may narrow or refuse), then its budgets (reserved atomically). A store that cannot
-    // answer refuses (fail closed). authorization_details: none are parsed yet at this point ([] = counts only).
-    let grant = decision;
-    let budgetClaim;
+    // >>> Issue 18 guardrails, minimal marked calls until the token endpoint is one pipeline of steps:
+    // rollout stage (may narrow, answer for shadow, or mark write scopes for approval) -> the approval gate
+    // -> budgets (reserved atomically, only for what is minted) -> mint with the `budget` claim. A store
+    // that cannot answer refuses (fail closed).
+    const params = ctx.oidc.params as RawParams;
+    let staged: StagePhase = { kind: 'continue', stage: 'autonomous', grant: decision, tool: pre.tool };
     if (deps.guardrails) {
-      let guarded;
       try {
-        guarded = await deps.guardrails.check({ agent, grant: decision, details: [], requestId: state.requestId, callerAddress: ctx.ip, nowMs }, 'enforce');
+        staged = await deps.guardrails.stage(agent, decision);
       } catch {
-        return refuse(deny('state_unavailable', 'budgets or rollout stage cannot be checked right now; try again later'));
+        return refuse(deny('state_unavailable', 'the rollout stage cannot be checked right now; try again later'));
       }
-      if (guarded.stage !== 'autonomous') state.stage = guarded.stage;
-      if (guarded.kind === 'refuse') {
-        if (guarded.budget) state.budget = guarded.budget;
-        return refuse(guarded.denial);
+      if (staged.stage !== 'autonomous') state.stage = staged.stage;
+      if (staged.kind === 'refuse') return refuse(staged.denial);
+      if (staged.kind === 'shadow') {
+        // Decided in full (the declared action parsed, the budget looked at), nothing minted, nothing spent.
+        const details = parseAuthorizationDetails(singleParam(params, 'authorization_details'), pre.tool);
+        if (isDenial(details)) return refuse(details);
+        const peek = await deps.guardrails.budget({ agent, grant: staged.grant, details: details?.details ?? [], requestId: state.requestId, callerAddress: ctx.ip, nowMs }, 'peek').catch(() => null);
+        if (peek === null) return refuse(deny('state_unavailable', 'budgets cannot be checked right now; try again later'));
+        if (!peek.ok) {
+          if (peek.budget) state.budget = peek.budget;
+          return refuse(peek.denial);
+        }
+        return refuse(shadowDenial(staged.grant));
       }
-      grant = guarded.grant;
-      budgetClaim = guarded.budget;
+      if (staged.approvalRequired && !deps.approvals) {
+        return refuse({ ...deny('stage_approval_required', `supervised stage: ${staged.approvalRequired.join(' ')} need a person's approval`), scopes: staged.grant.scopes });
+      }
     }
+    const stagedGrant = staged.kind === 'continue' ? staged.grant : decision;
+    const stagedTool = staged.kind === 'continue' ? staged.tool : pre.tool;
 
+    // Issue 18 (approvals): the approval step after decide, before minting (src/guardrails/approvals/approval-step.ts).
+    let approved: MintStep | undefined;
+    if (deps.approvals) {
+      const step = await deps.approvals.run({
+        tool: stagedTool, grant: stagedGrant, agentId: clientId, rawDetails: singleParam(params, 'authorization_details'),
+        approvalId: singleParam(params, 'approval_id'), requestId: state.requestId, callerAddress: ctx.ip,
+      });
+      if (isDenial(step)) return refuse(step);
+      if (step.step === 'answer') {
+        // No token: the CIBA-style pending answer, with approval_id / interval / expires_in (recorded as a denial).
+        state.denial = step.denial;
+        renderOAuthError(ctx, { status: denialStatus(step.denial.reason), error: step.denial.error, description: step.denial.description, members: step.members });
+        return;
+      }
+      approved = step;
+    }
+    const grant = approved?.grant ?? stagedGrant;
+
+    // Issue 18 budgets: counted and summed (declared amounts) only for what is about to be minted.
+    let budgetClaim: BudgetClaim | undefined;
+    if (deps.guardrails) {
+      const spent = await deps.guardrails.budget({ agent, grant, details: approved?.details?.details ?? [], requestId: state.requestId, callerAddress: ctx.ip, nowMs }, 'reserve').catch(() => null);
+      if (spent === null) return refuse(deny('state_unavailable', 'budgets cannot be checked right now; try again later'));
+      if (!spent.ok) {
+        if (spent.budget) state.budget = spent.budget;
+        return refuse(spent.denial);
+      }
+      budgetClaim = spent.claim;
+    }
+    const claims = { ...approved?.claims, ...(budgetClaim ? { budget: budgetClaim } : {}) };
+    // <<< Issue 18 guardrails
     const minted = mintAccessToken(grant, agent, deps.issuer, deps.signingKey(), {
       ...(dpop.jkt !== undefined ? { dpopJkt: dpop.jkt } : {}),
-      ...(budgetClaim !== undefined ? { budget: budgetClaim } : {}),
+      ...(Object.keys(claims).length > 0 ? { claims } : {}),
     });
     // Checked again after minting, against a read of the feed that started after the mint: a suspension
     // committed before this point wins, and one committed after it revokes this token by its rule
@@ -190,6 +247,9 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
     // latest() has just brought the view up to date, so recent() answers for the chain as of now too.
     const chainMeanwhile = await actChainDenial(decision.act, deps.policy.brokerIssuer, deps.agents(), (id) => deps.agentStatus.recent(id));
     if (chainMeanwhile) return refuse(chainMeanwhile);
+    // Issue 18 (approvals): an approved request's single token is claimed (once, on every replica) and recorded.
+    const approvalRefusal = await approved?.minted({ jti: minted.jti, exp: minted.exp });
+    if (approvalRefusal) return refuse(approvalRefusal);
     state.grant = grant;
     state.minted = { jti: minted.jti, iat: minted.iat, exp: minted.exp };
     ctx.body = {
@@ -198,6 +258,8 @@ export function createTokenExchangeGrant(deps: TokenExchangeDeps) {
       token_type: dpop.jkt !== undefined ? 'DPoP' : 'Bearer',
       expires_in: minted.exp - minted.iat,
       scope: grant.scopes.granted.join(' '),
+      // RFC 9396 §7: the authorization details the token carries are returned with it.
+      ...(approved?.details ? { authorization_details: approved.details.canonical } : {}),
     };
   };
 }

@@ -51,6 +51,7 @@ describe('sample agent', () => {
       crm: ['crm.accounts.read', 'crm.accounts.write'],
       tickets: ['tickets.read'],
       payroll: ['payroll.payslips.read'],
+      payments: ['payments.read', 'payments.create'],
     });
     expect(demo.authentication.method).toBe('client_secret_basic');
     if (demo.authentication.method !== 'client_secret_basic') return;

@@ -13,7 +13,7 @@ const one = (data: unknown) => buildCatalog([{ source: F, data }]);
 describe('sample catalog', () => {
   it('loads crm, tickets and payroll from scopes/', async () => {
     const catalog = await loadCatalog(path.join(REPO_ROOT, 'scopes'), { cwd: REPO_ROOT });
-    expect([...catalog.tools.keys()]).toEqual(['crm', 'payroll', 'tickets']);
+    expect([...catalog.tools.keys()]).toEqual(['crm', 'payments', 'payroll', 'tickets']);
 
     const crm = catalog.tools.get('crm')!;
     expect(crm.source).toBe('scopes/crm.yaml');
@@ -85,7 +85,7 @@ describe('buildCatalog', () => {
     scopes['crm.accounts.read'] = { description: 'Read', risk: 'low', justfied_by: ['crm.read'] };
     expect(problemsOf(() => one(tool))).toEqual([
       'scopes/crm.yaml: max_tll: unknown key (did you mean "max_ttl"?)',
-      'scopes/crm.yaml: owner: unknown key (allowed: id, description, resource, max_ttl, scopes, time_windows)',
+      'scopes/crm.yaml: owner: unknown key (allowed: id, description, resource, max_ttl, scopes, time_windows, action_types, approval)',
       'scopes/crm.yaml: max_ttl: is required',
       'scopes/crm.yaml: scopes["crm.accounts.read"].justified_by: is required',
       'scopes/crm.yaml: scopes["crm.accounts.read"].justfied_by: unknown key (did you mean "justified_by"?)',

@@ -26,7 +26,7 @@ describe('loadEverything', () => {
     const { config, catalog, agents } = await loadEverything({ env: {}, cwd: REPO_ROOT });
     expect(config.mode).toBe('development');
     expect(config.catalogDir).toBe(path.join(REPO_ROOT, 'scopes'));
-    expect([...catalog.tools.keys()].sort()).toEqual(['crm', 'payroll', 'tickets']);
+    expect([...catalog.tools.keys()].sort()).toEqual(['crm', 'payments', 'payroll', 'tickets']);
     expect([...agents.agents.keys()]).toEqual(['demo-agent']);
   });
 
@@ -84,7 +84,7 @@ describe('runCheck', () => {
   it('prints a summary and returns 0 for the samples', async () => {
     expect(await check({ cwd: REPO_ROOT })).toEqual({
       code: 0,
-      lines: ['ok: 3 tools (crm, payroll, tickets), 1 agent (demo-agent)'],
+      lines: ['ok: 4 tools (crm, payments, payroll, tickets), 1 agent (demo-agent)'],
     });
   });
 

@@ -12,6 +12,7 @@ import type { SharedState } from '../../src/state/shared-state.js';
 import { loadSigningKeys, type SigningKeys } from '../../src/keys/signing-keys.js';
 import { createLogger } from '../../src/log.js';
 import { createBroker } from '../../src/server/create-broker.js';
+import type { ApprovalOptions, Approvals } from '../../src/guardrails/approvals/create-approvals.js';
 import type { Provider } from '../../src/provider/oidc-provider.js';
 import { close, listen, serve } from '../../src/server/listen.js';
 import { mkdtemp } from 'node:fs/promises';
@@ -34,6 +35,10 @@ export interface BrokerStartOptions {
   readonly fastRefusal?: boolean;
   /** Sees the app before it is served (tests add a first middleware to observe which requests reach it). */
   readonly beforeServe?: (app: Provider) => void;
+  /** Issue 18: approval settings (webhook secret, polling interval). */
+  readonly approvals?: ApprovalOptions;
+  /** Signing keys shared with another replica (default: fresh keys for this broker). */
+  readonly keys?: SigningKeys;
 }
 
 export interface RunningTestBroker {
@@ -45,6 +50,8 @@ export interface RunningTestBroker {
   readonly agents: Map<string, Agent>;
   /** The shared state (suspensions, revocations) this broker reads. */
   readonly state: SharedState;
+  /** Issue 18: the approval gate and store of this replica. */
+  readonly approvals: Approvals;
   close(): Promise<void>;
 }
 
@@ -83,7 +90,7 @@ export async function reserveBroker(opts: { readonly issuer?: string } = {}): Pr
     url,
     async start(opts) {
       const keysDir = await mkdtemp(join(tmpdir(), 'broker-keys-'));
-      const keys = await loadSigningKeys(keysDir, { generateIfMissing: true });
+      const keys = opts.keys ?? await loadSigningKeys(keysDir, { generateIfMissing: true });
       const sink = new MemorySink();
       const agents = new Map(opts.agents.map((a) => [a.clientId, a]));
       const registry: AgentRegistry = { agents };
@@ -97,10 +104,11 @@ export async function reserveBroker(opts: { readonly issuer?: string } = {}): Pr
         ...(opts.now ? { now: opts.now } : {}),
         ...(opts.state ? { state: opts.state } : {}),
         ...(opts.fastRefusal === undefined ? {} : { fastRefusal: opts.fastRefusal }),
+        ...(opts.approvals ? { approvals: opts.approvals } : {}),
       });
       opts.beforeServe?.(broker.app);
       serve(server, broker.callback());
-      return { issuer, tokenEndpoint: `${url}/token`, sink, keys, agents, state: broker.state, close: async () => { broker.close(); await close(server, 0); } };
+      return { issuer, tokenEndpoint: `${url}/token`, sink, keys, agents, state: broker.state, approvals: broker.approvals, close: async () => { broker.close(); await close(server, 0); } };
     },
   };
 }

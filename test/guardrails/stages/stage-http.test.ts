@@ -97,14 +97,16 @@ describe('rollout stages at /token', () => {
     expect(recs[1]).toMatchObject({ decision: 'denied', reason: 'stage_read_only', stage: 'read_only' });
   });
 
-  it('supervised: write scopes need approval (refused pending it), read scopes do not', async () => {
+  it('supervised: write scopes go to the approval gate (which binds an exact action), read scopes do not', async () => {
     expect((await exchange('supervised', 'crm.accounts.read')).status).toBe(200);
     const write = await exchange('supervised', 'crm.accounts.write');
-    expect(write.status).toBe(403);
-    expect(write.body.error).toBe('access_denied');
-    expect(write.body.error_description).toContain('crm.accounts.write');
+    // The gate fires for the write scope; an approval binds an exact action, so the agent must describe one.
+    expect(write.status).toBe(400);
+    expect(write.body.error).toBe('invalid_authorization_details');
     expect(write.body).not.toHaveProperty('access_token');
-    expect(records('supervised').filter((r) => r.decision === 'denied').map((r) => r.reason)).toEqual(['stage_approval_required']);
+    const denied = records('supervised').filter((r) => r.decision === 'denied');
+    expect(denied).toHaveLength(1);
+    expect(denied[0]).toMatchObject({ reason: 'authorization_details_required', stage: 'supervised' });
   });
 
   it('a stage change is an attributed admin action (operators only) and takes effect at once', async () => {

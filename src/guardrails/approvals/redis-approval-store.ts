@@ -1,0 +1,161 @@
+/**
+ * The approval store shared by every broker replica (issue 18): one Redis hash per request, each state change
+ * one Lua script over that hash alone (Cluster-safe), so an approval given at one replica is seen, and minted
+ * exactly once, at any other. Fields: `request` (the immutable JSON), `status`, `expires_at`, `interval`,
+ * `next_poll`, `decision` (JSON), `minted_jti`. An index (sorted set by creation time) serves the admin listing;
+ * the gate statistics are one hash of counters. Any Redis failure rejects with StateUnavailableError.
+ */
+import type { RedisClient } from '../../state/connect-redis.js';
+import { StateUnavailableError } from '../../state/shared-state.js';
+import { SLOW_DOWN_STEP_SECONDS, type Approval, type ApprovalDecisionMade, type ApprovalRequest } from './approval.js';
+import { APPROVAL_RETENTION_MS, type ApprovalStore, type DecideResult, type GateStats, type MintClaim, type PollResult } from './approval-store.js';
+
+/** ARGV: status, decision JSON, now. Returns ok | not_found | expired | <current status>. */
+const DECIDE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'not_found' end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'pending' then return status end
+if tonumber(ARGV[3]) >= tonumber(redis.call('HGET', KEYS[1], 'expires_at')) then return 'expired' end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'decision', ARGV[2])
+return 'ok'
+`;
+
+/** ARGV: now, slow-down step (s). Returns 0 (no such approval), or 1 (paced) / 2 (slow down). */
+const POLL = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 1 end
+local now = tonumber(ARGV[1])
+local interval = tonumber(redis.call('HGET', KEYS[1], 'interval'))
+local slow = 1
+if now < tonumber(redis.call('HGET', KEYS[1], 'next_poll')) then
+  interval = interval + tonumber(ARGV[2])
+  slow = 2
+end
+redis.call('HSET', KEYS[1], 'interval', interval, 'next_poll', now + interval * 1000)
+return slow
+`;
+
+/** ARGV: jti, now. Returns ok | not_found | expired | not_approved. */
+const MINT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'not_found' end
+if redis.call('HGET', KEYS[1], 'status') ~= 'approved' then return 'not_approved' end
+if tonumber(ARGV[2]) >= tonumber(redis.call('HGET', KEYS[1], 'expires_at')) then return 'expired' end
+redis.call('HSET', KEYS[1], 'status', 'minted', 'minted_jti', ARGV[1])
+return 'ok'
+`;
+
+const STATUSES: readonly string[] = ['pending', 'approved', 'rejected', 'minted'];
+
+export class RedisApprovalStore implements ApprovalStore {
+  constructor(private readonly redis: RedisClient, private readonly prefix: string) {}
+
+  #key(id: string): string {
+    return `${this.prefix}{approval:${id}}`;
+  }
+
+  get #index(): string {
+    return `${this.prefix}approvals:index`;
+  }
+
+  get #statsKey(): string {
+    return `${this.prefix}approvals:stats`;
+  }
+
+  async #run<T>(what: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (cause) {
+      throw new StateUnavailableError(`redis approvals ${what} failed`, { cause });
+    }
+  }
+
+  async create(request: ApprovalRequest, intervalSeconds: number): Promise<Approval> {
+    const key = this.#key(request.id);
+    const nextPollAtMs = request.createdAtMs + intervalSeconds * 1000;
+    await this.#run('create', async () => {
+      await this.redis.multi()
+        .hset(key, { request: JSON.stringify(request), status: 'pending', expires_at: String(request.expiresAtMs), interval: String(intervalSeconds), next_poll: String(nextPollAtMs) })
+        .pexpireat(key, request.expiresAtMs + APPROVAL_RETENTION_MS)
+        .exec();
+      await this.redis.zadd(this.#index, request.createdAtMs, request.id);
+    });
+    return { ...request, status: 'pending', intervalSeconds, nextPollAtMs };
+  }
+
+  async get(id: string): Promise<Approval | null> {
+    const fields = await this.#run('read', () => this.redis.hgetall(this.#key(id)));
+    return parseApproval(fields);
+  }
+
+  async decide(id: string, status: 'approved' | 'rejected', made: ApprovalDecisionMade): Promise<DecideResult> {
+    const reply = await this.#run('decide', () => this.redis.eval(DECIDE, 1, this.#key(id), status, JSON.stringify(made), String(made.atMs)));
+    const approval = await this.get(id);
+    if (reply === 'ok' && approval) return { ok: true, approval };
+    if (reply === 'not_found' || !approval) return { ok: false, why: 'not_found' };
+    return { ok: false, why: reply === 'expired' ? 'expired' : 'already_decided', approval };
+  }
+
+  async poll(id: string, nowMs: number): Promise<PollResult | null> {
+    const reply = await this.#run('poll', () => this.redis.eval(POLL, 1, this.#key(id), String(nowMs), String(SLOW_DOWN_STEP_SECONDS)));
+    if (reply === 0) return null;
+    const approval = await this.get(id);
+    return approval ? { approval, slowDown: reply === 2 } : null;
+  }
+
+  async claimMint(id: string, jti: string, nowMs: number): Promise<MintClaim> {
+    const reply = await this.#run('mint', () => this.redis.eval(MINT, 1, this.#key(id), jti, String(nowMs)));
+    if (reply === 'ok') return { ok: true };
+    return { ok: false, why: reply === 'not_found' ? 'not_found' : reply === 'expired' ? 'expired' : 'not_approved' };
+  }
+
+  async list(options: { readonly status?: Approval['status']; readonly limit: number; readonly nowMs: number }): Promise<Approval[]> {
+    // Index entries outlive their hashes by at most a day's lapse plus the retention: trimmed here.
+    const cutoff = options.nowMs - APPROVAL_RETENTION_MS - 86_400_000;
+    const ids = await this.#run('list', async () => {
+      await this.redis.zremrangebyscore(this.#index, '-inf', String(cutoff));
+      return this.redis.zrevrange(this.#index, 0, 999);
+    });
+    const out: Approval[] = [];
+    for (const id of ids) {
+      const approval = await this.get(id);
+      if (approval && (options.status === undefined || approval.status === options.status)) out.push(approval);
+      if (out.length >= options.limit) break;
+    }
+    return out;
+  }
+
+  async countExchange(tool: string, gated: boolean): Promise<void> {
+    await this.#run('count', async () => {
+      const tx = this.redis.multi().hincrby(this.#statsKey, `${tool}:exchanges`, 1);
+      if (gated) tx.hincrby(this.#statsKey, `${tool}:gated`, 1);
+      await tx.exec();
+    });
+  }
+
+  async stats(): Promise<GateStats> {
+    const all = await this.#run('stats', () => this.redis.hgetall(this.#statsKey));
+    const out: Record<string, { exchanges: number; gated: number }> = {};
+    for (const [field, value] of Object.entries(all)) {
+      const at = field.lastIndexOf(':');
+      const tool = field.slice(0, at);
+      const kind = field.slice(at + 1);
+      const entry = out[tool] ?? { exchanges: 0, gated: 0 };
+      if (kind === 'exchanges' || kind === 'gated') entry[kind] = Number(value);
+      out[tool] = entry;
+    }
+    return out;
+  }
+}
+
+function parseApproval(fields: Record<string, string>): Approval | null {
+  const { request, status, interval, next_poll: nextPoll, decision, minted_jti: mintedJti } = fields;
+  if (request === undefined || status === undefined || !STATUSES.includes(status)) return null;
+  return {
+    ...(JSON.parse(request) as ApprovalRequest),
+    status: status as Approval['status'],
+    intervalSeconds: Number(interval),
+    nextPollAtMs: Number(nextPoll),
+    ...(decision !== undefined ? { decision: JSON.parse(decision) as ApprovalDecisionMade } : {}),
+    ...(mintedJti !== undefined ? { mintedJti } : {}),
+  };
+}
