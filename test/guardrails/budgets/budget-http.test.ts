@@ -17,13 +17,15 @@ import { SIGNATURE_HEADER } from '../../../src/guardrails/budgets/budget-notifie
 import { hashClientSecret } from '../../../src/provider/client-secret-hash.js';
 import { RedisState } from '../../../src/state/redis-state.js';
 import { reserveBroker, trustedIssuer, type RunningTestBroker } from '../../support/broker-harness.js';
-import { CRM, testCatalog } from '../../support/catalog.js';
+import { paymentDetail, sampleCatalog } from '../payments-tool.js';
 import { cleanupPrefix, REDIS_URL, requireRedis, uniquePrefix } from '../../support/redis.js';
 import { AT_TYPE, basic, form, rawPost, TE_GRANT, type RawResponse } from '../../support/token-request.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../../support/upstream-idp.js';
 
 const redisUp = await requireRedis('budgets across two replicas');
 const SECRET = 'budget-test-agent-secret';
+const CRM_RESOURCE = 'https://crm.example.internal/api';
+const PAYMENTS = 'https://payments.example.internal/api';
 const WEBHOOK_SECRET = 'budget-webhook-test-secret';
 process.env.BUDGET_TEST_WEBHOOK_SECRET = WEBHOOK_SECRET;
 
@@ -63,13 +65,18 @@ describe.runIf(redisUp)('budgets at /token across two replicas sharing Redis', (
       { ...agent('racer', { tools: new Map([['crm', { exchangesPerHour: 5 }]]), onExceed: 'refuse' }), authentication: { method: 'client_secret_basic', secretHash } },
       { ...agent('spender', { overall: { exchangesPerHour: 1 }, tools: new Map(), onExceed: 'suspend', notify: { webhook, secretEnv: 'BUDGET_TEST_WEBHOOK_SECRET' } }), authentication: { method: 'client_secret_basic', secretHash } },
       { ...agent('raised', { overall: { exchangesPerDay: 1 }, tools: new Map(), onExceed: 'refuse' }), authentication: { method: 'client_secret_basic', secretHash } },
+      {
+        ...agent('payer', { tools: new Map([['payments', { amountMinorPerDay: new Map([['EUR', 100_000]]) }]]), onExceed: 'refuse' }),
+        authentication: { method: 'client_secret_basic', secretHash }, tools: new Map([['payments', ['payments.read', 'payments.create']]]),
+      },
     ];
+    const catalog = await sampleCatalog();
     const first = await reserveBroker();
     const second = await reserveBroker({ issuer: first.issuer });
     idp = await startUpstreamIdp({ audience: first.issuer });
     states = [await RedisState.connect({ url: REDIS_URL, prefix }), await RedisState.connect({ url: REDIS_URL, prefix })];
     replicas = await Promise.all([first, second].map((r, i) => r.start({
-      trustedIssuers: [trustedIssuer(idp.issuer, first.issuer)], catalog: testCatalog(), agents,
+      trustedIssuers: [trustedIssuer(idp.issuer, first.issuer)], catalog, agents,
       config: { adminKeys: [{ id: 'oncall', hash: admin.hash }] }, state: states[i]!,
     })));
     userToken = await idp.userToken('alice');
@@ -85,8 +92,12 @@ describe.runIf(redisUp)('budgets at /token across two replicas sharing Redis', (
 
   // Each replica listens on its own port; tokenEndpoint is where this replica itself listens.
   const exchange = (replica: RunningTestBroker, clientId: string): Promise<RawResponse> => rawPost(replica.tokenEndpoint, form({
-    grant_type: TE_GRANT, subject_token: userToken, subject_token_type: AT_TYPE, resource: CRM, scope: 'crm.accounts.read',
+    grant_type: TE_GRANT, subject_token: userToken, subject_token_type: AT_TYPE, resource: CRM_RESOURCE, scope: 'crm.accounts.read',
   }), { authorization: basic(clientId, SECRET) });
+  const pay = (replica: RunningTestBroker, amount: string): Promise<RawResponse> => rawPost(replica.tokenEndpoint, form({
+    grant_type: TE_GRANT, subject_token: userToken, subject_token_type: AT_TYPE, resource: PAYMENTS, scope: 'payments.create',
+    authorization_details: JSON.stringify([paymentDetail({ payee: 'ACME', amount, currency: 'EUR' })]),
+  }), { authorization: basic('payer', SECRET) });
 
   const exchangeRecords = (clientId: string): ExchangeRecord[] => replicas.flatMap((r) => r.sink.records)
     .filter((r): r is ExchangeRecord => r.type === 'token_exchange' && r.agent.client_id === clientId);
@@ -120,6 +131,29 @@ describe.runIf(redisUp)('budgets at /token across two replicas sharing Redis', (
     // Near the budget (80 %: the 4th of 5), exactly one warning across both replicas.
     const warnings = adminRecords('budget.warning').filter((r) => r.target.value === 'racer/crm:exchanges_per_hour');
     expect(warnings).toHaveLength(1);
+  });
+
+  it('declared amounts: racing payments never sum past the daily amount budget, per currency', async () => {
+    // 8 payments of 300.00 EUR against 1,000.00 EUR a day: at most 3 (900.00), none above the approval threshold.
+    const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => pay(replicas[i % 2]!, '300.00')));
+    const granted = responses.filter((r) => r.status === 200);
+    expect(granted).toHaveLength(3);
+    for (const r of responses.filter((x) => x.status !== 200)) {
+      expect(r).toMatchObject({ status: 403, body: { error: 'access_denied' } });
+      expect(r.body).not.toHaveProperty('access_token');
+    }
+    const left = granted.map((r) => (decodeJwt(String(r.body.access_token)).budget as { amounts: Record<string, number> }).amounts.EUR).sort((a, b) => a - b);
+    expect(left).toEqual([10_000, 40_000, 70_000]);
+    const denials = exchangeRecords('payer').filter((r) => r.decision === 'denied');
+    expect(denials).toHaveLength(5);
+    for (const d of denials) expect(d.budget).toMatchObject({ name: 'payer/payments', metric: 'amount_per_day:EUR', limit: 100_000, used: 90_000, requested: 30_000 });
+    // A smaller payment still fits what is left; a currency the budget does not list has no room at all.
+    expect((await pay(replicas[0]!, '100.00')).status).toBe(200);
+    const usd = await rawPost(replicas[1]!.tokenEndpoint, form({
+      grant_type: TE_GRANT, subject_token: userToken, subject_token_type: AT_TYPE, resource: PAYMENTS, scope: 'payments.create',
+      authorization_details: JSON.stringify([paymentDetail({ payee: 'ACME', amount: '1.00', currency: 'USD' })]),
+    }), { authorization: basic('payer', SECRET) });
+    expect(usd).toMatchObject({ status: 403, body: { error: 'access_denied' } });
   });
 
   it('over budget: the owner gets an HMAC-signed webhook and the agent is suspended (a person reinstates it)', async () => {
