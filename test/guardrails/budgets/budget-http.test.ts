@@ -14,6 +14,7 @@ import type { AdminActionRecord } from '../../../src/admin/admin-record.js';
 import type { ExchangeRecord } from '../../../src/attribution/record.js';
 import type { Agent } from '../../../src/domain/agent.js';
 import { SIGNATURE_HEADER } from '../../../src/guardrails/budgets/budget-notifier.js';
+import { budgetOf } from '../../../src/sdk/validator/budget.js';
 import { hashClientSecret } from '../../../src/provider/client-secret-hash.js';
 import { RedisState } from '../../../src/state/redis-state.js';
 import { reserveBroker, trustedIssuer, type RunningTestBroker } from '../../support/broker-harness.js';
@@ -116,7 +117,7 @@ describe.runIf(redisUp)('budgets at /token across two replicas sharing Redis', (
       expect(r.headers.get('cache-control')).toBe('no-store');
     }
     // The remaining budget travels in each token: 4, 3, 2, 1, 0 in some order.
-    const remaining = granted.map((r) => (decodeJwt(String(r.body.access_token)).budget as { exchanges: number }).exchanges).sort();
+    const remaining = granted.map((r) => budgetOf({ claims: decodeJwt(String(r.body.access_token)) })?.exchanges).sort();
     expect(remaining).toEqual([0, 1, 2, 3, 4]);
     const records = exchangeRecords('racer');
     expect(records).toHaveLength(16);
@@ -142,7 +143,8 @@ describe.runIf(redisUp)('budgets at /token across two replicas sharing Redis', (
       expect(r).toMatchObject({ status: 403, body: { error: 'access_denied' } });
       expect(r.body).not.toHaveProperty('access_token');
     }
-    const left = granted.map((r) => (decodeJwt(String(r.body.access_token)).budget as { amounts: Record<string, number> }).amounts.EUR).sort((a, b) => a - b);
+    // As a tool reads it, through the validation SDK.
+    const left = granted.map((r) => budgetOf({ claims: decodeJwt(String(r.body.access_token)) })?.amounts?.EUR ?? -1).sort((a, b) => a - b);
     expect(left).toEqual([10_000, 40_000, 70_000]);
     const denials = exchangeRecords('payer').filter((r) => r.decision === 'denied');
     expect(denials).toHaveLength(5);
