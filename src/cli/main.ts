@@ -12,6 +12,7 @@ import { fetchDevToken } from './dev-token-command.js';
 import { hashSecrets } from './hash-secret-command.js';
 import { runKeysGenerate, runKeysImport, runKeysList, runKeysRotate } from '../keys/key-commands.js';
 import { parseDurationMs } from '../config/duration.js';
+import { registerApprovalCommands } from './approvals-command.js';
 
 const program = new Command()
   .name('broker')
@@ -203,6 +204,8 @@ keysDirOption(keys.command('list').description('show each signing key and its st
   .action(async (opts: { keysDir?: string; production?: boolean }) => {
     process.exitCode = await runKeysList({ keysDir: keysDirOf(opts), production: opts.production === true, out: (line) => { console.log(line); } });
   });
+
+registerApprovalCommands(program);
 
 program.exitOverride((err) => {
   if (err.code !== 'commander.helpDisplayed' && err.code !== 'commander.version') process.exitCode = err.exitCode || 1;

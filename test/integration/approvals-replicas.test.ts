@@ -51,14 +51,15 @@ const now = () => Date.now() + skewMs;
 
 beforeAll(async () => {
   if (!redisUp) return;
-  const listening = await listen((req, res) => {
+  const listening = await listen((req, res) => new Promise<void>((resolve) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       hooks.push({ body: Buffer.concat(chunks).toString('utf8'), timestamp: String(req.headers['x-broker-timestamp']), signature: String(req.headers['x-broker-signature']) });
       res.writeHead(200).end('ok');
+      resolve();
     });
-  }, '127.0.0.1', 0);
+  }), '127.0.0.1', 0);
   hookServer = listening.server;
   const hookPort = listening.port;
   // The sample payments tool, with notifications to the receiver above.
@@ -185,7 +186,9 @@ describe.runIf(redisUp)('approvals across two broker replicas (Redis)', () => {
     expect(minted.status).toBe(200);
     const token = String(minted.body.access_token);
     expect(Number(minted.body.expires_in)).toBeLessThanOrEqual(60);
-    expect(exchangeRecords('A', minted)).toEqual([expect.objectContaining({ decision: 'granted', token: expect.objectContaining({ lifetime_bound_by: 'approval_single_use' }) })]);
+    const mintRecords = exchangeRecords('A', minted);
+    expect(mintRecords).toHaveLength(1);
+    expect(mintRecords[0]).toMatchObject({ decision: 'granted', token: { lifetime_bound_by: 'approval_single_use' } });
 
     // The approval's one token has been issued: a second poll gets nothing.
     expectRefused('B', await exchange('B', call, { approval_id: id }), 'invalid_grant', 'approval_used');

@@ -160,9 +160,9 @@ export function approvalRouter(deps: ApprovalRoutesDeps): Router {
   router.get('/approvals/decide', async (ctx) => {
     try {
       const claims = await verifyLink(ctx.query.token);
-      if (typeof claims === 'string') return page(ctx, 400, 'Link not valid', `<p>This approval link is ${claims === 'expired' ? 'expired' : 'not valid'}.</p>`);
+      if (typeof claims === 'string') { page(ctx, 400, 'Link not valid', `<p>This approval link is ${claims === 'expired' ? 'expired' : 'not valid'}.</p>`); return; }
       const approval = await deps.store.get(claims.approvalId);
-      if (!approval) return page(ctx, 404, 'Unknown approval', '<p>No such approval.</p>');
+      if (!approval) { page(ctx, 404, 'Unknown approval', '<p>No such approval.</p>'); return; }
       const verb = claims.decision === 'approve' ? 'Approve' : 'Reject';
       page(ctx, 200, `${verb} this action?`, `<p>${escapeHtml(approvalSummary(approval))}</p><p>Status: ${escapeHtml(String(approvalView(approval, deps.now()).status))}</p>`
         + `<form method="post" action="/approvals/decide"><input type="hidden" name="token" value="${escapeHtml(String(ctx.query.token))}"><button type="submit">${verb}</button></form>`);
@@ -173,22 +173,22 @@ export function approvalRouter(deps: ApprovalRoutesDeps): Router {
 
   router.post('/approvals/decide', async (ctx) => {
     try {
-      if (!ctx.is('application/x-www-form-urlencoded')) return page(ctx, 400, 'Bad request', '<p>Expected the confirmation form.</p>');
+      if (!ctx.is('application/x-www-form-urlencoded')) { page(ctx, 400, 'Bad request', '<p>Expected the confirmation form.</p>'); return; }
       const token = new URLSearchParams(await readBody(ctx)).get('token');
       const claims = await verifyLink(token);
-      if (typeof claims === 'string') return page(ctx, 400, 'Link not valid', `<p>This approval link is ${claims === 'expired' ? 'expired' : 'not valid'}.</p>`);
+      if (typeof claims === 'string') { page(ctx, 400, 'Link not valid', `<p>This approval link is ${claims === 'expired' ? 'expired' : 'not valid'}.</p>`); return; }
       const approval = await deps.store.get(claims.approvalId);
-      if (!approval) return page(ctx, 404, 'Unknown approval', '<p>No such approval.</p>');
+      if (!approval) { page(ctx, 404, 'Unknown approval', '<p>No such approval.</p>'); return; }
       const made: ApprovalDecisionMade = { by: 'link', via: 'link', as: linkApprovers(approval), atMs: deps.now() };
       const ttlMs = Math.max(1000, claims.exp * 1000 - deps.now());
       if (!(await deps.state.claimOnce(`approval-link:${claims.nonce}`, ttlMs))) {
         await deps.record(approvalRecord(approval, 'decision_refused', { ...context(ctx), ...made, reason: 'decision link already used' }));
-        return page(ctx, 409, 'Link already used', '<p>This link has already been used.</p>');
+        page(ctx, 409, 'Link already used', '<p>This link has already been used.</p>'); return;
       }
       const decided = await decide(ctx, approval, claims.decision === 'approve' ? 'approved' : 'rejected', made);
       page(ctx, 200, decided.status === 'approved' ? 'Approved' : 'Rejected', `<p>${escapeHtml(approvalSummary(decided))}</p>`);
     } catch (err) {
-      if (err instanceof RouteError) return page(ctx, err.status, 'Not decided', `<p>${escapeHtml(err.message)}</p>`);
+      if (err instanceof RouteError) { page(ctx, err.status, 'Not decided', `<p>${escapeHtml(err.message)}</p>`); return; }
       page(ctx, 503, 'Unavailable', '<p>Approvals are unavailable right now; the decision may not have taken effect: try again.</p>');
     }
   });
