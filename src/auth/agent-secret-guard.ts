@@ -1,15 +1,16 @@
 /**
- * Agent `client_secret_basic` checks (oidc-provider calls `compareClientSecret`) behind three guards
- * (issue 14 item 3):
+ * Agent `client_secret_basic` checks behind three guards (issue 14 item 3), one checker for both places
+ * that authenticate agents: the token endpoint's own client-authentication step, and oidc-provider's
+ * `compareClientSecret` at `/revoke`:
  *   1. a secret already verified (verified-secret-cache.ts) answers at once: legitimate agents never hash
  *      again and never meet the guards below;
  *   2. the failure throttle (per source address and per client id; 429 + Retry-After, no hashing);
  *   3. the hash gate (one scrypt at a time, a short queue and a rate; 503 + Retry-After when full).
  * Unknown and known ids cost the same: a request that presents a secret for an unknown client id (or for
  * an agent that authenticates with private_key_jwt) gets the same gated scrypt against a dummy hash and the
- * same throttle, before oidc-provider refuses it.
- * The caller's address comes from the request: oidc-provider runs each request of its routes in an
- * AsyncLocalStorage scope holding the Koa context, which its callbacks here read.
+ * same throttle, before it is refused.
+ * Under oidc-provider (`/revoke`) the caller's address comes from the request: oidc-provider runs each
+ * request of its routes in an AsyncLocalStorage scope holding the Koa context, which its callbacks here read.
  */
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
@@ -34,6 +35,53 @@ export interface AgentSecretGuardDeps {
   readonly cache?: VerifiedSecretCache;
 }
 
+/** The answer of one secret check; the refusals carry what the caller must send back (Retry-After). */
+export type SecretCheckResult =
+  | { readonly kind: 'verified' }
+  | { readonly kind: 'wrong' }
+  | { readonly kind: 'throttled'; readonly retryAfterSeconds: number; readonly scope: 'address' | 'client' }
+  | { readonly kind: 'busy'; readonly retryAfterSeconds: number };
+
+const VERIFIED: SecretCheckResult = { kind: 'verified' };
+const WRONG: SecretCheckResult = { kind: 'wrong' };
+
+export class AgentSecretChecker {
+  readonly #cache: VerifiedSecretCache;
+
+  constructor(private readonly deps: AgentSecretGuardDeps) {
+    this.#cache = deps.cache ?? new VerifiedSecretCache();
+  }
+
+  /**
+   * Checks `presented` against `storedHash` (undefined: no such secret agent; a dummy hash is checked, so
+   * that the answer takes as long). Never throws for a refusal: throttled and busy are answers.
+   */
+  async check(storedHash: string | undefined, presented: string, clientId: string, address: string): Promise<SecretCheckResult> {
+    if (storedHash !== undefined && this.#cache.verified(storedHash, presented)) return VERIFIED;
+    let ok: boolean;
+    try {
+      this.deps.throttle.check(address, clientId);
+      ok = await this.deps.gate.run(() => verifyClientSecret(storedHash ?? DUMMY_HASH, presented));
+    } catch (err) {
+      if (err instanceof FailureThrottledError) return { kind: 'throttled', retryAfterSeconds: err.retryAfterSeconds, scope: err.scope };
+      if (err instanceof SecretCheckBusyError) return { kind: 'busy', retryAfterSeconds: err.retryAfterSeconds };
+      throw err;
+    }
+    if (ok && storedHash !== undefined) {
+      this.#cache.remember(storedHash, presented);
+      return VERIFIED;
+    }
+    await this.deps.throttle.failed(address, clientId);
+    return WRONG;
+  }
+}
+
+/** The refusal descriptions, one wording for both places. */
+export function throttledDescription(scope: 'address' | 'client', retryAfterSeconds: number): string {
+  return `too many failed client authentications from this ${scope}; retry after ${retryAfterSeconds} s`;
+}
+export const BUSY_DESCRIPTION = 'too many client secret checks in progress; retry shortly';
+
 class SecretCheckRefused extends errors.OIDCProviderError {
   constructor(status: number, description: string, detail: string) {
     super(status, 'temporarily_unavailable', { detail });
@@ -51,35 +99,27 @@ function presentsSecret(ctx: Context): boolean {
   return typeof (ctx as unknown as OidcParams).oidc?.params?.client_secret === 'string';
 }
 
-export function guardAgentSecrets(provider: Provider, deps: AgentSecretGuardDeps): void {
+/** The checker installed into oidc-provider's client authentication (used at `/revoke`). */
+export function guardAgentSecrets(provider: Provider, checker: AgentSecretChecker): void {
   const checked = new WeakSet<Context>();
-  const cache = deps.cache ?? new VerifiedSecretCache();
   const currentRequest = (): Context | undefined => requestStore.getStore() as Context | undefined;
 
   async function check(storedHash: string | undefined, presented: string, clientId: string): Promise<boolean> {
-    if (storedHash !== undefined && cache.verified(storedHash, presented)) return true;
     const ctx = currentRequest();
     if (ctx) checked.add(ctx);
-    const address = ctx?.ip ?? 'unknown';
-    let ok: boolean;
-    try {
-      deps.throttle.check(address, clientId);
-      ok = await deps.gate.run(() => verifyClientSecret(storedHash ?? DUMMY_HASH, presented));
-    } catch (err) {
-      if (err instanceof FailureThrottledError || err instanceof SecretCheckBusyError) {
-        ctx?.set('Retry-After', String(err.retryAfterSeconds));
-        throw err instanceof FailureThrottledError
-          ? new SecretCheckRefused(429, `too many failed client authentications from this ${err.scope === 'address' ? 'address' : 'client'}; retry after ${err.retryAfterSeconds} s`, SECRET_CHECK_THROTTLED)
-          : new SecretCheckRefused(503, 'too many client secret checks in progress; retry shortly', SECRET_CHECK_BUSY);
-      }
-      throw err;
+    const result = await checker.check(storedHash, presented, clientId, ctx?.ip ?? 'unknown');
+    switch (result.kind) {
+      case 'verified':
+        return true;
+      case 'wrong':
+        return false;
+      case 'throttled':
+        ctx?.set('Retry-After', String(result.retryAfterSeconds));
+        throw new SecretCheckRefused(429, throttledDescription(result.scope, result.retryAfterSeconds), SECRET_CHECK_THROTTLED);
+      case 'busy':
+        ctx?.set('Retry-After', String(result.retryAfterSeconds));
+        throw new SecretCheckRefused(503, BUSY_DESCRIPTION, SECRET_CHECK_BUSY);
     }
-    if (ok && storedHash !== undefined) {
-      cache.remember(storedHash, presented);
-      return true;
-    }
-    await deps.throttle.failed(address, clientId);
-    return false;
   }
 
   provider.Client.prototype.compareClientSecret = function compareHashedSecret(this: ClientLike, actual: string) {

@@ -175,8 +175,12 @@ const ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>> = {
   expired_token: 400,
 };
 
-/** Reasons whose status differs from their error code's: rate limits answer 429 (RFC 6585) with `Retry-After`. */
+/**
+ * Reasons whose status differs from their error code's: rate limits answer 429 (RFC 6585) with `Retry-After`;
+ * a body over the limit answers 413 (RFC 9110 §15.5.14).
+ */
 const REASON_STATUS: Partial<Record<DenialReason, number>> = {
+  request_too_large: 413,
   rate_limited: 429,
   source_rate_limited: 429,
   client_authentication_throttled: 429,

@@ -1,7 +1,9 @@
 /**
- * oidc-provider configured as the broker's authorization-server core: RFC 8414 discovery, the JWKS, and
- * client authentication (private_key_jwt, client_secret_basic against hashed secrets) at the token
- * endpoint. Everything else it can do is switched off: the only grant is token exchange.
+ * oidc-provider configured as the broker's authorization-server core: RFC 8414 discovery (which advertises
+ * the token endpoint, the token-exchange grant and the two client authentication methods), the JWKS, the
+ * client registry, the replay cache of client assertions, and client authentication at `/revoke`. The token
+ * endpoint itself is the broker's own pipeline (src/token-endpoint/), mounted in front of oidc-provider's
+ * router: oidc-provider never handles a token request. Everything else it can do is switched off.
  */
 import type { Agent } from '../domain/agent.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
@@ -10,7 +12,8 @@ import { parseStrictJwt } from '../jwt/strict-compact.js';
 import { clientMetadata } from './client-metadata.js';
 import { isolatedMemoryAdapter } from './memory-adapter.js';
 import { errors, Provider, type Configuration, type ErrorOut, type KoaContextWithOIDC } from './oidc-provider.js';
-import { guardAgentSecrets } from '../auth/agent-secret-guard.js';
+import { AgentSecretChecker, guardAgentSecrets } from '../auth/agent-secret-guard.js';
+import { CLIENT_ASSERTION_ALGS } from '../token-endpoint/steps/client-authentication/client-assertion.js';
 import { FailureThrottle, DEFAULT_FAILURE_THROTTLE } from '../auth/failure-throttle.js';
 import { SecretCheckGate } from '../auth/secret-check-gate.js';
 import type { BrokerConfig } from '../domain/broker-config.js';
@@ -36,14 +39,27 @@ export interface ProviderOptions {
   readonly secretChecks?: BrokerConfig['secretChecks'];
   /** Told when the shared state cannot count a failure (the throttle then counts locally). */
   readonly onThrottleStateError?: (err: unknown) => void;
+  /** The agent-secret checker shared with the token endpoint; built from the options above if absent. */
+  readonly secretChecker?: AgentSecretChecker;
 }
 
-/** Algorithms agents may sign client assertions with (asymmetric only). */
-export const CLIENT_ASSERTION_ALGS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] as const;
+export { CLIENT_ASSERTION_ALGS };
+
+/** Secrets are stored only as scrypt hashes (see client-secret-hash.ts), checked behind a gate and a throttle. */
+export function createAgentSecretChecker(opts: Pick<ProviderOptions, 'state' | 'secretChecks' | 'onThrottleStateError'>): AgentSecretChecker {
+  const tuning = opts.secretChecks ?? {};
+  return new AgentSecretChecker({
+    gate: new SecretCheckGate(tuning),
+    throttle: new FailureThrottle(opts.state ?? new MemoryState(), {
+      perAddress: tuning.perAddress ?? DEFAULT_FAILURE_THROTTLE.perAddress,
+      perClient: tuning.perClient ?? DEFAULT_FAILURE_THROTTLE.perClient,
+    }, Date.now, opts.onThrottleStateError),
+  });
+}
 
 /**
- * The client assertion parsed strictly (src/jwt/strict-compact.ts). oidc-provider has no hook before it
- * decodes the assertion, so this runs in its assertion hook: after the signature check, before the jti is
+ * At `/revoke`: the client assertion parsed strictly (src/jwt/strict-compact.ts). oidc-provider has no hook
+ * before it decodes the assertion, so this runs in its assertion hook: after the signature check, before the jti is
  * claimed; a refusal is 401 invalid_client (RFC 7523 §3.2), as for any other invalid assertion.
  */
 function strictClientAssertion(clockSkewSeconds: number) {
@@ -78,7 +94,7 @@ export function buildProvider(opts: ProviderOptions): Provider {
     clientBasedCORS: () => false,
     features: {
       devInteractions: { enabled: false },
-      // Off on purpose: DPoP at the token endpoint is the broker's own check (src/token-endpoint/check-dpop.ts).
+      // Off on purpose: DPoP at the token endpoint is the broker's own check (src/token-endpoint/steps/dpop.ts).
       dPoP: { enabled: false },
       rpInitiatedLogout: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
@@ -94,7 +110,7 @@ export function buildProvider(opts: ProviderOptions): Provider {
     discovery: {
       introspection_endpoint: `${opts.issuer}/introspect`,
       revocation_feed_endpoint: `${opts.issuer}/revocations/stream`,
-      // RFC 9449 §5.1: the broker verifies DPoP proofs itself (src/token-endpoint/check-dpop.ts).
+      // RFC 9449 §5.1: the broker verifies DPoP proofs itself (src/token-endpoint/steps/dpop.ts).
       dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
     },
     // Token-endpoint errors are JSON whatever the Accept header says.
@@ -114,14 +130,6 @@ export function buildProvider(opts: ProviderOptions): Provider {
   provider.use(unusedRoutes());
   provider.use(publicMetadata(METADATA_PATHS));
 
-  // Secrets are stored only as scrypt hashes (see client-secret-hash.ts), checked behind a gate and a throttle.
-  const tuning = opts.secretChecks ?? {};
-  guardAgentSecrets(provider, {
-    gate: new SecretCheckGate(tuning),
-    throttle: new FailureThrottle(opts.state ?? new MemoryState(), {
-      perAddress: tuning.perAddress ?? DEFAULT_FAILURE_THROTTLE.perAddress,
-      perClient: tuning.perClient ?? DEFAULT_FAILURE_THROTTLE.perClient,
-    }, Date.now, opts.onThrottleStateError),
-  });
+  guardAgentSecrets(provider, opts.secretChecker ?? createAgentSecretChecker(opts));
   return provider;
 }

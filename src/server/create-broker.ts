@@ -1,7 +1,7 @@
 /**
- * Assembles one broker: oidc-provider (discovery, JWKS, client authentication) with the token-exchange
- * grant registered on it, the token-endpoint envelope (framing checks, attribution) in front of its
- * router, and the broker's own routes (RFC 8414 metadata alias, health).
+ * Assembles one broker: oidc-provider (discovery, JWKS, the client registry, client authentication at
+ * `/revoke`), the token endpoint's pipeline (src/token-endpoint/token-steps.ts) in front of its router, and
+ * the broker's own routes (RFC 8414 metadata alias, health).
  */
 import Router from '@koa/router';
 import type { AgentRegistry } from '../domain/agent.js';
@@ -11,8 +11,9 @@ import { TOKEN_EXCHANGE_GRANT } from '../domain/exchange.js';
 import type { AttributionSink } from '../attribution/sink.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
 import type { Logger } from '../log.js';
-import { buildProvider, ROUTES } from '../provider/build-provider.js';
-import type { Configuration, Provider } from '../provider/oidc-provider.js';
+import { buildProvider, createAgentSecretChecker, ROUTES } from '../provider/build-provider.js';
+import { errors, type Configuration, type Provider } from '../provider/oidc-provider.js';
+import { providerReplayCache } from '../provider/assertion-replay.js';
 import { createAdminActions } from '../admin/admin-actions.js';
 import { createAdminAuthenticator } from '../admin/admin-auth.js';
 import { adminRouter } from '../admin/admin-routes.js';
@@ -33,13 +34,13 @@ import { AgentStatusMirror } from '../state/agent-status-mirror.js';
 import { DEFAULT_PROPAGATION_WINDOW_MS } from '../config/redis-config.js';
 import { TrustedIssuers } from '../subject-token/issuer-keys.js';
 import { createIncomingTokenVerifier } from '../subject-token/verify-incoming-token.js';
-import { exchangeState } from '../token-endpoint/exchange-state.js';
-import { tokenEndpointEnvelope } from '../token-endpoint/token-endpoint-envelope.js';
+import { tokenEndpoint } from '../token-endpoint/token-endpoint.js';
+import type { RunnerHooks } from '../token-endpoint/pipeline/runner.js';
 import { createSourceLimiter } from '../token-endpoint/source-limit.js';
 import { createUnauthenticatedDenials } from '../token-endpoint/unauthenticated-denials.js';
 import { withFastRefusal, type RequestHandler } from '../token-endpoint/fast-refusal.js';
 import { FreeSpaceMonitor, type StatFs } from '../attribution/free-space.js';
-import { createTokenExchangeGrant, TOKEN_EXCHANGE_PARAMETERS, TOKEN_EXCHANGE_REPEATABLE } from '../token-endpoint/token-exchange-grant.js';
+import { TOKEN_EXCHANGE_PARAMETERS, TOKEN_EXCHANGE_REPEATABLE } from '../token-endpoint/steps/parse.js';
 import { buildGuardrails } from '../guardrails/build-guardrails.js';
 import type { BudgetNotifier } from '../guardrails/budgets/budget-notifier.js';
 import { createGuardrailActions } from '../guardrails/admin/guardrail-actions.js';
@@ -70,6 +71,8 @@ export interface BrokerDeps {
   readonly budgetNotifier?: BudgetNotifier;
   /** Issue 18: approval settings that are not catalog data (the webhook secret, the polling interval). */
   readonly approvals?: ApprovalOptions;
+  /** Per-step timings of the token endpoint's pipeline (metrics, tracing). */
+  readonly tokenHooks?: RunnerHooks;
 }
 
 export interface Broker {
@@ -86,20 +89,23 @@ export interface Broker {
   readonly approvals: Approvals;
 }
 
-interface ErrorLike { error?: unknown; error_description?: unknown; error_detail?: unknown }
-
 export function createBroker(deps: BrokerDeps): Broker {
   const { config, log } = deps;
   const now = deps.now ?? Date.now;
   const state = deps.state ?? new MemoryState();
+  // One agent-secret checker (verified-secret cache, failure throttle, hash gate) for /token and /revoke.
+  const secretChecker = createAgentSecretChecker({
+    state,
+    ...(config.secretChecks ? { secretChecks: config.secretChecks } : {}),
+    onThrottleStateError: (err) => { log.warn({ err }, 'failed secret checks counted locally: shared state unavailable'); },
+  });
   const provider = buildProvider({
     issuer: config.issuer,
     agents: [...deps.agents.agents.values()],
     keys: deps.keys,
     clockSkewSeconds: config.clockSkewSeconds,
     state,
-    ...(config.secretChecks ? { secretChecks: config.secretChecks } : {}),
-    onThrottleStateError: (err) => { log.warn({ err }, 'failed secret checks counted locally: shared state unavailable'); },
+    secretChecker,
     // The replay cache of client assertions lives where the shared state does.
     ...(deps.adapter
       ? { adapter: deps.adapter }
@@ -116,6 +122,11 @@ export function createBroker(deps: BrokerDeps): Broker {
     log,
     bounds: { ...(config.upstreamMaxBytes !== undefined ? { maxBytes: config.upstreamMaxBytes } : {}), ...(config.upstreamMaxKeys !== undefined ? { maxKeys: config.upstreamMaxKeys } : {}) },
   });
+  // Registered for discovery only (RFC 8414 `grant_types_supported`): token requests never reach
+  // oidc-provider, the pipeline below answers every one of them.
+  provider.registerGrantType(TOKEN_EXCHANGE_GRANT, () => {
+    throw new errors.UnsupportedGrantType();
+  }, TOKEN_EXCHANGE_PARAMETERS, TOKEN_EXCHANGE_REPEATABLE);
   const verifier = createIncomingTokenVerifier(issuers, {
     clockSkewSeconds: config.clockSkewSeconds,
     ...(config.verifiedTokenCacheEntries !== undefined ? { verifiedTokenCacheEntries: config.verifiedTokenCacheEntries } : {}),
@@ -130,38 +141,7 @@ export function createBroker(deps: BrokerDeps): Broker {
     state, catalog: () => deps.catalog, issuer: config.issuer, now, log,
     record: (record) => deps.sink.append(record), options: deps.approvals ?? {},
   });
-  provider.registerGrantType(
-    TOKEN_EXCHANGE_GRANT,
-    createTokenExchangeGrant({
-      issuer: config.issuer,
-      catalog: () => deps.catalog,
-      agents: () => deps.agents,
-      verifier,
-      policy: { brokerIssuer: config.issuer, maxDelegationDepth: config.maxDelegationDepth },
-      limits: config.limits,
-      signingKey: () => deps.keys.active,
-      now,
-      tokenEndpoint: `${config.issuer}${ROUTES.token}`,
-      clockSkewSeconds: config.clockSkewSeconds,
-      state,
-      agentStatus,
-      rateLimits: config.rateLimits,
-      guardrails: guardrails.guardrails,
-      approvals: approvals.gate,
-    }),
-    TOKEN_EXCHANGE_PARAMETERS,
-    TOKEN_EXCHANGE_REPEATABLE,
-  );
 
-  // Remember why oidc-provider refused a token request, for the attribution record.
-  provider.on('grant.error', (ctx, err: ErrorLike) => {
-    const state = exchangeState(ctx);
-    state.providerError = {
-      error: typeof err.error === 'string' ? err.error : 'server_error',
-      ...(typeof err.error_description === 'string' ? { description: err.error_description } : {}),
-      ...(typeof err.error_detail === 'string' ? { detail: err.error_detail } : {}),
-    };
-  });
   // Koa reports response-stream errors here (e.g. a validator closing its feed connection).
   (provider as unknown as NodeJS.EventEmitter).on('error', (err: Error & { code?: string }) => {
     if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET') log.debug({ err }, 'client went away');
@@ -196,9 +176,28 @@ export function createBroker(deps: BrokerDeps): Broker {
     : undefined;
   const intervalMs = config.attribution.unauthenticatedIntervalMs;
   const unauthenticated = intervalMs === undefined ? undefined : createUnauthenticatedDenials({ sink: deps.sink, log, now, intervalMs });
-  provider.use(tokenEndpointEnvelope({
-    tokenPath: ROUTES.token, maxBodyBytes: config.limits.maxBodyBytes, sink: deps.sink, log, now,
-    ...(observe ? { observe } : {}), ...(sourceLimiter ? { sourceLimiter } : {}), ...(unauthenticated ? { unauthenticated } : {}),
+  provider.use(tokenEndpoint({
+    tokenPath: ROUTES.token, issuer: config.issuer, sink: deps.sink, log, now,
+    ...(observe ? { observe } : {}), ...(unauthenticated ? { unauthenticated } : {}),
+    pipeline: {
+      now, issuer: config.issuer, tokenEndpoint: `${config.issuer}${ROUTES.token}`, clockSkewSeconds: config.clockSkewSeconds,
+      ...(sourceLimiter ? { sourceLimiter } : {}),
+      maxBodyBytes: config.limits.maxBodyBytes,
+      agents: () => deps.agents, secrets: secretChecker, assertionReplay: providerReplayCache(provider),
+      agentStatus,
+      limits: config.limits,
+      catalog: () => deps.catalog,
+      state, ...(config.rateLimits ? { rateLimits: config.rateLimits } : {}),
+      verifier,
+      policy: { brokerIssuer: config.issuer, maxDelegationDepth: config.maxDelegationDepth },
+      signingKey: () => deps.keys.active,
+      guardrails: guardrails.guardrails,
+      approvals: approvals.gate,
+    },
+    hooks: {
+      ...deps.tokenHooks,
+      onError: (step, err) => { log.error({ err, step }, 'token endpoint step failed'); deps.tokenHooks?.onError?.(step, err); },
+    },
   }));
   const minFree = config.attribution.sink === 'redis' ? undefined : config.attribution.minFreeBytes;
   const disk = minFree === undefined ? undefined : new FreeSpaceMonitor({ file: config.attribution.file, minFreeBytes: minFree, log, ...(deps.statfs ? { statfs: deps.statfs } : {}) });
@@ -276,7 +275,7 @@ export function createBroker(deps: BrokerDeps): Broker {
     app: provider, issuer: config.issuer, state, approvals,
     close: () => { agentStatus.close(); validators.close(); disk?.close(); void failures.close(); },
     drain: async () => { await Promise.all([unauthenticated?.close(), failures.close(), approvals.gate.settled()]); },
-    // Only with aggregation on: without it every denial has a record of its own, which the envelope writes.
+    // Only with aggregation on: without it every denial has a record of its own, which the pipeline writes.
     callback: () => sourceLimiter && unauthenticated && deps.fastRefusal !== false
       ? withFastRefusal(provider.callback(), { tokenPath: ROUTES.token, limiter: sourceLimiter, unauthenticated, now })
       : provider.callback(),

@@ -1,9 +1,16 @@
-/** Turns what one token request established (ExchangeState) into its attribution record. */
+/** Turns what one token request established (pipeline/facts.ts) into its attribution record. */
 import { randomUUID } from 'node:crypto';
 import { chainActors } from '../exchange/act-chain.js';
-import type { DenialReason } from '../exchange/reasons.js';
+import type { Denial, DenialReason } from '../exchange/reasons.js';
 import { RECORD_SCHEMA_VERSION, type ExchangeRecord } from '../attribution/record.js';
-import type { ExchangeState } from './exchange-state.js';
+import type { MintedToken } from '../minting/mint-access-token.js';
+import type { Facts } from './pipeline/facts.js';
+
+/** The facts a record is made of (never the token itself), and the denial, if the request was refused. */
+export type RecordInput = Pick<Facts, 'requestId' | 'traceId' | 'request' | 'tool' | 'subject' | 'subjectFingerprint' | 'actorFingerprint' | 'dpopJkt' | 'grant' | 'stage' | 'budget'> & {
+  readonly minted?: Omit<MintedToken, 'token'>;
+  readonly denial?: Denial;
+};
 
 export interface RecordContext {
   readonly nowMs: number;
@@ -15,7 +22,7 @@ export type Outcome =
   | { readonly decision: 'granted' }
   | { readonly decision: 'denied'; readonly reason: DenialReason; readonly error: string };
 
-export function buildExchangeRecord(state: ExchangeState, outcome: Outcome, rc: RecordContext): ExchangeRecord {
+export function buildExchangeRecord(state: RecordInput, outcome: Outcome, rc: RecordContext): ExchangeRecord {
   const { grant, minted, subject, tool } = state;
   const granted = outcome.decision === 'granted' && grant !== undefined && minted !== undefined;
   const scopes = grant ? grant.scopes : state.denial?.scopes ?? (state.request ? { requested: state.request.scopes, granted: [], dropped: [] } : undefined);

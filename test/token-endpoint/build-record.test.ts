@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, isCanonicallyOrdered } from '../../src/attribution/canonical-json.js';
 import { buildExchangeRecord, type Outcome } from '../../src/token-endpoint/build-record.js';
-import type { ExchangeState } from '../../src/token-endpoint/exchange-state.js';
+import type { RecordInput as ExchangeState } from '../../src/token-endpoint/build-record.js';
 import { deny } from '../../src/exchange/reasons.js';
 import { CRM, testCatalog } from '../support/catalog.js';
 

@@ -5,11 +5,11 @@
  * feature stays off: the grant is the broker's, and so is this check (src/dpop/verify-dpop-proof.ts).
  */
 import { createHash } from 'node:crypto';
-import type { Agent } from '../domain/agent.js';
-import { dpopHeader } from '../dpop/dpop-header.js';
-import { DPOP_MAX_AGE_SECONDS, dpopReplayWindowMs, verifyDpopProof } from '../dpop/verify-dpop-proof.js';
-import { deny, type Denial } from '../exchange/reasons.js';
-import type { SharedState } from '../state/shared-state.js';
+import type { Agent } from '../../../domain/agent.js';
+import { dpopHeader } from '../../../dpop/dpop-header.js';
+import { DPOP_MAX_AGE_SECONDS, dpopReplayWindowMs, verifyDpopProof } from '../../../dpop/verify-dpop-proof.js';
+import { deny, type Denial } from '../../../exchange/reasons.js';
+import type { SharedState } from '../../../state/shared-state.js';
 
 export interface DpopStepInput {
   /** The request's raw header lines (repeated headers stay separate). */

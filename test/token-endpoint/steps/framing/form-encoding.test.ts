@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkFormEncoding, isUtf8FormBody } from '../../src/token-endpoint/check-form-encoding.js';
+import { checkFormEncoding, isUtf8FormBody } from '../../../../src/token-endpoint/steps/framing/form-encoding.js';
 
 const RUNS = { numRuns: 500 };
 const ascii = (s: string) => new TextEncoder().encode(s);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentRegistry } from '../../src/domain/agent.js';
-import type { ActClaim } from '../../src/domain/exchange.js';
-import { StateUnavailableError, type AgentStatusOverride } from '../../src/state/shared-state.js';
-import { actChainDenial } from '../../src/token-endpoint/check-act-chain-standing.js';
-import { makeAgent } from '../exchange/fixtures.js';
+import type { AgentRegistry } from '../../../src/domain/agent.js';
+import type { ActClaim } from '../../../src/domain/exchange.js';
+import { StateUnavailableError, type AgentStatusOverride } from '../../../src/state/shared-state.js';
+import { actChainDenial } from '../../../src/token-endpoint/steps/act-chain-standing.js';
+import { makeAgent } from '../../exchange/fixtures.js';
 
 const BROKER = 'https://broker.example.com';
 const registry: AgentRegistry = {

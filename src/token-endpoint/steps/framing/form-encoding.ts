@@ -10,7 +10,7 @@
  * separator is invalid in both views, and an escaped separator (`%26`) is part of a value in both.
  */
 import { isAscii } from 'node:buffer';
-import { deny, type Denial } from '../exchange/reasons.js';
+import { deny, type Denial } from '../../../exchange/reasons.js';
 
 const PERCENT = 0x25;
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });

@@ -3,7 +3,7 @@
  * POST only, a form-encoded body, no parameters in the URL query (credentials there would end up in logs),
  * and a bounded body size announced up front.
  */
-import { deny, type Denial } from '../exchange/reasons.js';
+import { deny, type Denial } from '../../../exchange/reasons.js';
 
 export interface FramingInput {
   readonly method: string;

@@ -1,0 +1,87 @@
+/**
+ * `POST /token`, the broker's own handler (mounted before oidc-provider's router, which never sees a token
+ * request): the HTTP edge of the pipeline. It reads the request once into plain values, runs the steps
+ * (token-steps.ts) with the runner, records the outcome once (attribute.ts) and answers once (render.ts),
+ * with the request id (`X-Request-Id`) and trace id (W3C `traceparent`) on the record, no-store on every
+ * answer, and the token released only after its record is durable.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Context, Next } from 'koa';
+import { requestIdFrom } from '../http/request-id.js';
+import { attribute, type AttributeDeps } from './attribute.js';
+import { currentTurn, leaveTurn } from './loop-turn.js';
+import type { Facts } from './pipeline/facts.js';
+import type { TokenHttpRequest } from './pipeline/http-request.js';
+import { runPipeline, type RunnerHooks } from './pipeline/runner.js';
+import type { Step } from './pipeline/step.js';
+import { renderTokenAnswer } from './render.js';
+import { TOKEN_STEPS, type TokenPipelineDeps } from './token-steps.js';
+
+export interface TokenEndpointDeps extends AttributeDeps {
+  readonly tokenPath: string;
+  /** The issuer identifier: the realm of `Basic` challenges. */
+  readonly issuer: string;
+  readonly pipeline: TokenPipelineDeps;
+  /** The steps to run; TOKEN_STEPS unless a test or a feature composes another list. */
+  readonly steps?: readonly Step<TokenPipelineDeps>[];
+  readonly hooks?: RunnerHooks;
+}
+
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/u;
+
+export function traceIdOf(header: string | undefined): string | undefined {
+  const id = header ? TRACEPARENT.exec(header.trim())?.[1] : undefined;
+  return id && !/^0+$/u.test(id) ? id : undefined;
+}
+
+/**
+ * At most `maxBodyBytes` of the body, whatever its framing: a chunked body has no Content-Length to
+ * refuse up front.
+ */
+async function readBoundedBody(req: IncomingMessage, maxBodyBytes: number): Promise<Buffer | 'too_large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBodyBytes) return 'too_large';
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, size);
+}
+
+function tokenHttpRequest(ctx: Context): TokenHttpRequest {
+  const length = ctx.get('content-length');
+  const req = ctx.req;
+  return {
+    method: ctx.method,
+    querystring: ctx.querystring,
+    contentType: ctx.get('content-type') || undefined,
+    contentLength: length === '' ? undefined : Number(length),
+    authorization: req.headers.authorization,
+    origin: req.headers.origin,
+    rawHeaders: req.rawHeaders,
+    address: ctx.ip,
+    readBody: (maxBytes) => (req.readable ? readBoundedBody(req, maxBytes) : Promise.resolve(undefined)),
+  };
+}
+
+export function tokenEndpoint(deps: TokenEndpointDeps) {
+  const steps = deps.steps ?? TOKEN_STEPS;
+  return async function token(ctx: Context, next: Next): Promise<void> {
+    if (ctx.path !== deps.tokenPath) {
+      await next();
+      return;
+    }
+    const arrivedIn = currentTurn();
+    const requestId = requestIdFrom(ctx.get('x-request-id'));
+    const traceId = traceIdOf(ctx.get('traceparent'));
+    ctx.set('X-Request-Id', requestId);
+    const start: Facts = traceId === undefined ? { requestId } : { requestId, traceId };
+    const request = tokenHttpRequest(ctx);
+    const outcome = await runPipeline(steps, start, request, deps.pipeline, deps.hooks);
+    const answer = await attribute(outcome, request.address, deps);
+    renderTokenAnswer(ctx, answer, { usedAuthorizationHeader: request.authorization !== undefined && request.authorization !== '', realm: deps.issuer });
+    // A response completed without waiting for I/O leaves with the rest of this turn's (see loop-turn.ts).
+    await leaveTurn(arrivedIn);
+  };
+}
