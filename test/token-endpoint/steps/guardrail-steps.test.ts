@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Grant } from '../../../src/domain/exchange.js';
 import { MemoryBudgetStore } from '../../../src/guardrails/budgets/memory-budget-store.js';
 import { createGuardrails } from '../../../src/guardrails/guardrail-step.js';
-import { MemoryStageStore } from '../../../src/guardrails/stages/stage-store.js';
+import { MemoryStageStore, type StageStore } from '../../../src/guardrails/stages/stage-store.js';
 import { createLogger } from '../../../src/log.js';
 import { budget } from '../../../src/token-endpoint/steps/budget.js';
 import { stage } from '../../../src/token-endpoint/steps/stage.js';
@@ -16,7 +16,7 @@ const grant: Grant = {
   scopes: { requested: ['crm.read', 'crm.write'], granted: ['crm.read', 'crm.write'], dropped: [] },
   iat: Math.floor(NOW_MS / 1000), exp: Math.floor(NOW_MS / 1000) + 300, lifetimeBoundBy: 'tool_max_ttl', issuedTokenType: 'urn:ietf:params:oauth:token-type:access_token',
 };
-function deps(stages = new MemoryStageStore()) {
+function deps(stages: StageStore = new MemoryStageStore()) {
   return {
     guardrails: createGuardrails({
       budgets: new MemoryBudgetStore(() => NOW_MS), stages, record: () => Promise.resolve(), notify: () => Promise.resolve(),
