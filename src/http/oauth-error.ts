@@ -12,11 +12,6 @@ export interface OAuthErrorAnswer {
   readonly description: string;
   /** Extra response headers (`Retry-After`, `WWW-Authenticate`). */
   readonly headers?: Readonly<Record<string, string>>;
-  /**
-   * Members added to the error object where a standard defines them: CIBA Core §11 / RFC 8628 §3.5 polling
-   * answers carry `interval`; the broker's pending approval carries `approval_id` and `expires_in` (issue 18).
-   */
-  readonly members?: Readonly<Record<string, string | number>>;
 }
 
 export function setNoStore(ctx: Pick<Context, 'set'>): void {
@@ -27,7 +22,7 @@ export function setNoStore(ctx: Pick<Context, 'set'>): void {
 export function renderOAuthError(ctx: Context, answer: OAuthErrorAnswer): void {
   ctx.status = answer.status;
   ctx.type = 'application/json';
-  ctx.body = { ...answer.members, error: answer.error, error_description: answer.description };
+  ctx.body = { error: answer.error, error_description: answer.description };
   for (const [name, value] of Object.entries(answer.headers ?? {})) ctx.set(name, value);
   setNoStore(ctx);
 }

@@ -41,7 +41,6 @@ export function renderTokenAnswer(ctx: Context, result: Issued | Refusal, rc: Re
     token_type: result.tokenType,
     expires_in: minted.exp - minted.iat,
     scope: grant.scopes.granted.join(' '),
-    ...(result.authorizationDetails ? { authorization_details: result.authorizationDetails } : {}),
   };
   setNoStore(ctx);
 }

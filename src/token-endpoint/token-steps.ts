@@ -22,6 +22,7 @@
 import type { Step } from './pipeline/step.js';
 import { actChainStanding, type ActChainStandingDeps } from './steps/act-chain-standing.js';
 import { agentStatus, type AgentStatusDeps } from './steps/agent-status.js';
+import { approval, approvalClaim, type ApprovalDeps } from './steps/approval.js';
 import { clientAuthentication, type ClientAuthenticationDeps } from './steps/client-authentication.js';
 import { decide, type DecideDeps } from './steps/decide.js';
 import { dpop, type DpopDeps } from './steps/dpop.js';
@@ -34,12 +35,11 @@ import { rateLimit, type RateLimitDeps } from './steps/rate-limit.js';
 import { reCheck, type ReCheckDeps } from './steps/re-check.js';
 import { verifySubject, type VerifySubjectDeps } from './steps/verify-subject.js';
 import { stage, type StageDeps } from './steps/stage.js';
-import { approval, approvalUsed, type ApprovalDeps } from './steps/approval.js';
 import { budget, type BudgetDeps } from './steps/budget.js';
 
 export type TokenPipelineDeps = PerSourceLimitDeps & FramingDeps & ClientAuthenticationDeps & AgentStatusDeps & ParseDeps
   & PrecheckDeps & RateLimitDeps & DpopDeps & VerifySubjectDeps & DecideDeps & ActChainStandingDeps & MintDeps & ReCheckDeps
-  & StageDeps & ApprovalDeps & BudgetDeps;
+  & ApprovalDeps & StageDeps & BudgetDeps;
 
 /** In the README's "How it works" order. */
 export const TOKEN_STEPS: readonly Step<TokenPipelineDeps>[] = [
@@ -54,10 +54,10 @@ export const TOKEN_STEPS: readonly Step<TokenPipelineDeps>[] = [
   verifySubject,        // the user token and the actor token -> subject, actor
   decide,               // scopes, lifetime, act chain (pure) -> grant
   actChainStanding,     // earlier actors in the chain still in good standing
-  stage,                // issue 18: the agent's rollout stage (shadow answers, read_only narrows) -> grant, stage
-  approval,             // issue 18: a person's approval where the catalog (or the supervised stage) asks -> approval
+  stage,                // issue 18: the rollout stage (shadow answers, read_only narrows, supervised gates writes) -> stage
+  approval,             // issue 18: authorization_details, the approval gate (pending / approved) -> approval
   budget,               // issue 18: the agent's budgets, reserved atomically across replicas -> budgetClaim
   mint,                 // sign -> minted
   reCheck,              // standing again, after minting
-  approvalUsed,         // issue 18: an approved action's single token, claimed once
+  approvalClaim,        // issue 18: an approved request's one token, claimed across replicas and recorded
 ];

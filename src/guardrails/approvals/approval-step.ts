@@ -44,13 +44,16 @@ export interface ApprovalStepInput {
   readonly callerAddress: string;
 }
 
-/** Mint with this grant and these extra claims; then call `minted` (it may still refuse: the approval was used meanwhile). */
+/**
+ * Mint with this grant and these extra claims. For an approval (`approvalId`), call `claimMinted` once the
+ * token is signed: it may still refuse (the approval's token was issued meanwhile at another replica).
+ */
 export interface MintStep {
   readonly step: 'mint';
   readonly grant: Grant;
   readonly claims: Readonly<Record<string, unknown>>;
   readonly details?: ParsedAuthorizationDetails;
-  readonly minted: (token: { readonly jti: string; readonly exp: number }) => Promise<Denial | null>;
+  readonly approvalId?: string;
 }
 
 /** An OAuth error answer with extra members (`approval_id`, `interval`, `expires_in`): no token. */
@@ -110,7 +113,7 @@ export function createApprovalGate(deps: ApprovalGateDeps) {
     switch (outcome.outcome) {
       case 'not_gated':
         count(tool.id, false);
-        return { step: 'mint', grant, claims, ...(details ? { details } : {}), minted: () => Promise.resolve(null) };
+        return { step: 'mint', grant, claims, ...(details ? { details } : {}) };
 
       case 'request': {
         count(tool.id, true);
@@ -161,36 +164,37 @@ export function createApprovalGate(deps: ApprovalGateDeps) {
         const exp = Math.min(grant.exp, grant.iat + APPROVED_TOKEN_MAX_TTL_SECONDS, Math.floor(approved.expiresAtMs / 1000));
         if (exp <= grant.iat) return deny('approval_expired', 'the approval request has lapsed');
         const bounded: Grant = exp < grant.exp ? { ...grant, exp, lifetimeBoundBy: 'approval_single_use' } : grant;
-        return {
-          step: 'mint',
-          grant: bounded,
-          claims: { ...claims, approval_id: approved.id },
-          ...(details ? { details } : {}),
-          minted: async (token) => {
-            let claim;
-            try {
-              claim = await deps.store.claimMint(approved.id, token.jti, deps.now());
-            } catch {
-              return deny('state_unavailable', 'the approval cannot be claimed right now; try again later');
-            }
-            if (!claim.ok) {
-              return claim.why === 'expired' ? deny('approval_expired', 'the approval request has lapsed')
-                : deny('approval_used', 'the token for this approval has already been issued');
-            }
-            try {
-              await deps.record(approvalRecord(approved, 'minted', { nowMs: deps.now(), requestId: input.requestId, callerAddress: input.callerAddress, token }));
-            } catch {
-              return deny('attribution_unavailable', 'the attribution log is unavailable; no token was issued');
-            }
-            return null;
-          },
-        };
+        return { step: 'mint', grant: bounded, claims: { ...claims, approval_id: approved.id }, ...(details ? { details } : {}), approvalId: approved.id };
       }
     }
   }
 
+  /** Approved -> minted, once across replicas, and the `minted` record; a refusal means the token must not leave. */
+  async function claimMinted(approvalId: string, token: { readonly jti: string; readonly exp: number }, context: { readonly requestId: string; readonly callerAddress: string }): Promise<Denial | null> {
+    let claim;
+    let approval;
+    try {
+      claim = await deps.store.claimMint(approvalId, token.jti, deps.now());
+      approval = claim.ok ? await deps.store.get(approvalId) : null;
+    } catch {
+      return deny('state_unavailable', 'the approval cannot be claimed right now; try again later');
+    }
+    if (!claim.ok) {
+      return claim.why === 'expired' ? deny('approval_expired', 'the approval request has lapsed')
+        : deny('approval_used', 'the token for this approval has already been issued');
+    }
+    if (!approval) return deny('state_unavailable', 'the approval cannot be read right now; try again later');
+    try {
+      await deps.record(approvalRecord(approval, 'minted', { nowMs: deps.now(), ...context, token }));
+    } catch {
+      return deny('attribution_unavailable', 'the attribution log is unavailable; no token was issued');
+    }
+    return null;
+  }
+
   return {
     run,
+    claimMinted,
     /** Resolves when every notification started so far has finished (tests, graceful shutdown). */
     settled: async (): Promise<void> => { await Promise.all([...inFlight]); },
   };

@@ -7,7 +7,6 @@ import type { Agent } from '../../domain/agent.js';
 import type { Tool } from '../../domain/catalog.js';
 import type { ActorClaims, ExchangeRequest, Grant, RawParams, SubjectClaims } from '../../domain/exchange.js';
 import type { MintedToken } from '../../minting/mint-access-token.js';
-import type { MintStep } from '../../guardrails/approvals/approval-step.js';
 import type { BudgetClaim } from '../../guardrails/budgets/budget-plan.js';
 import type { BudgetRefusal } from '../../guardrails/guardrail-step.js';
 import type { Stage } from '../../guardrails/stages/stage.js';
@@ -37,10 +36,17 @@ export interface Facts {
   readonly actorFingerprint?: string;
   /** decide: what may be issued (scopes, lifetime, act chain). */
   readonly grant?: Grant;
-  /** stage (issue 18): the agent's rollout stage when it is not `autonomous` (recorded); the step may narrow `grant`. */
+  /**
+   * approval (issue 18): the claims the approval gate adds to the token (`authorization_details`, and
+   * `approval_id` for an approved request, whose single token step `approval-claim` then claims).
+   */
+  readonly approval?: { readonly claims: Readonly<Record<string, unknown>>; readonly approvalId?: string };
+  /**
+   * stage (issue 18): the agent's rollout stage when it is not `autonomous` (recorded). The step may narrow
+   * `grant` (read_only) and, for a supervised agent, re-establish `tool` with its write scopes marked
+   * `approval: required`, which step `approval` then gates.
+   */
   readonly stage?: Stage;
-  /** approval (issue 18): the approval gate's go-ahead: the token's extra claims, the parsed details, the single-use claim. */
-  readonly approval?: MintStep;
   /** budget (issue 18): what remains after this exchange (the token's `budget` claim). */
   readonly budgetClaim?: BudgetClaim;
   /** budget (issue 18): the budget that refused the exchange (recorded). */

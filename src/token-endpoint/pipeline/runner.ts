@@ -18,8 +18,6 @@ export interface Issued {
   readonly minted: MintedToken;
   /** RFC 9449 §5: `DPoP` when the token is bound to the proof's key. */
   readonly tokenType: 'DPoP' | 'Bearer';
-  /** RFC 9396 §7: the authorization details the token carries, returned with it (issue 18). */
-  readonly authorizationDetails?: readonly unknown[];
 }
 
 export interface Outcome {
@@ -84,6 +82,5 @@ export async function runPipeline<Deps>(
   if (grant === undefined || minted === undefined) {
     return { established: facts, result: refuse(deny('internal_error', 'the token request could not be processed')) };
   }
-  const details = facts.approval?.details?.canonical;
-  return { established: facts, result: { kind: 'issued', grant, minted, tokenType: facts.dpopJkt !== undefined ? 'DPoP' : 'Bearer', ...(details ? { authorizationDetails: details } : {}) } };
+  return { established: facts, result: { kind: 'issued', grant, minted, tokenType: facts.dpopJkt !== undefined ? 'DPoP' : 'Bearer' } };
 }

@@ -1,34 +1,45 @@
 /**
- * Step `approval` (issue 18 §1): the approval gate (src/guardrails/approvals/approval-step.ts) after the
- * decision and the stage: not gated -> on; gated -> the CIBA-style pending answer (`authorization_pending`
- * with approval_id, interval, expires_in; no token); approved -> on, with the claims the single-use token
- * carries. A supervised agent's write scopes are gated as if the catalog said `approval: required`.
+ * Steps `approval` and `approval-claim` (issue 18): the human-approval gate on a decided grant, and the claim
+ * of an approved request's single token. The logic is the approval gate's (src/guardrails/approvals/
+ * approval-step.ts); these steps only carry it into the pipeline.
+ *  - `approval` (after `decide`): reads `authorization_details` and `approval_id`; not gated -> the token
+ *    carries the canonical details; gated -> 400 `authorization_pending` / `slow_down` with `approval_id`,
+ *    `interval`, `expires_in` (CIBA Core §11), `access_denied`, `expired_token`, or, approved, a single-use
+ *    grant: its lifetime narrowed to at most a minute (this step re-establishes `grant` for that reason only).
+ *  - `approval-claim` (after `re-check`): approved -> minted, once across replicas, recorded; else no token.
  */
-import { isDenial } from '../../exchange/reasons.js';
+import { deny } from '../../exchange/reasons.js';
 import type { ApprovalGate } from '../../guardrails/approvals/approval-step.js';
-import { supervisedTool } from '../../guardrails/guardrail-step.js';
-import { isReadScope } from '../../guardrails/stages/stage.js';
 import { defineStep, refuse } from '../pipeline/step.js';
-import { singleValue } from './single-value.js';
 
 export interface ApprovalDeps {
-  readonly approvals: ApprovalGate;
+  /** Absent: `authorization_details` are not read and nothing is gated (tests of other steps). */
+  readonly approvals?: ApprovalGate;
 }
 
-export const approval = defineStep<ApprovalDeps, 'grant' | 'agent' | 'tool' | 'form'>('approval', ['grant', 'agent', 'tool', 'form'], async (facts, req, deps) => {
-  const { tool, grant } = facts;
-  const gatedTool = facts.stage === 'supervised' ? supervisedTool(tool, grant.scopes.granted.filter((s) => !isReadScope(tool, s))) : tool;
+export const approval = defineStep<ApprovalDeps, 'agent' | 'tool' | 'grant' | 'form'>('approval', ['agent', 'tool', 'grant', 'form'], async (facts, request, deps) => {
+  if (!deps.approvals) return {};
+  const details = facts.form.authorization_details;
+  const approvalId = facts.form.approval_id;
+  // `parse` refuses repeats of these (single-valued): an array here would be a bug upstream, so refuse too.
+  if (Array.isArray(details) || Array.isArray(approvalId)) return deny('request_malformed', 'authorization_details and approval_id must appear at most once');
   const step = await deps.approvals.run({
-    tool: gatedTool, grant, agentId: facts.agent.clientId, rawDetails: singleValue(facts.form, 'authorization_details'),
-    approvalId: singleValue(facts.form, 'approval_id'), requestId: facts.requestId, callerAddress: req.address,
+    tool: facts.tool, grant: facts.grant, agentId: facts.agent.clientId,
+    rawDetails: typeof details === 'string' && details !== '' ? details : undefined,
+    approvalId: typeof approvalId === 'string' && approvalId !== '' ? approvalId : undefined,
+    requestId: facts.requestId, callerAddress: request.address,
   });
-  if (isDenial(step)) return step;
+  if ('decision' in step) return step;
   if (step.step === 'answer') return refuse(step.denial, { fields: step.members });
-  return { approval: step, grant: step.grant };
+  return {
+    ...(step.grant !== facts.grant ? { grant: step.grant } : {}),
+    approval: { claims: step.claims, ...(step.approvalId !== undefined ? { approvalId: step.approvalId } : {}) },
+  };
 });
 
-/** Step `approval-used`: an approved request's single token is claimed (once, on every replica) and recorded. */
-export const approvalUsed = defineStep<ApprovalDeps, 'minted'>('approval-used', ['minted'], async (facts) => {
-  const refusal = await facts.approval?.minted({ jti: facts.minted.jti, exp: facts.minted.exp });
+export const approvalClaim = defineStep<ApprovalDeps, 'minted'>('approval-claim', ['minted'], async (facts, request, deps) => {
+  const approvalId = facts.approval?.approvalId;
+  if (approvalId === undefined || !deps.approvals) return {};
+  const refusal = await deps.approvals.claimMinted(approvalId, { jti: facts.minted.jti, exp: facts.minted.exp }, { requestId: facts.requestId, callerAddress: request.address });
   return refusal ?? {};
 });

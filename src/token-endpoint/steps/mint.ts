@@ -12,13 +12,11 @@ export interface MintDeps {
   readonly signingKey: () => SigningKey;
 }
 
-export const mint = defineStep<MintDeps, 'grant' | 'agent'>('mint', ['grant', 'agent'], (facts, _req, deps) => {
-  // Issue 18: an approved action's claims (authorization_details, approval_id) and the remaining budget.
-  const claims = { ...facts.approval?.claims, ...(facts.budgetClaim ? { budget: facts.budgetClaim } : {}) };
-  return {
-    minted: mintAccessToken(facts.grant, facts.agent, deps.issuer, deps.signingKey(), {
-      ...(facts.dpopJkt !== undefined ? { dpopJkt: facts.dpopJkt } : {}),
-      ...(Object.keys(claims).length > 0 ? { claims } : {}),
-    }),
-  };
-});
+export const mint = defineStep<MintDeps, 'grant' | 'agent'>('mint', ['grant', 'agent'], (facts, _req, deps) => ({
+  minted: mintAccessToken(facts.grant, facts.agent, deps.issuer, deps.signingKey(), {
+    ...(facts.dpopJkt !== undefined ? { dpopJkt: facts.dpopJkt } : {}),
+    // Issue 18: authorization_details and approval_id from step `approval`.
+    // Issue 18: what remains of the agent's budgets for this tool (step `budget`).
+    ...(facts.approval || facts.budgetClaim ? { claims: { ...facts.approval?.claims, ...(facts.budgetClaim ? { budget: facts.budgetClaim } : {}) } } : {}),
+  }),
+}));

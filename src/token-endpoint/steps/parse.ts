@@ -14,6 +14,8 @@ import { defineStep } from '../pipeline/step.js';
 export const TOKEN_EXCHANGE_PARAMETERS = [
   'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type',
   'resource', 'audience', 'scope', 'requested_token_type',
+  // Issue 18 (approvals): RFC 9396 authorization_details, and the approval id the agent polls with.
+  'authorization_details', 'approval_id',
 ] as const;
 /** RFC 8707 allows several `resource` values; the broker accepts exactly one, and says so as invalid_target. */
 export const TOKEN_EXCHANGE_REPEATABLE = ['resource', 'audience'] as const;

@@ -34,5 +34,6 @@ export const stage = defineStep<StageDeps, 'grant' | 'agent' | 'tool' | 'form'>(
     if (!peek.ok) return refuse(peek.denial, { established: { ...established, ...(peek.budget ? { budget: peek.budget } : {}) } });
     return refuse(shadowDenial(staged.grant), { established });
   }
-  return { ...established, grant: staged.grant };
+  // Supervised: step `approval` reads the tool with the write scopes marked `approval: required`.
+  return { ...established, grant: staged.grant, ...(staged.tool !== facts.tool ? { tool: staged.tool } : {}) };
 });

@@ -1,0 +1,69 @@
+/**
+ * The approval store contract, in memory and on a real Redis (issue 18): decisions happen once and only
+ * before the lapse, polls pace the agent (slow_down adds 5 s), and of any number of racing mints of one
+ * approval (two replicas, one approval) exactly one wins.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ApprovalRequest } from '../../../src/guardrails/approvals/approval.js';
+import { MemoryApprovalStore, newApprovalId, type ApprovalStore } from '../../../src/guardrails/approvals/approval-store.js';
+import { RedisApprovalStore } from '../../../src/guardrails/approvals/redis-approval-store.js';
+import { cleanupPrefix, REDIS_URL, requireRedis, uniquePrefix } from '../../support/redis.js';
+
+const redisUp = await requireRedis('the Redis approval store');
+const prefix = uniquePrefix();
+const clients: Redis[] = [];
+afterAll(async () => {
+  for (const client of clients) client.disconnect();
+  if (redisUp) await cleanupPrefix(prefix);
+});
+
+const T0 = 1_800_000_000_000;
+function request(): ApprovalRequest {
+  return {
+    id: newApprovalId(), resource: 'https://pay.example/api', details: [], triggers: [{ kind: 'scope', scope: 'pay.admin' }],
+    approvers: { user: true, roles: { finance: ['fin'] } }, createdAtMs: T0, expiresAtMs: T0 + 600_000, requestId: 'r',
+    binding: { agent: 'a', user: { iss: 'i', sub: 's' }, tool: 'pay', scopes: ['pay.admin'], detailsDigest: 'd' },
+  };
+}
+const made = (atMs: number) => ({ by: 'fin', via: 'admin_api', as: 'role:finance', atMs });
+
+const stores: [string, () => ApprovalStore[]][] = [
+  ['memory', () => { const one = new MemoryApprovalStore(() => T0); return [one, one]; }],
+];
+if (redisUp) {
+  stores.push(['redis', () => {
+    const [x, y] = [new Redis(REDIS_URL, { maxRetriesPerRequest: 1 }), new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })];
+    clients.push(x, y);
+    return [new RedisApprovalStore(x, prefix), new RedisApprovalStore(y, prefix)];
+  }]);
+}
+
+describe.each(stores)('approval store (%s)', (_name, make) => {
+  it('decides once, before the lapse only', async () => {
+    const [a, b] = make() as [ApprovalStore, ApprovalStore];
+    const r = await a.create(request(), 5);
+    expect(await b.decide(r.id, 'approved', made(T0 + 1000))).toMatchObject({ ok: true, approval: { status: 'approved', decision: { by: 'fin' } } });
+    expect(await a.decide(r.id, 'rejected', made(T0 + 2000))).toMatchObject({ ok: false, why: 'already_decided' });
+    const late = await a.create(request(), 5);
+    expect(await b.decide(late.id, 'approved', made(late.expiresAtMs))).toMatchObject({ ok: false, why: 'expired' });
+    expect(await b.decide(newApprovalId(), 'approved', made(T0))).toEqual({ ok: false, why: 'not_found' });
+  });
+
+  it('paces polls: before nextPollAt is slow_down and the interval grows by 5 s', async () => {
+    const [a, b] = make() as [ApprovalStore, ApprovalStore];
+    const r = await a.create(request(), 5);
+    expect(await b.poll(r.id, T0 + 1000)).toMatchObject({ slowDown: true, approval: { intervalSeconds: 10, nextPollAtMs: T0 + 11_000 } });
+    expect(await a.poll(r.id, T0 + 11_000)).toMatchObject({ slowDown: false, approval: { intervalSeconds: 10, nextPollAtMs: T0 + 21_000 } });
+  });
+
+  it('of racing mints of one approved request, exactly one wins', async () => {
+    const [a, b] = make() as [ApprovalStore, ApprovalStore];
+    const r = await a.create(request(), 5);
+    expect(await a.claimMint(r.id, 'jti-0', T0 + 1000)).toEqual({ ok: false, why: 'not_approved' });
+    await a.decide(r.id, 'approved', made(T0 + 1000));
+    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? a : b).claimMint(r.id, `jti-${String(i)}`, T0 + 2000)));
+    expect(claims.filter((c) => c.ok)).toHaveLength(1);
+    expect(await b.get(r.id)).toMatchObject({ status: 'minted' });
+  });
+});
