@@ -54,6 +54,10 @@ export interface ExchangeRecord {
     readonly credential_sha256?: string;
     readonly actors?: readonly string[];
   };
+  /** Issue 18: the agent's rollout stage, when it is not `autonomous`. */
+  readonly stage?: string;
+  /** Issue 18: the budget that refused the exchange (`reason: budget_exceeded`): which, what, how much. */
+  readonly budget?: { readonly name: string; readonly metric: string; readonly limit: number; readonly used: number; readonly requested: number };
 }
 
 /**

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { hashClientSecret } from '../provider/client-secret-hash.js';
 import { runCheck } from './check-command.js';
+import { runImpact } from './impact-command.js';
+import { registerGuardrailCommands } from './guardrails-command.js';
 import { runAuditQuery, runAuditVerify } from './audit-command.js';
 import { adminKeyCommand, callAdmin, describeFailure, resolveAdminTarget, type AdminSources } from './admin-command.js';
 import { fetchDevToken } from './dev-token-command.js';
@@ -24,8 +26,20 @@ program
   .option('--config <file>', 'broker configuration file (default: $BROKER_CONFIG, else the embedded development default)')
   .option('--catalog <dir>', 'scope catalog directory (overrides the configuration)')
   .option('--clients <dir>', 'agents directory (overrides the configuration)')
-  .action(async (opts: { config?: string; catalog?: string; clients?: string }) => {
-    process.exitCode = await runCheck({ ...opts, cwd: process.cwd(), env: process.env, out: (line) => { console.log(line); } });
+  // Issue 18 what-if: `broker check --impact <old-dir> <new-dir> --log <attribution log>`.
+  .option('--impact', 'replay recorded exchanges against two config directories (each with scopes/ and clients/) and list who gains or loses which scopes')
+  .option('--log <paths...>', 'with --impact: the attribution log (a file, a directory of rotated files, or files in chain order)')
+  .option('--from <iso-time>', 'with --impact: only records at or after this time')
+  .argument('[dirs...]', 'with --impact: <old-dir> <new-dir>')
+  .action(async (dirs: string[], opts: { config?: string; catalog?: string; clients?: string; impact?: boolean; log?: string[]; from?: string }) => {
+    if (opts.impact) {
+      const [oldDir, newDir] = dirs;
+      if (dirs.length !== 2 || oldDir === undefined || newDir === undefined || !opts.log) throw new InvalidArgumentError('--impact needs <old-dir> <new-dir> and --log <attribution log>');
+      process.exitCode = await runImpact({ oldDir, newDir, log: opts.log, ...(opts.from ? { from: opts.from } : {}), cwd: process.cwd(), out: (line) => { console.log(line); } });
+      return;
+    }
+    const { impact: _impact, log: _log, from: _from, ...checkOpts } = opts;
+    process.exitCode = await runCheck({ ...checkOpts, cwd: process.cwd(), env: process.env, out: (line) => { console.log(line); } });
   });
 
 program
@@ -118,6 +132,9 @@ program
     const rehash = opts.rehash ? readFileSync(0, 'utf8') : undefined;
     console.log(await adminKeyCommand({ ...opts, rehash }).catch((err: unknown) => { throw new InvalidArgumentError(err instanceof Error ? err.message : String(err)); }));
   });
+
+// Issue 18: budgets, rollout stages, stage reports and explain (src/cli/guardrails-command.ts).
+registerGuardrailCommands(program, withAdmin, runAdmin);
 
 const audit = program.command('audit').description('verify and query attribution logs');
 audit

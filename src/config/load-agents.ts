@@ -22,6 +22,8 @@ import {
   uniqueList,
 } from './validate.js';
 import { readYamlDir, type ConfigFile } from './yaml-files.js';
+import { budgetsSchema, toAgentBudgets } from '../guardrails/budgets/budget-config.js';
+import { STAGES } from '../guardrails/stages/stage.js';
 
 /** No agent may hold tokens living longer than this. */
 export const MAX_AGENT_TTL_SECONDS = 3600;
@@ -211,6 +213,9 @@ const agentFileShape = {
   actor_token: actorTokenSchema.optional(),
   grant_types: grantTypesSchema,
   dpop: z.enum(AGENT_DPOP_MODES, { error: (issue) => (issue.input === undefined ? undefined : 'must be one of optional, required (RFC 9449 proof of possession)') }).default('optional'),
+  // Issue 18 guardrails: the rollout stage and the budgets (src/guardrails/).
+  stage: z.enum(STAGES, { error: (issue) => (issue.input === undefined ? undefined : `must be one of ${STAGES.join(', ')}`) }).default('autonomous'),
+  budgets: budgetsSchema.optional(),
 };
 
 /** Whether `data` has the key at all (a present but invalid `tools` is reported by its schema already). */
@@ -296,6 +301,14 @@ export function collectAgents(
       if (fields.tools === undefined && !isMappingWith(data, 'tools')) { problems.add(source, ['tools'], 'is required'); usable = false; }
     }
 
+    // Issue 18: a tool budget names a tool this agent is registered for.
+    for (const tool of Object.keys(fields.budgets?.tools ?? {})) {
+      if (fields.tools && !Object.hasOwn(fields.tools, tool)) {
+        problems.add(source, ['budgets', 'tools', tool], `the agent is not registered for tool "${tool}" (its tools: ${listIds(Object.keys(fields.tools))})`);
+        usable = false;
+      }
+    }
+
     const actorToken = fields.actor_token ?? { allowed: false, subjects: [] };
     if (!actorToken.allowed && actorToken.subjects.length > 0) {
       problems.add(source, ['actor_token', 'subjects'], 'must be empty when actor_token.allowed is false');
@@ -335,6 +348,8 @@ export function collectAgents(
       actorToken: { allowed: actorToken.allowed, subjects: actorToken.subjects },
       dpop,
       grantTypes,
+      ...(fields.stage !== undefined && fields.stage !== 'autonomous' ? { stage: fields.stage } : {}),
+      ...(fields.budgets ? { budgets: toAgentBudgets(fields.budgets) } : {}),
       devOnly,
       source,
       ...(kind === 'tool' && fields.tool !== undefined ? { kind, toolId: fields.tool } : {}),

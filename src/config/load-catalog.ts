@@ -46,6 +46,8 @@ const toolScopeSchema = z.strictObject({
   description: nonEmptyString,
   risk: z.enum(RISK_LEVELS),
   justified_by: uniqueList(scopeToken, 'scope').min(1),
+  // Issue 18 rollout stages: read scopes are what read_only agents get (absent = write).
+  access: z.enum(['read', 'write']).optional(),
   /** Issue 18: no token with this scope without a person's approval. */
   approval: z.literal('required', { error: 'must be "required" (or left out)' }).optional(),
 });
@@ -180,7 +182,7 @@ export function collectCatalog(files: readonly ConfigFile[], problems: Problems)
       scopes: new Map(
         Object.entries(scopes).map(([name, scope]): [string, ToolScope] => [
           name,
-          { name, description: scope.description, risk: scope.risk, justifiedBy: scope.justified_by, ...(scope.approval ? { approval: scope.approval } : {}) },
+          { name, description: scope.description, risk: scope.risk, justifiedBy: scope.justified_by, ...(scope.access ? { access: scope.access } : {}), ...(scope.approval ? { approval: scope.approval } : {}) },
         ]),
       ),
       timeWindows: windows.map(

@@ -3,6 +3,8 @@
  * An agent is never a principal: it only ever acts for a user.
  */
 import type { JWK } from 'jose';
+import type { AgentBudgets } from '../guardrails/budgets/budget-types.js';
+import type { Stage } from '../guardrails/stages/stage.js';
 
 export const AGENT_STATUSES = ['active', 'suspended'] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
@@ -38,6 +40,10 @@ export interface Agent {
    * list keeps the registration (and its records) while withdrawing the grant: `unauthorized_client`.
    */
   readonly grantTypes?: readonly string[];
+  /** Issue 18: the rollout stage (absent = `autonomous`); an admin action may override it at run time. */
+  readonly stage?: Stage;
+  /** Issue 18: exchange and amount budgets (absent = none). */
+  readonly budgets?: AgentBudgets;
   /** A sample identity that only the embedded development mode will load. */
   readonly devOnly: boolean;
   /**

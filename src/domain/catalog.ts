@@ -21,6 +21,11 @@ export interface ToolScope {
    * Never empty: a tool scope nothing in the user's token can justify is never granted.
    */
   readonly justifiedBy: readonly string[];
+  /**
+   * Issue 18 (rollout stages): `read` scopes are the only ones an agent in the `read_only` stage gets, and
+   * the ones a `supervised` agent gets without approval. Absent counts as write (fail closed).
+   */
+  readonly access?: 'read' | 'write';
   /** Issue 18: `approval: required` in the catalog: no token with this scope without a person's approval. */
   readonly approval?: 'required';
 }

@@ -84,7 +84,12 @@ export interface ActorClaims {
   readonly fingerprint: string;
 }
 
-export type DroppedScopeReason = 'not_in_catalog' | 'not_allowed_for_agent' | 'not_justified_by_user';
+export type DroppedScopeReason =
+  | 'not_in_catalog'
+  | 'not_allowed_for_agent'
+  | 'not_justified_by_user'
+  /** Issue 18: the agent is in the read_only rollout stage and the scope is not a read scope. */
+  | 'stage_read_only';
 
 export interface ScopeOutcome {
   readonly requested: readonly string[];

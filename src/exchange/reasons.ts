@@ -23,6 +23,11 @@ export type OAuthErrorCode =
   // CIBA Core §11 / RFC 8628 §3.5: the polling answers while a person decides.
   | 'authorization_pending'
   | 'slow_down'
+  /**
+   * Also the budgets' and rollout stages' refusal: RFC 6749 §4.1.2.1 defines it ("the resource owner or
+   * authorization server denied the request"); a budget or a stage is a person's decision, nothing in the
+   * request is wrong, and retrying will not help until a person acts (unlike `temporarily_unavailable`).
+   */
   | 'access_denied'
   | 'expired_token';
 
@@ -126,6 +131,15 @@ export const DENIAL_REASONS = {
   upstream_not_connected: 'invalid_grant',
   /** The SaaS authorization server is unreachable, slow past the bound, or answered nonsense: fail closed. */
   upstream_unavailable: 'temporarily_unavailable',
+  // guardrails (issue 18): answered 403 (RFC 9110 §15.5.4: understood, refused), see REASON_STATUS
+  /** A budget of the agent (exchanges per hour/day, or declared amount per currency per day) is spent. */
+  budget_exceeded: 'access_denied',
+  /** The agent is in the shadow stage: decided and recorded in full, answered with what would be granted, no token. */
+  stage_shadow: 'access_denied',
+  /** The agent is in the read_only stage and no read scope remains. */
+  stage_read_only: 'invalid_scope',
+  /** The agent is in the supervised stage and the grant holds write scopes: a person must approve first. */
+  stage_approval_required: 'access_denied',
   // dependencies (fail closed)
   issuer_unavailable: 'temporarily_unavailable',
   attribution_unavailable: 'temporarily_unavailable',
@@ -191,6 +205,10 @@ const REASON_STATUS: Partial<Record<DenialReason, number>> = {
   rate_limited: 429,
   source_rate_limited: 429,
   client_authentication_throttled: 429,
+  // Issue 18: budgets and rollout stages refuse with 403 (RFC 9110 §15.5.4: understood, and refused by policy).
+  budget_exceeded: 403,
+  stage_shadow: 403,
+  stage_approval_required: 403,
 };
 
 /** The HTTP status a denial is answered with: the one place it is chosen. */

@@ -106,6 +106,11 @@ export const DENIAL_CAUSE = {
   attribution_unavailable: 'infrastructure',
   state_unavailable: 'infrastructure',
   internal_error: 'infrastructure',
+  // Issue 18 guardrails: a person's budget or rollout stage refused; counted by their own records, not here.
+  budget_exceeded: 'enforcement',
+  stage_shadow: 'enforcement',
+  stage_read_only: 'enforcement',
+  stage_approval_required: 'enforcement',
   // Approvals (issue 18): the agent's description of its action, and its use of approval ids, are its doing;
   // waiting for a person, a person's refusal, a lapse and polling pace are the approval process (not counted).
   authorization_details_invalid: 'agent',
@@ -124,6 +129,8 @@ export const DROPPED_SCOPE_CAUSE = {
   not_in_catalog: 'agent',
   not_allowed_for_agent: 'agent',
   not_justified_by_user: 'user',
+  // Issue 18: dropped by the agent's rollout stage (a person's decision): never counted against the agent.
+  stage_read_only: 'user',
 } as const satisfies Record<DroppedScopeReason, 'agent' | 'user'>;
 
 /** What one recorded exchange says about its agent, for the kill switch. */

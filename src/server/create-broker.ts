@@ -56,6 +56,11 @@ import type { VaultFeature } from '../upstream/vault/vault-feature.js';
 import { mountSignInAndConsole } from '../console/mount.js';
 import type { SignIn } from '../sign-in/index.js';
 import { createOnwardDeps, type OnwardSetup } from '../upstream/onward/onward-deps.js';
+import { buildGuardrails } from '../guardrails/build-guardrails.js';
+import type { BudgetNotifier } from '../guardrails/budgets/budget-notifier.js';
+import { createGuardrailActions } from '../guardrails/admin/guardrail-actions.js';
+import { guardrailRouter } from '../guardrails/admin/guardrail-routes.js';
+import { createExplainHandler } from '../guardrails/explain/explain-request.js';
 import { createApprovals, type ApprovalOptions, type Approvals } from '../guardrails/approvals/create-approvals.js';
 
 export interface BrokerDeps {
@@ -83,6 +88,8 @@ export interface BrokerDeps {
   readonly tracing?: Tracing;
   /** Where a reload reads the new scopes/clients (default: config.catalogDir / clientsDir, reload/load-sets.ts). */
   readonly loadConfigSet?: () => Promise<ConfigSet>;
+  /** Issue 18: where budget webhooks go (tests observe them); default an HMAC-signed HTTP POST. */
+  readonly budgetNotifier?: BudgetNotifier;
   /** Issue 18: approval settings that are not catalog data (the webhook secret, the polling interval). */
   readonly approvals?: ApprovalOptions;
   /** Per-step timings of the token endpoint's pipeline (metrics, tracing). */
@@ -163,11 +170,6 @@ export function createBroker(deps: BrokerDeps): Broker {
     log,
     bounds: { ...(config.upstreamMaxBytes !== undefined ? { maxBytes: config.upstreamMaxBytes } : {}), ...(config.upstreamMaxKeys !== undefined ? { maxKeys: config.upstreamMaxKeys } : {}) },
   });
-  // Issue 18: approvals bound to the exact action (src/guardrails/approvals/); the store is where the state is.
-  const approvals = createApprovals({
-    state, catalog: () => deps.catalog, issuer: config.issuer, now, log,
-    record: (record) => deps.sink.append(record), options: deps.approvals ?? {},
-  });
   // Registered for discovery only (RFC 8414 `grant_types_supported`): token requests never reach
   // oidc-provider, the pipeline below answers every one of them.
   provider.registerGrantType(TOKEN_EXCHANGE_GRANT, () => {
@@ -176,6 +178,16 @@ export function createBroker(deps: BrokerDeps): Broker {
   const verifier = createIncomingTokenVerifier(issuers, {
     clockSkewSeconds: config.clockSkewSeconds,
     ...(config.verifiedTokenCacheEntries !== undefined ? { verifiedTokenCacheEntries: config.verifiedTokenCacheEntries } : {}),
+  });
+  // Issue 18: rollout stages and budgets (src/guardrails/); suspensions go through the admin actions below.
+  const guardrails = buildGuardrails({
+    state, sink: deps.sink, log, now, actions: () => actions,
+    ...(deps.budgetNotifier ? { notify: deps.budgetNotifier } : {}),
+  });
+  // Issue 18: approvals bound to the exact action (src/guardrails/approvals/); the store is where the state is.
+  const approvals = createApprovals({
+    state, catalog: () => live.catalog(), issuer: config.issuer, now, log,
+    record: (record) => deps.sink.append(record), options: deps.approvals ?? {},
   });
 
   // Koa reports response-stream errors here (e.g. a validator closing its feed connection).
@@ -234,7 +246,8 @@ export function createBroker(deps: BrokerDeps): Broker {
       policy: { brokerIssuer: config.issuer, maxDelegationDepth: config.maxDelegationDepth },
       signingKey: () => deps.keys.active,
       // Issue 17: tool identities' onward exchange (steps/onward.ts, src/upstream/onward/).
-      onward: createOnwardDeps({ config, catalog: () => deps.catalog, keys: deps.keys, state, now, log, ...deps.upstream }),
+      onward: createOnwardDeps({ config, catalog: () => live.catalog(), keys: deps.keys, state, now, log, ...deps.upstream }),
+      guardrails: guardrails.guardrails,
       approvals: approvals.gate,
     },
     hooks: {
@@ -299,6 +312,20 @@ export function createBroker(deps: BrokerDeps): Broker {
     provider.use(deps.vault.adminRoutes(adminAuthenticate));
   }
   provider.use(approvals.routes(adminAuthenticate).routes());
+  // Issue 18: budgets, stages, reports and explain: their own router, the same admin keys.
+  const guardrailRoutes = guardrailRouter({
+    actions: createGuardrailActions({ agents: () => live.agents(), budgets: guardrails.budgets, stages: guardrails.stages, record: (record) => deps.sink.append(record), now }),
+    authenticate: adminAuthenticate,
+    ...(config.attribution.sink === 'redis' ? {} : { records: (filter: QueryFilter) => queryChain(config.attribution.file, filter) }),
+    explain: createExplainHandler({
+      agents: () => live.agents(), catalog: () => live.catalog(), verifier, now,
+      policy: { brokerIssuer: config.issuer, maxDelegationDepth: config.maxDelegationDepth },
+      guardrails: guardrails.guardrails,
+      agentOverride: (clientId) => state.agentOverride(clientId),
+      ...(config.rateLimits ? { rateLimits: config.rateLimits } : {}),
+    }),
+  });
+  provider.use(guardrailRoutes.routes());
   const validators = createValidatorRoutes({
     state,
     verify: verifyBrokerToken,

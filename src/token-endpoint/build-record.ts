@@ -7,7 +7,7 @@ import type { MintedToken } from '../minting/mint-access-token.js';
 import type { Facts } from './pipeline/facts.js';
 
 /** The facts a record is made of (never the token itself), and the denial, if the request was refused. */
-export type RecordInput = Pick<Facts, 'requestId' | 'traceId' | 'request' | 'tool' | 'subject' | 'subjectFingerprint' | 'actorFingerprint' | 'dpopJkt' | 'grant' | 'onward'> & {
+export type RecordInput = Pick<Facts, 'requestId' | 'traceId' | 'request' | 'tool' | 'subject' | 'subjectFingerprint' | 'actorFingerprint' | 'dpopJkt' | 'grant' | 'onward' | 'stage' | 'budget'> & {
   readonly minted?: Omit<MintedToken, 'token'>;
   readonly denial?: Denial;
 };
@@ -45,6 +45,7 @@ export function buildExchangeRecord(state: RecordInput, outcome: Outcome, rc: Re
     ...(state.actorFingerprint ? { actor_token_sha256: state.actorFingerprint } : {}),
     ...(grant ? { actors: chainActors(grant.act) } : {}),
     agent: { authenticated: rc.agent.authenticated, client_id: rc.agent.clientId },
+    ...(state.budget ? { budget: { limit: state.budget.limit, metric: state.budget.metric, name: state.budget.name, requested: state.budget.requested, used: state.budget.used } } : {}),
     caller: { address: rc.callerAddress },
     decision: granted ? 'granted' : 'denied',
     ...(outcome.decision === 'denied' ? { error: outcome.error } : {}),
@@ -56,6 +57,7 @@ export function buildExchangeRecord(state: RecordInput, outcome: Outcome, rc: Re
     ...(scopes
       ? { scopes: { dropped: scopes.dropped.map((d) => ({ reason: d.reason, scope: d.scope })), granted: scopes.granted, requested: scopes.requested } }
       : {}),
+    ...(state.stage !== undefined ? { stage: state.stage } : {}),
     ...(state.subjectFingerprint ? { subject_token_sha256: state.subjectFingerprint } : {}),
     time: new Date(rc.nowMs).toISOString(),
     ...(granted && grant && minted ? { token: { ...(state.dpopJkt !== undefined ? { dpop_jkt: state.dpopJkt } : {}), exp: minted.exp, jti: minted.jti, lifetime_bound_by: grant.lifetimeBoundBy } } : {}),

@@ -35,10 +35,12 @@ import { precheck, type PrecheckDeps } from './steps/precheck.js';
 import { rateLimit, type RateLimitDeps } from './steps/rate-limit.js';
 import { reCheck, type ReCheckDeps } from './steps/re-check.js';
 import { verifySubject, type VerifySubjectDeps } from './steps/verify-subject.js';
+import { stage, type StageDeps } from './steps/stage.js';
+import { budget, type BudgetDeps } from './steps/budget.js';
 
 export type TokenPipelineDeps = PerSourceLimitDeps & FramingDeps & ClientAuthenticationDeps & AgentStatusDeps & ParseDeps
   & PrecheckDeps & RateLimitDeps & DpopDeps & VerifySubjectDeps & DecideDeps & ActChainStandingDeps & MintDeps & ReCheckDeps
-  & OnwardStepDeps & ApprovalDeps;
+  & OnwardStepDeps & ApprovalDeps & StageDeps & BudgetDeps;
 
 /** In the README's "How it works" order. */
 export const TOKEN_STEPS: readonly Step<TokenPipelineDeps>[] = [
@@ -54,7 +56,9 @@ export const TOKEN_STEPS: readonly Step<TokenPipelineDeps>[] = [
   verifySubject,        // the user token and the actor token -> subject, actor
   decide,               // scopes, lifetime, act chain (pure) -> grant
   actChainStanding,     // earlier actors in the chain still in good standing
+  stage,                // issue 18: the rollout stage (shadow answers, read_only narrows, supervised gates writes) -> stage
   approval,             // issue 18: authorization_details, the approval gate (pending / approved) -> approval
+  budget,               // issue 18: the agent's budgets, reserved atomically across replicas -> budgetClaim
   mint,                 // sign -> minted
   reCheck,              // standing again, after minting
   approvalClaim,        // issue 18: an approved request's one token, claimed across replicas and recorded

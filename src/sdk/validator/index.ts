@@ -6,3 +6,4 @@ export { redisReplayStore, type RedisReplayStoreOptions } from './redis-replay-s
 export type { ClaimResult, DpopReplayStore } from './replay-cache.js';
 export { ActionGuard, type ActionGuardOptions, type CheckedAction, type ToolCall } from './approved-action.js';
 export { argumentsDigest } from '../../guardrails/authorization-details/arguments-digest.js';
+export { budgetOf, fitsBudget, type TokenBudget } from './budget.js';

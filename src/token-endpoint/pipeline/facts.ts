@@ -8,6 +8,9 @@ import type { Tool } from '../../domain/catalog.js';
 import type { ActorClaims, ExchangeRequest, Grant, RawParams, SubjectClaims } from '../../domain/exchange.js';
 import type { MintedToken } from '../../minting/mint-access-token.js';
 import type { OnwardRecord } from '../../upstream/onward/onward-exchange.js';
+import type { BudgetClaim } from '../../guardrails/budgets/budget-plan.js';
+import type { BudgetRefusal } from '../../guardrails/guardrail-step.js';
+import type { Stage } from '../../guardrails/stages/stage.js';
 
 export interface Facts {
   /** The edge (token-endpoint.ts): the caller's X-Request-Id if safe, else a fresh one. */
@@ -39,6 +42,16 @@ export interface Facts {
    * `approval_id` for an approved request, whose single token step `approval-claim` then claims).
    */
   readonly approval?: { readonly claims: Readonly<Record<string, unknown>>; readonly approvalId?: string };
+  /**
+   * stage (issue 18): the agent's rollout stage when it is not `autonomous` (recorded). The step may narrow
+   * `grant` (read_only) and, for a supervised agent, re-establish `tool` with its write scopes marked
+   * `approval: required`, which step `approval` then gates.
+   */
+  readonly stage?: Stage;
+  /** budget (issue 18): what remains after this exchange (the token's `budget` claim). */
+  readonly budgetClaim?: BudgetClaim;
+  /** budget (issue 18): the budget that refused the exchange (recorded). */
+  readonly budget?: BudgetRefusal;
   /** mint: the signed token. */
   readonly minted?: MintedToken;
   /** onward (issue 17): a tool identity's onward exchange, for the record; `granted` once a credential was obtained. */

@@ -16,6 +16,7 @@ export const mint = defineStep<MintDeps, 'grant' | 'agent'>('mint', ['grant', 'a
   minted: mintAccessToken(facts.grant, facts.agent, deps.issuer, deps.signingKey(), {
     ...(facts.dpopJkt !== undefined ? { dpopJkt: facts.dpopJkt } : {}),
     // Issue 18: authorization_details and approval_id from step `approval`.
-    ...(facts.approval ? { claims: facts.approval.claims } : {}),
+    // Issue 18: what remains of the agent's budgets for this tool (step `budget`).
+    ...(facts.approval || facts.budgetClaim ? { claims: { ...facts.approval?.claims, ...(facts.budgetClaim ? { budget: facts.budgetClaim } : {}) } } : {}),
   }),
 }));
