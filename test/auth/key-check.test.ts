@@ -46,8 +46,15 @@ describe('keyTable', () => {
     };
     time('oncall');
     time('nobody');
-    const known = Math.min(time('oncall'), time('oncall'), time('oncall'));
-    const unknown = Math.min(time('nobody'), time('nobody'), time('nobody'));
+    // Interleaved and the fastest of seven each: a busy machine slows single runs, not the best of many.
+    const knownRuns: number[] = [];
+    const unknownRuns: number[] = [];
+    for (let round = 0; round < 7; round += 1) {
+      knownRuns.push(time('oncall'));
+      unknownRuns.push(time('nobody'));
+    }
+    const known = Math.min(...knownRuns);
+    const unknown = Math.min(...unknownRuns);
     // An unknown id is compared against a dummy hash: skipping it would make unknown ids several times faster.
     expect(unknown / known).toBeGreaterThan(0.5);
     expect(known).toBeLessThan(200_000); // well under a millisecond: no scrypt

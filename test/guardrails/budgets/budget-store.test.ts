@@ -23,7 +23,10 @@ afterAll(async () => {
   if (redisUp) for (const p of prefixes) await cleanupPrefix(p);
 });
 
-const NOW = Date.UTC(2026, 11, 3, 14, 30);
+// Tomorrow 14:30 UTC: Redis expires a counter (PEXPIREAT) an hour after its window ends in real time, so the
+// test's windows must lie ahead of the wall clock, whenever the suite runs.
+const DAY_MS = 86_400_000;
+const NOW = (Math.floor(Date.now() / DAY_MS) + 1) * DAY_MS + 14.5 * 3_600_000;
 const budgets: AgentBudgets = {
   overall: { exchangesPerHour: 3 },
   tools: new Map([['payments', { amountMinorPerDay: new Map([['USD', 1000]]) }]]),
