@@ -37,6 +37,8 @@ import { metricsListener } from '../observability/metrics/metrics-route.js';
 import { startTracing, tracingOptionsFromEnv, type TracingOptions } from '../observability/tracing/tracing.js';
 import type { ReloadResult } from '../reload/reloader.js';
 import { watchConfigDirs } from '../reload/watch.js';
+import { vaultFeatureFor } from '../upstream/vault/vault-for-broker.js';
+import type { SignIn } from '../sign-in/index.js';
 
 export interface RunningBroker {
   readonly issuer: string;
@@ -156,7 +158,16 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
   }
   // Issue 18: the approval webhook's HMAC secret comes from the environment, never from a file in git.
   const webhookSecret = process.env.BROKER_APPROVAL_WEBHOOK_SECRET;
-  const broker = createBroker({ ...loaded, config, keys, sink: attribution, log, state, metrics, tracing, ...(signInClientSecret !== undefined ? { signInClientSecret } : {}), ...(webhookSecret ? { approvals: { webhookSecret } } : {}) });
+  // Issue 17: the vault, for catalog tools whose upstream is `connector: vault` (users connect once at /connect/<tool>).
+  // Its consent flow signs people in with the console's sign-in, which createBroker builds: a reference filled below.
+  const personSignIn: { current: SignIn | undefined } = { current: undefined };
+  const vault = await vaultFeatureFor({ config, catalog: loaded.catalog, state, log, record: (record) => attribution.append(record), signIn: () => personSignIn.current });
+  const broker = createBroker({
+    ...loaded, config, keys, sink: attribution, log, state, metrics, tracing,
+    ...(signInClientSecret !== undefined ? { signInClientSecret } : {}), ...(webhookSecret ? { approvals: { webhookSecret } } : {}),
+    ...(vault ? { vault, upstream: { vault: () => vault.connector() } } : {}),
+  });
+  personSignIn.current = broker.signIn;
   broker.app.use(jwksRoute(ROUTES.jwks, keys));
   const reload = setInterval(() => {
     keys.reload().catch((err: unknown) => { log.error({ err }, 'signing keys: reload failed; keeping the keys loaded before'); });

@@ -21,7 +21,7 @@ const reason = (r: unknown) => (isDenial(r) ? r.reason : 'granted');
 describe('decideOnward', () => {
   it('maps the granted scopes, names the user, grows the act chain (tool, then agent)', () => {
     const plan = decide();
-    expect(plan).toMatchObject({ upstreamScopes: ['r'], user: { sub: 'alice', upstreamSubject: 'alice' }, act: { sub: 'a-tool', act: { sub: 'agent-1' } }, brokerJti: 'j1' });
+    expect(plan).toMatchObject({ upstreamScopes: ['r'], user: { sub: 'alice', upstreamSubject: 'alice' }, act: { sub: 'a-tool', act: { sub: 'agent-1' } }, brokerJti: 'j1', agent: 'agent-1' });
   });
   it('never widens: mapping only what was granted; a request beyond it is refused', () => {
     expect(mapScopes(tool.upstream!, ['a.read', 'a.write'])).toEqual(['r', 'w']);

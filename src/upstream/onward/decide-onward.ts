@@ -46,6 +46,8 @@ export interface OnwardPlan {
   readonly brokerScopes: readonly string[];
   readonly act: ActClaim;
   readonly brokerJti: string;
+  /** The agent whose exchange minted the broker token (its `client_id`): the vault remembers which agents used a connection. */
+  readonly agent?: string;
 }
 
 /** Framing of the onward request, before any token is verified. */
@@ -138,5 +140,6 @@ export function decideOnward(input: DecideOnwardInput): Denial | OnwardPlan {
     brokerScopes,
     act,
     brokerJti: claims.jti,
+    ...(typeof claims.client_id === 'string' ? { agent: claims.client_id } : {}),
   };
 }

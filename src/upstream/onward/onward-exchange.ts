@@ -137,7 +137,7 @@ export async function runOnwardExchange(identity: Agent, params: OnwardParams, d
     const connector = await deps.connectorFor(tool);
     if (!connector) return { ...withSubject, result: deny('tool_identity_without_upstream', 'this tool has no upstream connector'), record: planned };
     const controller = new AbortController();
-    const obtained = await bounded(connector.obtain({ user: plan.user, tool: tool.id, upstreamScopes: plan.upstreamScopes, brokerTokenJti: plan.brokerJti, nowMs }, controller.signal), deps.timeoutMs, controller);
+    const obtained = await bounded(connector.obtain({ user: plan.user, tool: tool.id, upstreamScopes: plan.upstreamScopes, brokerTokenJti: plan.brokerJti, nowMs, ...(plan.agent !== undefined ? { agent: plan.agent } : {}) }, controller.signal), deps.timeoutMs, controller);
     if (isUpstreamFailure(obtained)) return { ...withSubject, result: failureDenial(obtained), record: planned };
     credential = obtained;
     deps.cache.set(key, { credential, obtainedAtMs: nowMs, user: plan.user.sub, tool: tool.id, agents: chainActors(plan.act) });
