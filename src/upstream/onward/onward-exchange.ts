@@ -17,20 +17,10 @@ import type { UpstreamConnector, UpstreamFailure, UpstreamResult } from '../conn
 import { isUpstreamFailure } from '../connector.js';
 import { cacheKey, entryRevokedBy, entryRuleIds, type UpstreamCredentialCache } from '../credential-cache.js';
 import { BROKER_ACCESS_TOKEN_TYPE, checkOnwardRequest, decideOnward, toolOfIdentity, type BrokerTokenClaims, type OnwardParams } from './decide-onward.js';
+import type { ExchangeRecord } from '../../attribution/record.js';
 
-/** What the attribution record carries about an onward exchange (record.ts `onward`). */
-export interface OnwardRecord {
-  readonly upstream?: string;
-  readonly connector?: string;
-  /** The `jti` of the broker token presented: links this record to the original exchange's. */
-  readonly subject_jti?: string;
-  readonly upstream_scopes?: readonly string[];
-  readonly cached?: boolean;
-  /** SHA-256 of the upstream credential handed to the tool (never the credential). */
-  readonly credential_sha256?: string;
-  /** The chain of the onward exchange, current actor (the tool identity) first. */
-  readonly actors?: readonly string[];
-}
+/** What the attribution record carries about an onward exchange: defined once, by the record (record.ts `onward`). */
+export type OnwardRecord = NonNullable<ExchangeRecord['onward']>;
 
 export interface OnwardDeps {
   readonly brokerIssuer: string;
