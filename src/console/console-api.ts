@@ -2,24 +2,27 @@
  * The console's JSON API (`/console/api/*`): what the pages read and the actions they take. Behind a
  * person's session (sign-in), a role per route, and the session's CSRF token on every state change;
  * no admin key ever reaches the browser. Actions go through the same admin actions as the admin API and are
- * recorded with `by: person:<sub>`.
+ * recorded with `by: person:<sub>`. The explorer, approvals, connections and guardrails routes are in their own
+ * files (explorer-api.ts, approvals-api.ts, connections-api.ts, guardrails-api.ts).
  */
 import Router from '@koa/router';
-import type { Context } from 'koa';
 import type { JWK } from 'jose';
 import { AdminActionError, type AdminActions, type AgentAction } from '../admin/admin-actions.js';
-import { publicJwk, type ChainedRecord } from '../attribution/chain.js';
-import { chainFiles } from '../attribution/log-files.js';
-import { queryChain, type QueryFilter } from '../attribution/query.js';
-import { verifyLogFiles } from '../attribution/verify.js';
+import type { ChainedRecord } from '../attribution/chain.js';
 import type { AgentRegistry } from '../domain/agent.js';
 import type { Catalog } from '../domain/catalog.js';
 import { renderOAuthError } from '../http/oauth-error.js';
-import { requestIdFrom } from '../http/request-id.js';
+import type { ReloadStatus } from '../reload/reloader.js';
 import { refuseUnmatchableRevocation } from '../revocation/revocation-target.js';
-import { actorOf, type PersonSession, type SignIn } from '../sign-in/index.js';
-import { StateUnavailableError, type SharedState } from '../state/shared-state.js';
-import { LastN, OVERVIEW_WINDOW_MS, reasonMatches, summarise } from './overview.js';
+import type { SignIn } from '../sign-in/index.js';
+import type { SharedState } from '../state/shared-state.js';
+import { approvalRoutes, type ConsoleApprovalsDeps } from './approvals-api.js';
+import { connectionRoutes, type ConsoleConnectionsDeps } from './connections-api.js';
+import { actionContext, consoleErrors, personOf, readJson, reasonOf } from './console-http.js';
+import { explorerRoutes } from './explorer-api.js';
+import { guardrailRoutes, type ConsoleGuardrailsDeps } from './guardrails-api.js';
+import { OVERVIEW_WINDOW_MS, summarise } from './overview.js';
+import type { RecordSource } from './record-source.js';
 import { agentViews, catalogView } from './views.js';
 
 export interface ReadinessCheck { readonly name: string; readonly ok: boolean; readonly detail: string }
@@ -30,62 +33,17 @@ export interface ConsoleApiDeps {
   readonly state: SharedState;
   readonly agents: () => AgentRegistry;
   readonly catalog: () => Catalog;
-  /** The file attribution sink's active log (absent with the Redis sink: the explorer is then unavailable). */
-  readonly logFile?: string;
+  /** The attribution log the explorer reads (file chain or Redis streams); absent: the explorer answers 501. */
+  readonly records?: RecordSource;
   /** Public keys that may have signed checkpoints. */
   readonly checkpointKeys: () => readonly JWK[];
   readonly readiness: () => Promise<readonly ReadinessCheck[]>;
   readonly now: () => number;
-}
-
-const MAX_BODY_BYTES = 16 * 1024;
-const FILTER_KEYS = ['agent', 'user', 'tool', 'decision', 'type', 'from', 'to'] as const;
-
-async function readJson(ctx: Context): Promise<Record<string, unknown>> {
-  if (!ctx.is('application/json')) throw new AdminActionError('invalid_request', 'the body must be application/json');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new AdminActionError('payload_too_large', 'the body is too large');
-    chunks.push(chunk);
-  }
-  try {
-    const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw new AdminActionError('invalid_request', 'the body must be a JSON object');
-}
-
-function reasonOf(body: Record<string, unknown>): string {
-  const { reason } = body;
-  if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 500) {
-    throw new AdminActionError('invalid_request', 'a reason (1-500 characters) is required');
-  }
-  return reason.trim();
-}
-
-function filterOf(ctx: Context): { filter: QueryFilter; reason?: string } {
-  const filter: Record<string, string> = {};
-  for (const key of FILTER_KEYS) {
-    const value = ctx.query[key];
-    if (typeof value === 'string' && value !== '') filter[key] = value;
-  }
-  if (filter.decision !== undefined && filter.decision !== 'granted' && filter.decision !== 'denied') {
-    throw new AdminActionError('invalid_request', 'decision is granted or denied');
-  }
-  for (const key of ['from', 'to'] as const) {
-    if (filter[key] !== undefined && Number.isNaN(Date.parse(filter[key]))) throw new AdminActionError('invalid_request', `${key} must be an ISO 8601 time`);
-  }
-  const reason = typeof ctx.query.reason === 'string' && ctx.query.reason !== '' ? ctx.query.reason : undefined;
-  return { filter, ...(reason !== undefined ? { reason } : {}) };
-}
-
-function intParam(value: unknown, fallback: number, max: number): number {
-  const n = typeof value === 'string' ? Number(value) : Number.NaN;
-  return Number.isInteger(n) && n > 0 ? Math.min(n, max) : fallback;
+  /** The hot reload's state (reload/reloader.ts): the set in force and the last attempt, shown on the overview. */
+  readonly reload?: () => ReloadStatus;
+  readonly approvals?: ConsoleApprovalsDeps;
+  readonly guardrails?: ConsoleGuardrailsDeps;
+  readonly connections?: ConsoleConnectionsDeps;
 }
 
 export function consoleApi(deps: ConsoleApiDeps): Router {
@@ -93,63 +51,41 @@ export function consoleApi(deps: ConsoleApiDeps): Router {
   const viewer = deps.signIn.requirePerson('viewer');
   const operator = deps.signIn.requirePerson('operator');
 
-  router.use(async (ctx, next) => {
-    try {
-      await next();
-    } catch (err) {
-      const known = err instanceof AdminActionError
-        ? err
-        : err instanceof StateUnavailableError
-          ? new AdminActionError('state_unavailable', 'shared state is unavailable; the action may not have taken effect: repeat it')
-          : new AdminActionError('state_unavailable', 'the request could not be completed; retry');
-      renderOAuthError(ctx, { status: known.status, error: known.code, description: known.message });
-    }
-  });
+  router.use(consoleErrors);
 
-  /** Every record of the chain matching `filter`, oldest first; nothing when no log exists yet. */
-  async function* records(filter: QueryFilter): AsyncGenerator<ChainedRecord> {
-    if (deps.logFile === undefined) throw new AdminActionError('not_implemented', 'the attribution explorer reads the file attribution sink');
-    try {
-      yield* queryChain(deps.logFile, filter);
-    } catch (err) {
-      if (!(err instanceof Error && 'code' in err && err.code === 'ENOENT')) throw err;
-    }
+  /** The last day's records, for the overview and the agents' last activity (nothing without a readable log). */
+  async function recent(type?: string): Promise<ChainedRecord[]> {
+    const out: ChainedRecord[] = [];
+    if (!deps.records) return out;
+    for await (const r of deps.records.query({ ...(type ? { type } : {}), from: new Date(deps.now() - OVERVIEW_WINDOW_MS) })) out.push(r);
+    return out;
   }
 
-  const context = (ctx: Context, reason: string, override = false) => ({
-    by: actorOf(ctx.state.person as PersonSession),
-    reason,
-    override,
-    requestId: requestIdFrom(ctx.get('x-request-id') || undefined),
-    callerAddress: ctx.ip,
-  });
-
   router.get('/session', viewer, (ctx) => {
-    const p = ctx.state.person as PersonSession;
+    const p = personOf(ctx);
     ctx.body = { sub: p.sub, name: p.name ?? p.sub, email: p.email, roles: p.roles, csrf_token: p.csrf, expires_at: new Date(p.expiresAt).toISOString() };
   });
 
   router.get('/overview', viewer, async (ctx) => {
     const now = deps.now();
-    const recent: ChainedRecord[] = [];
-    if (deps.logFile !== undefined) for await (const r of records({ from: new Date(now - OVERVIEW_WINDOW_MS) })) recent.push(r);
-    const { lastActivity: _ignored, ...overview } = summarise(recent, now);
-    ctx.body = { ...overview, explorer: deps.logFile !== undefined, readiness: await deps.readiness() };
+    const { lastActivity: _ignored, ...overview } = summarise(await recent(), now);
+    const pending = deps.approvals ? (await deps.approvals.store.list({ status: 'pending', limit: 200, nowMs: now })).filter((a) => a.expiresAtMs > now).length : null;
+    ctx.body = { ...overview, explorer: deps.records !== undefined, readiness: await deps.readiness(), reload: deps.reload?.() ?? null, pendingApprovals: pending };
   });
 
   router.get('/agents', viewer, async (ctx) => {
-    const now = deps.now();
-    const recent: ChainedRecord[] = [];
-    if (deps.logFile !== undefined) for await (const r of records({ type: 'token_exchange', from: new Date(now - OVERVIEW_WINDOW_MS) })) recent.push(r);
-    ctx.body = { agents: await agentViews(deps.agents(), deps.state, summarise(recent, now).lastActivity) };
+    ctx.body = { agents: await agentViews(deps.agents(), deps.state, summarise(await recent('token_exchange'), deps.now()).lastActivity) };
   });
+
+  // Before `/agents/:id/:action`: a route that answers does not pass the request on.
+  if (deps.guardrails) guardrailRoutes(router, { viewer, operator }, deps.guardrails);
 
   router.post('/agents/:id/:action', operator, async (ctx) => {
     const { id, action } = ctx.params as { id: string; action: string };
     if (action !== 'suspend' && action !== 'reinstate' && action !== 'revoke') throw new AdminActionError('not_found', 'unknown action');
     const body = await readJson(ctx);
     const override = body.override === true;
-    const result = await deps.actions.agent(action satisfies AgentAction, id, context(ctx, reasonOf(body), override));
+    const result = await deps.actions.agent(action satisfies AgentAction, id, { ...actionContext(ctx, reasonOf(body)), override });
     ctx.body = { agent: id, action, ...result };
   });
 
@@ -157,74 +93,7 @@ export function consoleApi(deps: ConsoleApiDeps): Router {
     ctx.body = catalogView(deps.catalog(), deps.agents());
   });
 
-  router.get('/records', viewer, async (ctx) => {
-    const { filter, reason } = filterOf(ctx);
-    const last = new LastN<ChainedRecord>(intParam(ctx.query.limit, 100, 1000));
-    for await (const r of records(filter)) if (reasonMatches(r, reason)) last.push(r);
-    ctx.body = { records: last.newestFirst(), matched: last.count };
-  });
-
-  // A live tail: the records after a chain position (the page polls with the last seq it has).
-  router.get('/tail', viewer, async (ctx) => {
-    const after = typeof ctx.query.after === 'string' && /^\d{1,15}$/u.test(ctx.query.after) ? Number(ctx.query.after) : undefined;
-    const last = new LastN<ChainedRecord>(200);
-    let head = 0;
-    for await (const r of records({})) {
-      head = r.seq;
-      if (after === undefined || r.seq > after) last.push(r);
-    }
-    ctx.body = { records: after === undefined ? [] : last.newestFirst(), head };
-  });
-
-  router.get('/records/:id', viewer, async (ctx) => {
-    const { id } = ctx.params as { id: string };
-    let previous: ChainedRecord | undefined;
-    let found: ChainedRecord | undefined;
-    let next: ChainedRecord | undefined;
-    for await (const r of records({})) {
-      if (found) {
-        next = r;
-        break;
-      }
-      if (r.id === id) found = r;
-      else previous = r;
-    }
-    if (!found) throw new AdminActionError('not_found', 'no record with this id');
-    const link = (r: ChainedRecord | undefined) => (r ? { id: r.id, seq: r.seq, hash: r.hash } : null);
-    ctx.body = {
-      record: found,
-      chain: { seq: found.seq, prev: found.prev, hash: found.hash, previous: link(previous), next: link(next), linked: previous === undefined || previous.hash === found.prev },
-    };
-  });
-
-  router.get('/verify', viewer, async (ctx) => {
-    if (deps.logFile === undefined) throw new AdminActionError('not_implemented', 'verification here reads the file attribution sink');
-    let files: string[];
-    try {
-      files = await chainFiles(deps.logFile);
-    } catch {
-      files = [];
-    }
-    if (files.length === 0) {
-      ctx.body = { ok: true, records: 0, checkpoints: 0, unproven: 0, files: 0 };
-      return;
-    }
-    ctx.body = await verifyLogFiles(files, { keys: deps.checkpointKeys().map(publicJwk) });
-  });
-
-  router.get('/export', viewer, async (ctx) => {
-    const { filter, reason } = filterOf(ctx);
-    const limit = intParam(ctx.query.limit, 100_000, 100_000);
-    const lines: string[] = [];
-    for await (const r of records(filter)) {
-      if (!reasonMatches(r, reason)) continue;
-      lines.push(JSON.stringify(r));
-      if (lines.length >= limit) break;
-    }
-    ctx.type = 'application/x-ndjson';
-    ctx.set('Content-Disposition', 'attachment; filename="attribution-export.jsonl"');
-    ctx.body = lines.length > 0 ? `${lines.join('\n')}\n` : '';
-  });
+  explorerRoutes(router, viewer, deps.records, deps.checkpointKeys);
 
   router.get('/revocations', viewer, async (ctx) => {
     ctx.body = { revocations: await deps.actions.list() };
@@ -236,11 +105,13 @@ export function consoleApi(deps: ConsoleApiDeps): Router {
     if (kind !== 'user' && kind !== 'tool' && kind !== 'token') throw new AdminActionError('invalid_request', 'kind must be user, tool or token');
     if (typeof value !== 'string' || value === '' || value.length > 512) throw new AdminActionError('invalid_request', 'value is required');
     refuseUnmatchableRevocation(kind, value);
-    const revocation = await deps.actions.revoke(kind, value, context(ctx, reasonOf(body)));
+    const revocation = await deps.actions.revoke(kind, value, actionContext(ctx, reasonOf(body)));
     ctx.status = 201;
     ctx.body = { revocation };
   });
 
+  if (deps.approvals) approvalRoutes(router, viewer, deps.approvals);
+  if (deps.connections) connectionRoutes(router, viewer, deps.connections);
   router.all('/{*rest}', viewer, (ctx) => {
     renderOAuthError(ctx, { status: 404, error: 'not_found', description: 'no such console API' });
   });

@@ -3,7 +3,14 @@
  * configured): the session store where the shared state lives, the readiness checks the overview shows.
  */
 import type { FreeSpaceMonitor } from '../attribution/free-space.js';
+import type { AttributionRecord } from '../attribution/record.js';
 import type { AdminActions } from '../admin/admin-actions.js';
+import { createGuardrailActions } from '../guardrails/admin/guardrail-actions.js';
+import type { ApprovalStore } from '../guardrails/approvals/approval-store.js';
+import type { BudgetStore } from '../guardrails/budgets/budget-store.js';
+import type { StageStore } from '../guardrails/stages/stage-store.js';
+import type { ReloadStatus } from '../reload/reloader.js';
+import type { Vault } from '../upstream/vault/vault.js';
 import type { AgentRegistry } from '../domain/agent.js';
 import type { BrokerConfig } from '../domain/broker-config.js';
 import type { Catalog } from '../domain/catalog.js';
@@ -18,6 +25,17 @@ import type { SharedState } from '../state/shared-state.js';
 import type { TrustedIssuers } from '../subject-token/issuer-keys.js';
 import type { ReadinessCheck } from './console-api.js';
 import { consoleRoutes } from './console-routes.js';
+import { recordSourceFor } from './record-source.js';
+
+/** The features the console shows and acts on, where the broker has them (create-broker.ts passes its own). */
+export interface ConsoleFeatures {
+  readonly reloader?: { status(): ReloadStatus };
+  readonly approvals?: { readonly store: ApprovalStore };
+  readonly guardrails?: { readonly budgets: BudgetStore; readonly stages: StageStore };
+  readonly vault?: { readonly vault: Vault };
+  /** The attribution sink: approval decisions and refusals are recorded here. */
+  readonly record: (record: AttributionRecord) => Promise<void>;
+}
 
 export interface MountDeps {
   readonly config: BrokerConfig;
@@ -33,6 +51,7 @@ export interface MountDeps {
   readonly agents: () => AgentRegistry;
   readonly catalog: () => Catalog;
   readonly keys: SigningKeys;
+  readonly features?: ConsoleFeatures;
 }
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -85,10 +104,23 @@ export function mountSignInAndConsole(app: Provider, deps: MountDeps): SignIn {
     }),
   ]);
   app.use(signIn.routes());
+  const f = deps.features;
+  const records = recordSourceFor(config, state);
+  const reloader = f?.reloader;
   for (const middleware of consoleRoutes({
     signIn, actions: deps.actions, state, agents: deps.agents, catalog: deps.catalog, now: deps.now, readiness,
-    ...(config.attribution.sink === 'redis' ? {} : { logFile: config.attribution.file }),
+    ...(records ? { records } : {}),
     checkpointKeys: () => deps.keys.all.map((k) => k.privateJwk),
+    ...(reloader ? { reload: () => reloader.status() } : {}),
+    ...(f?.approvals ? { approvals: { store: f.approvals.store, record: f.record, now: deps.now } } : {}),
+    ...(f?.guardrails ? {
+      guardrails: {
+        agents: deps.agents, stages: f.guardrails.stages,
+        // The same actions as the guardrail admin API (guardrail-routes.ts), over the same stores.
+        actions: createGuardrailActions({ agents: deps.agents, budgets: f.guardrails.budgets, stages: f.guardrails.stages, record: f.record, now: deps.now }),
+      },
+    } : {}),
+    ...(f ? { connections: { ...(f.vault ? { vault: f.vault.vault } : {}), record: f.record, now: deps.now } } : {}),
   })) app.use(middleware);
   return signIn;
 }

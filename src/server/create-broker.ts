@@ -54,6 +54,7 @@ import { Reloader } from '../reload/reloader.js';
 import { reloadRoutes } from '../reload/reload-routes.js';
 import type { VaultFeature } from '../upstream/vault/vault-feature.js';
 import { mountSignInAndConsole } from '../console/mount.js';
+import { recordSourceFor } from '../console/record-source.js';
 import type { SignIn } from '../sign-in/index.js';
 import { createOnwardDeps, type OnwardSetup } from '../upstream/onward/onward-deps.js';
 import { buildGuardrails } from '../guardrails/build-guardrails.js';
@@ -294,9 +295,11 @@ export function createBroker(deps: BrokerDeps): Broker {
     now,
   });
   const adminAuthenticate = createAdminAuthenticator(config.adminKeys, (reason, address, id) => { failures.failed('admin', address, reason, id); });
+  const auditSource = recordSourceFor(config, state);
   const admin = adminRouter({
     actions,
-    ...(config.attribution.sink === 'redis' ? {} : { audit: { query: (filter: QueryFilter) => queryChain(config.attribution.file, filter) } }),
+    // Issue 19: the file chain or the Redis sink's streams (src/console/record-source.ts).
+    ...(auditSource ? { audit: auditSource } : {}),
     authenticate: adminAuthenticate,
   });
   const reloader = new Reloader({
@@ -343,6 +346,7 @@ export function createBroker(deps: BrokerDeps): Broker {
   const signIn = config.signIn ? mountSignInAndConsole(provider, {
     config, settings: config.signIn, state, actions, log, now, issuers, agentStatus, disk,
     agents: () => live.agents(), catalog: () => live.catalog(), keys: deps.keys,
+    features: { reloader, approvals, guardrails, ...(deps.vault ? { vault: deps.vault } : {}), record: (record) => deps.sink.append(record) },
     ...(deps.signInClientSecret !== undefined ? { clientSecret: deps.signInClientSecret } : {}),
   }) : undefined;
   // RFC 8414 metadata: the same document oidc-provider serves as OpenID discovery.
