@@ -75,6 +75,7 @@ export function mountSignInAndConsole(app: Provider, deps: MountDeps): SignIn {
     provider: { issuer: deps.settings.issuer, clientId: deps.settings.clientId, ...(deps.clientSecret !== undefined ? { clientSecret: deps.clientSecret } : {}) },
     rolesClaim: deps.settings.rolesClaim,
     sessionSeconds: deps.settings.sessionSeconds,
+    ...(deps.settings.idleSeconds !== undefined ? { idleSeconds: deps.settings.idleSeconds } : {}),
     // Sessions live where the shared state does: with Redis, any replica knows every session.
     store: state instanceof RedisState ? new RedisSessionStore(state.redis, state.prefix) : new MemorySessionStore(deps.now),
     log: deps.log,

@@ -59,6 +59,8 @@ export async function createDevIdentityProvider(opts: DevIdentityProviderOptions
         grant_types: ['authorization_code'],
         response_types: ['code' as const],
         redirect_uris: [...opts.signInRedirectUris],
+        // RP-initiated logout (src/sign-in/sign-in.ts): back to the broker's "signed out" page.
+        post_logout_redirect_uris: opts.signInRedirectUris.map((uri) => uri.replace(/\/signin\/callback$/u, '/signin/signed-out')),
       }]
     : [];
   const provider = new Provider(opts.issuer, {
@@ -104,7 +106,15 @@ export async function createDevIdentityProvider(opts: DevIdentityProviderOptions
     scopes: [...allScopes.split(' ')],
     features: {
       devInteractions: { enabled: false },
-      rpInitiatedLogout: { enabled: false },
+      // The broker's sign-out ends the session here too (OpenID Connect RP-Initiated Logout 1.0); a plain
+      // confirmation page of its own (the library's default page loads a web font from a CDN).
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sign out</title></head><body><main><h1>Sign out of the development identity provider?</h1>${form}<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Sign out</button> <button type="submit" form="op.logoutForm">Stay signed in</button></main></body></html>`;
+        },
+      },
       pushedAuthorizationRequests: { enabled: false },
       userinfo: { enabled: false },
       resourceIndicators: {

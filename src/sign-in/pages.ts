@@ -20,3 +20,8 @@ export function continuePage(to: string): string {
 export function problemPage(title: string, detail: string, retry?: string): string {
   return page(title, `<p>${escapeHtml(detail)}</p>${retry ? `<p><a href="${escapeHtml(retry)}">Sign in again</a></p>` : ''}`);
 }
+
+/** Where the identity provider sends the person after its logout: nothing of theirs is left here. */
+export function signedOutPage(signIn: string): string {
+  return page('Signed out', `<p>You are signed out of the broker console and of the identity provider.</p><p><a href="${escapeHtml(signIn)}">Sign in again</a></p>`);
+}

@@ -13,6 +13,8 @@ export interface PersonSession {
   /** Synchronizer token bound to this session: every state change must echo it (X-CSRF-Token). */
   readonly csrf: string;
   readonly createdAt: number;
+  /** The last request that used the session (idle timeout); absent in sessions written before it existed. */
+  readonly lastSeenAt?: number;
   readonly expiresAt: number;
 }
 

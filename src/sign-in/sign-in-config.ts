@@ -5,7 +5,8 @@
  *     client_id: agent-token-broker-console
  *     client_secret_env: BROKER_SIGN_IN_SECRET # or client_secret_file; absent = public client (PKCE only)
  *     roles_claim: broker_roles                # ID token claim with viewer / operator / approver
- *     session_ttl: 8h
+ *     session_ttl: 8h                          # absolute lifetime of a console session
+ *     idle_timeout: 30m                        # a session unused this long ends (default 30m)
  * The redirect URI to register at the identity provider is `<broker issuer>/signin/callback`.
  * A literal secret is refused: secrets are named by reference.
  */
@@ -20,6 +21,8 @@ export interface SignInSettings {
   readonly clientSecret?: SecretReference;
   readonly rolesClaim: string;
   readonly sessionSeconds: number;
+  /** Absent: the sign-in's default (30 minutes). */
+  readonly idleSeconds?: number;
 }
 
 export const DEFAULT_ROLES_CLAIM = 'roles';
@@ -35,6 +38,7 @@ export const signInSchema = z.strictObject({
   client_secret_file: z.string().min(1).optional(),
   roles_claim: z.string().min(1).max(128).optional(),
   session_ttl: duration.optional(),
+  idle_timeout: duration.optional(),
 }).refine((v) => !(v.client_secret_env !== undefined && v.client_secret_file !== undefined), 'client_secret_env or client_secret_file, not both');
 
 function seconds(value: string): number {
@@ -55,6 +59,8 @@ export function signInFrom(raw: z.infer<typeof signInSchema> | undefined, baseDi
       ...(secret ? { clientSecret: secret } : {}),
       rolesClaim: raw.roles_claim ?? DEFAULT_ROLES_CLAIM,
       sessionSeconds: raw.session_ttl === undefined ? DEFAULT_SESSION_SECONDS : Math.max(300, seconds(raw.session_ttl)),
+      // At least a minute: shorter would end sessions between two clicks.
+      ...(raw.idle_timeout !== undefined ? { idleSeconds: Math.max(60, seconds(raw.idle_timeout)) } : {}),
     },
   };
 }

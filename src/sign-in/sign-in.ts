@@ -4,23 +4,30 @@
  * §10.12) and `nonce` (OIDC Core §3.1.2.1), by `openid-client`. The result is a server-side session; the
  * browser holds only its random id (cookies.ts). Roles come from one configured claim (roles.ts).
  *
- * Routes: GET /signin/login?return_to=/path, GET /signin/callback, POST /signin/logout (CSRF token).
+ * Routes: GET /signin/login?return_to=/path, GET /signin/callback, POST /signin/logout (CSRF token),
+ * GET /signin/signed-out (where the identity provider sends the person back after its own logout).
  * Other features use `sessionOf(ctx)` and `requirePerson(role)`.
+ *
+ * A session ends at the first of: its absolute lifetime (`sessionSeconds`, from sign-in), an idle timeout
+ * (`idleSeconds`, since the last request that used it; OWASP ASVS V3.3.2), or logout. Logout forgets the
+ * session here and hands the browser the identity provider's `end_session_endpoint` (OpenID Connect
+ * RP-Initiated Logout 1.0 §2), so the person is signed out there too and the next sign-in asks again.
  */
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import * as oidc from 'openid-client';
 import type { Logger } from '../log.js';
 import { appendCookie, LOGIN_COOKIE, readCookie, secureCookiesFor, serializeCookie, SESSION_COOKIE } from './cookies.js';
-import { continuePage, problemPage } from './pages.js';
+import { continuePage, problemPage, signedOutPage } from './pages.js';
 import { csrfMatches, parsePending, parseSession, randomId, safeReturnTo, type PendingLogin, type PersonSession } from './person-session.js';
 import { hasRole, rolesFromClaims, type PersonRole } from './roles.js';
 import type { SessionStore } from './session-store.js';
 import { renderOAuthError } from '../http/oauth-error.js';
 
-export const SIGN_IN_PATHS = { login: '/signin/login', callback: '/signin/callback', logout: '/signin/logout' } as const;
+export const SIGN_IN_PATHS = { login: '/signin/login', callback: '/signin/callback', logout: '/signin/logout', signedOut: '/signin/signed-out' } as const;
 const LOGIN_TTL_MS = 10 * 60_000;
 const DEFAULT_SESSION_SECONDS = 8 * 3600;
+export const DEFAULT_IDLE_SECONDS = 30 * 60;
 
 export interface SignInProvider {
   /** The identity provider's issuer identifier (discovery at `<issuer>/.well-known/openid-configuration`). */
@@ -39,6 +46,8 @@ export interface SignInOptions {
   readonly store: SessionStore;
   readonly log: Logger;
   readonly sessionSeconds?: number;
+  /** A session unused this long ends (default 30 min). */
+  readonly idleSeconds?: number;
   /** Where to go after sign-in when the login named no `return_to`. */
   readonly defaultReturnTo?: string;
   readonly now?: () => number;
@@ -54,6 +63,11 @@ export function createSignIn(opts: SignInOptions) {
   const secure = secureCookiesFor(opts.baseUrl);
   const redirectUri = `${opts.baseUrl}${SIGN_IN_PATHS.callback}`;
   const sessionMs = (opts.sessionSeconds ?? DEFAULT_SESSION_SECONDS) * 1000;
+  const idleMs = (opts.idleSeconds ?? DEFAULT_IDLE_SECONDS) * 1000;
+  // The last use is written back at most this often: a store write per request is not needed to keep an
+  // idle clock that may end a session up to this much early, never late.
+  const touchEveryMs = Math.min(60_000, idleMs / 4);
+  const postLogoutRedirectUri = `${opts.baseUrl}${SIGN_IN_PATHS.signedOut}`;
   const fallback = opts.defaultReturnTo ?? '/';
   let discovered: Promise<oidc.Configuration> | undefined;
 
@@ -87,7 +101,35 @@ export function createSignIn(opts: SignInOptions) {
   async function sessionOf(ctx: Context): Promise<PersonSession | undefined> {
     const id = readCookie(ctx.get('cookie') || undefined, SESSION_COOKIE);
     if (id === undefined) return undefined;
-    return parseSession(await opts.store.get('person', id), now());
+    const t = now();
+    const session = parseSession(await opts.store.get('person', id), t);
+    if (!session) return undefined;
+    const lastSeen = session.lastSeenAt ?? session.createdAt;
+    if (t - lastSeen >= idleMs) {
+      await opts.store.delete('person', id);
+      return undefined;
+    }
+    if (t - lastSeen >= touchEveryMs) {
+      const touched: PersonSession = { ...session, lastSeenAt: t };
+      // The store entry itself also lapses when idle (no sweep needed for abandoned sessions).
+      await opts.store.set('person', id, JSON.stringify(touched), Math.min(session.expiresAt - t, idleMs));
+      return touched;
+    }
+    return session;
+  }
+
+  /** The identity provider's logout URL (RP-Initiated Logout §2), or undefined when it offers none. */
+  async function endSessionUrl(): Promise<string | undefined> {
+    try {
+      const config = await configuration();
+      if (config.serverMetadata().end_session_endpoint === undefined) return undefined;
+      // client_id instead of id_token_hint (§2: either identifies the client for post_logout_redirect_uri),
+      // so no ID token is kept in the session store.
+      return oidc.buildEndSessionUrl(config, { client_id: opts.provider.clientId, post_logout_redirect_uri: postLogoutRedirectUri }).href;
+    } catch (err) {
+      opts.log.warn({ err, idp: opts.provider.issuer }, 'sign-in: identity provider discovery failed; signed out here only');
+      return undefined;
+    }
   }
 
   const router = new Router();
@@ -160,11 +202,11 @@ export function createSignIn(opts: SignInOptions) {
       v: 1, sub: claims.sub, iss: typeof claims.iss === 'string' ? claims.iss : opts.provider.issuer,
       ...(typeof claims.name === 'string' ? { name: claims.name } : {}),
       ...(typeof claims.email === 'string' ? { email: claims.email } : {}),
-      roles, csrf: randomId(), createdAt: t, expiresAt: t + sessionMs,
+      roles, csrf: randomId(), createdAt: t, lastSeenAt: t, expiresAt: t + sessionMs,
     };
     // A fresh id at every sign-in (no session fixation).
     const sessionId = randomId();
-    await opts.store.set('person', sessionId, JSON.stringify(session), sessionMs);
+    await opts.store.set('person', sessionId, JSON.stringify(session), Math.min(sessionMs, idleMs));
     appendCookie(ctx, serializeCookie(SESSION_COOKIE, sessionId, { secure, sameSite: 'Strict', path: '/', maxAge: Math.floor(sessionMs / 1000) }));
     opts.log.info({ sub: session.sub, roles }, 'sign-in: person signed in');
     ctx.type = 'text/html; charset=utf-8';
@@ -181,7 +223,16 @@ export function createSignIn(opts: SignInOptions) {
     }
     await opts.store.delete('person', id);
     appendCookie(ctx, serializeCookie(SESSION_COOKIE, '', { secure, sameSite: 'Strict', path: '/', maxAge: 0 }));
-    ctx.status = 204;
+    opts.log.info({ sub: session.sub }, 'sign-in: person signed out');
+    const endSession = await endSessionUrl();
+    // The page navigates there: a redirect answering a fetch would not take the browser to the provider.
+    ctx.body = { signed_out: true, ...(endSession !== undefined ? { end_session_url: endSession } : {}) };
+  });
+
+  router.get(SIGN_IN_PATHS.signedOut, (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = signedOutPage(SIGN_IN_PATHS.login);
   });
 
   /**

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevIdentityProvider, DEV_CONSOLE_CLIENT_ID, DEV_ROLES_CLAIM } from '../../src/dev/dev-identity-provider.js';
 import { createLogger } from '../../src/log.js';
 import { close, listen, serve } from '../../src/server/listen.js';
-import { createSignIn, MemorySessionStore, SESSION_COOKIE, type PersonSession } from '../../src/sign-in/index.js';
+import { createSignIn, MemorySessionStore, SESSION_COOKIE, type PersonSession, type SessionStore } from '../../src/sign-in/index.js';
 import { CookieJar, follow, request, signInWithPassword } from '../support/person-login.js';
 
 let idp: { server: Server; issuer: string };
@@ -184,14 +184,100 @@ describe('person sign-in (authorization code + PKCE)', () => {
     expect(await request(new CookieJar(), `${broker.url}/whoami`)).toHaveProperty('status', 401);
   });
 
-  it('logs out: the session is gone server-side', async () => {
+  it('logs out: the session is gone server-side, and the identity provider signs the person out too (RP-initiated logout)', async () => {
     const alice = await signInWithPassword(broker.url, 'alice', 'alice-dev-password');
+    // While signed in at the identity provider, a new sign-in needs no password (its own session).
+    const sso = await follow(alice.jar, `${broker.url}/signin/login`);
+    expect(sso.url).toMatch(/\/signin\/callback\?/u);
     const me = await (await request(alice.jar, `${broker.url}/whoami`)).json() as { csrf: string };
     const cookie = alice.jar.header(broker.url);
+    // Without the CSRF token: refused, still signed in.
+    const forged = await request(alice.jar, `${broker.url}/signin/logout`, { method: 'POST' });
+    expect(forged.status).toBe(403);
+    expect((await fetch(`${broker.url}/whoami`, { headers: { cookie } })).status).toBe(200);
+
     const out = await request(alice.jar, `${broker.url}/signin/logout`, { method: 'POST', headers: { 'x-csrf-token': me.csrf } });
-    expect(out.status).toBe(204);
+    expect(out.status).toBe(200);
+    expect(out.headers.getSetCookie().some((c) => c.startsWith(`${SESSION_COOKIE}=;`) && /Max-Age=0/u.test(c))).toBe(true);
+    const { end_session_url: endSession } = await out.json() as { end_session_url: string };
+    const end = new URL(endSession);
+    expect(`${end.origin}${end.pathname}`).toBe(`${idp.issuer}/session/end`);
+    expect(end.searchParams.get('client_id')).toBe(DEV_CONSOLE_CLIENT_ID);
+    expect(end.searchParams.get('post_logout_redirect_uri')).toBe(`${broker.url}/signin/signed-out`);
     // Even replaying the old cookie: the server forgot the session.
     const replay = await fetch(`${broker.url}/whoami`, { headers: { cookie } });
     expect(replay.status).toBe(401);
+
+    // At the identity provider: its confirmation form, then back to the broker's signed-out page.
+    const confirm = await follow(alice.jar, end.href);
+    expect(confirm.response.status).toBe(200);
+    const html = await confirm.response.text();
+    const action = /action="([^"]+)"/u.exec(html)?.[1] ?? '';
+    const xsrf = /name="xsrf" value="([^"]+)"/u.exec(html)?.[1] ?? '';
+    const back = await follow(alice.jar, new URL(action, confirm.url).href, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ xsrf, logout: 'yes' }).toString(),
+    });
+    expect(back.url).toBe(`${broker.url}/signin/signed-out`);
+    expect(await back.response.text()).toContain('Signed out');
+    // Signed out at the identity provider too: the next sign-in asks for the password again.
+    const again = await follow(alice.jar, `${broker.url}/signin/login`);
+    expect(new URL(again.url).origin).toBe(idp.issuer);
+    expect(await again.response.text()).toContain('name="password"');
+  });
+});
+
+/** A store that keeps every entry a day whatever it is asked: only the sign-in's own checks end sessions here. */
+function keepsForADay(store: SessionStore): SessionStore {
+  return {
+    get: (kind, id) => store.get(kind, id),
+    set: (kind, id, value) => store.set(kind, id, value, 24 * 3600_000),
+    take: (kind, id) => store.take(kind, id),
+    delete: (kind, id) => store.delete(kind, id),
+    close: () => { store.close(); },
+  };
+}
+
+describe('session lifetimes', () => {
+  it('ends a session unused for the idle timeout, keeps one in use, and ends any at its absolute lifetime', async () => {
+    let clock = Date.now();
+    const listener = await listen(undefined, '127.0.0.1', 0);
+    const url = `http://127.0.0.1:${String(listener.port)}`;
+    const idpListener = await listen(undefined, '127.0.0.1', 0);
+    const issuer = `http://127.0.0.1:${String(idpListener.port)}`;
+    const provider = await createDevIdentityProvider({ issuer, audience: url, signInRedirectUris: [`${url}/signin/callback`] });
+    serve(idpListener.server, provider.callback());
+    const timed = createSignIn({
+      baseUrl: url, provider: { issuer, clientId: DEV_CONSOLE_CLIENT_ID }, rolesClaim: DEV_ROLES_CLAIM,
+      store: keepsForADay(new MemorySessionStore(() => clock)), log: createLogger('silent'), now: () => clock, sessionSeconds: 3600, idleSeconds: 600,
+    });
+    const app = new Koa();
+    app.use(timed.routes());
+    app.use(async (ctx) => { await timed.requirePerson('viewer')(ctx, () => { ctx.body = { ok: true }; return Promise.resolve(); }); });
+    serve(listener.server, app.callback());
+    try {
+      const whoami = (jar: CookieJar) => request(jar, `${url}/whoami`).then((r) => r.status);
+      // In use every 9 minutes: alive after 45 minutes, well past one idle timeout.
+      const busy = await signInWithPassword(url, 'alice', 'alice-dev-password');
+      const idle = await signInWithPassword(url, 'bob', 'bob-dev-password');
+      for (let i = 0; i < 5; i += 1) {
+        clock += 9 * 60_000;
+        expect(await whoami(busy.jar)).toBe(200);
+      }
+      // Unused for 45 minutes (idle timeout 10): ended.
+      expect(await whoami(idle.jar)).toBe(401);
+      // The absolute lifetime (1 h) ends even a session in use.
+      clock += 9 * 60_000;
+      expect(await whoami(busy.jar)).toBe(200);
+      clock += 9 * 60_000;
+      expect(await whoami(busy.jar)).toBe(401);
+      // Idle exactly at the bound: ended (the bound is inclusive).
+      const edge = await signInWithPassword(url, 'alice', 'alice-dev-password');
+      clock += 600_000;
+      expect(await whoami(edge.jar)).toBe(401);
+    } finally {
+      timed.close();
+      await close(listener.server, 0);
+      await close(idpListener.server, 0);
+    }
   });
 });

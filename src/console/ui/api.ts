@@ -34,8 +34,11 @@ export async function post<T>(path: string, body: unknown): Promise<T> {
   }));
 }
 
-export async function logout(): Promise<void> {
-  await fetch('/signin/logout', { method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': csrf } });
+/** Forgets the session here; the answer names the identity provider's logout page, where the browser goes next. */
+export async function logout(): Promise<string> {
+  const res = await fetch('/signin/logout', { method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': csrf, accept: 'application/json' } });
+  const body = (await res.json().catch(() => ({}))) as { end_session_url?: string };
+  return typeof body.end_session_url === 'string' ? body.end_session_url : '/console/';
 }
 
 export function query(params: Record<string, string>): string {

@@ -20,7 +20,7 @@ function App() {
   }, [page]);
   if (error !== undefined) return <main><p class="error" role="alert">{error}</p></main>;
   if (!session) return <main><p class="muted">Loading…</p></main>;
-  const signOut = (): void => { void logout().then(() => { window.location.assign('/console/'); }); };
+  const signOut = (): void => { void logout().then((next) => { window.location.assign(next); }); };
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
