@@ -4,6 +4,7 @@ import { useApi } from '../hooks.js';
 import { Badge, Section, Status, Time } from '../components.js';
 import { href, type Route } from '../router.js';
 import { RecordTable, type RecordSummary } from './records.js';
+import { AgentGuardrails } from './agent-guardrails.js';
 
 interface AgentView {
   clientId: string; name: string; owner: string; status: string;
@@ -72,14 +73,17 @@ function AgentRow({ agent, canAct, reload }: { agent: AgentView; canAct: boolean
   );
 }
 
-function AgentDetail({ id }: { id: string }) {
+function AgentDetail({ id, canAct }: { id: string; canAct: boolean }) {
   const records = useApi<{ records: RecordSummary[] }>(`/records?agent=${encodeURIComponent(id)}&limit=20`);
   return (
+    <>
+    <AgentGuardrails id={id} canAct={canAct} />
     <Section title={`Recent records of ${id}`}>
       <Status loading={records.loading} error={records.error} />
       {records.data && <RecordTable records={records.data.records} />}
       <p><a href={`${href('explorer')}?agent=${encodeURIComponent(id)}`}>All records of {id} in the explorer</a></p>
     </Section>
+    </>
   );
 }
 
@@ -99,7 +103,7 @@ export function AgentsPage({ route, roles }: { route: Route; roles: readonly str
           </table>
         </div>
       )}
-      {selected !== undefined && <AgentDetail id={selected} />}
+      {selected !== undefined && <AgentDetail id={selected} canAct={canAct} />}
     </>
   );
 }

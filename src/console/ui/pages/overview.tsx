@@ -9,6 +9,38 @@ interface Overview {
   topDenialReasons: { reason: string; count: number }[];
   killSwitchEvents: { time: string; action: string; by: string; target: string; reason: string }[];
   readiness: { name: string; ok: boolean; detail: string }[];
+  reload: ReloadStatus | null;
+  pendingApprovals: number | null;
+}
+
+interface ReloadStatus {
+  generation: number; since: string; tools: number; agents: number;
+  lastAttempt?: { at: string; by: string; ok: boolean; error?: string; problems?: string[]; changed?: boolean; summary?: string };
+}
+
+/** The last reload refused: what is wrong, where; the set in force is the one before. */
+function ReloadBanner({ reload }: { reload: ReloadStatus }) {
+  const last = reload.lastAttempt;
+  if (!last || last.ok) return null;
+  return (
+    <div class="banner" role="alert">
+      <strong>Reload refused</strong> <Time iso={last.at} /> (asked by {last.by}): {last.error}. The scopes and agents in force are
+      unchanged (generation {reload.generation}).
+      <ul>{(last.problems ?? []).map((p) => <li key={p}><code>{p}</code></li>)}</ul>
+    </div>
+  );
+}
+
+function ConfigSection({ reload }: { reload: ReloadStatus }) {
+  const last = reload.lastAttempt;
+  return (
+    <Section title="Configuration in force">
+      <p>Generation {reload.generation} since <Time iso={reload.since} />: {reload.tools} tools, {reload.agents} agents.</p>
+      {last ? (
+        <p>Last reload <Time iso={last.at} /> by {last.by}: {last.ok ? <><Badge value="ok" /> {last.changed === true ? last.summary : 'nothing changed'}</> : <Badge value="refused" />}</p>
+      ) : <p class="muted">No reload since start.</p>}
+    </Section>
+  );
 }
 
 function Chart({ buckets }: { buckets: Overview['perMinute'] }) {
@@ -44,6 +76,7 @@ export function OverviewPage() {
     <>
       <h1>Overview</h1>
       <Status loading={overview.loading && !o} error={overview.error} />
+      {o?.reload && <ReloadBanner reload={o.reload} />}
       {o && (
         <div class="grid">
           <Section title="Exchanges per minute (last hour)">
@@ -62,6 +95,12 @@ export function OverviewPage() {
               </tbody></table>
             )}
           </Section>
+          {o.pendingApprovals !== null && (
+            <Section title="Pending approvals">
+              <p><strong class="big">{o.pendingApprovals}</strong> {o.pendingApprovals === 1 ? 'request waits' : 'requests wait'} for a person. <a href={href('approvals')}>Open approvals</a></p>
+            </Section>
+          )}
+          {o.reload && <ConfigSection reload={o.reload} />}
           <Section title="Kill-switch events (24 h)">
             {o.killSwitchEvents.length === 0 ? <p class="muted">None.</p> : (
               <ul class="plain">{o.killSwitchEvents.map((e) => <li key={`${e.time}${e.target}`}><Time iso={e.time} /> {e.action} {e.target} <span class="muted">{e.by}: {e.reason}</span></li>)}</ul>

@@ -5,6 +5,8 @@
 import type { JSX } from 'preact';
 import type { Route } from '../router.js';
 import { AgentsPage } from './agents.js';
+import { ApprovalsPage } from './approvals.js';
+import { ConnectionsPage } from './connections.js';
 import { CatalogPage } from './catalog.js';
 import { ExplorerPage, RecordPage } from './explorer.js';
 import { OverviewPage } from './overview.js';
@@ -28,5 +30,7 @@ export const PAGES: readonly ConsolePage[] = [
   { id: 'catalog', title: 'Catalog', render: () => <CatalogPage /> },
   { id: 'explorer', title: 'Explorer', render: (p) => <ExplorerPage {...p} /> },
   { id: 'revocations', title: 'Revocations', render: (p) => <RevocationsPage {...p} /> },
+  { id: 'approvals', title: 'Approvals', render: (p) => <ApprovalsPage {...p} /> },
+  { id: 'connections', title: 'Connections', render: (p) => <ConnectionsPage {...p} /> },
   { id: 'records', title: 'Record', render: (p) => <RecordPage {...p} />, hidden: true },
 ];
