@@ -48,12 +48,12 @@ function PendingRow({ a, canDecide, elapsed, reload }: { a: ApprovalView; canDec
   const secondsLeft = Math.max(0, a.seconds_left - elapsed);
   return (
     <tr data-approval-id={a.id}>
-      <td><code>{a.user.sub}</code></td>
-      <td><a href={href('agents', a.agent)}>{a.agent}</a></td>
-      <td><code>{a.tool}</code></td>
-      <td><What a={a} /><div class="muted small">{a.why.join('; ')}</div></td>
-      <td><Digests a={a} /></td>
-      <td><span class={secondsLeft < 60 ? 'error' : undefined}>{left(secondsLeft)}</span></td>
+      <td data-label="User"><code>{a.user.sub}</code></td>
+      <td data-label="Agent"><a href={href('agents', a.agent)}>{a.agent}</a></td>
+      <td data-label="Tool"><code>{a.tool}</code></td>
+      <td data-label="Action"><What a={a} /><div class="muted small">{a.why.join('; ')}</div></td>
+      <td data-label="Arguments' digest"><Digests a={a} /></td>
+      <td data-label="Time left"><span class={secondsLeft < 60 ? 'error' : undefined}>{left(secondsLeft)}</span></td>
       <td>
         {canDecide && deciding === undefined && (
           <div class="buttons">
@@ -110,8 +110,8 @@ export function ApprovalsPage({ roles }: { roles: readonly string[] }) {
                     <tr key={a.id} data-approval-id={a.id}>
                       <td><Badge value={a.status} /></td>
                       <td>{a.agent} for <code>{a.user.sub}</code> on <code>{a.tool}</code><div class="small"><What a={a} /></div></td>
-                      <td>{a.decision ? <>{a.decision.by} <span class="muted small">({a.decision.via})</span></> : <span class="muted">nobody</span>}</td>
-                      <td>{a.decision ? <Time iso={a.decision.at} /> : <Time iso={a.expires_at} />}</td>
+                      <td data-label="Decided by">{a.decision ? <>{a.decision.by} <span class="muted small">({a.decision.via})</span></> : <span class="muted">nobody</span>}</td>
+                      <td data-label="When">{a.decision ? <Time iso={a.decision.at} /> : <Time iso={a.expires_at} />}</td>
                     </tr>
                   ))}</tbody>
                 </table></div>

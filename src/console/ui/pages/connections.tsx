@@ -11,10 +11,10 @@ function ConnectionRow({ user, c, own, reload }: { user: string; c: Connection; 
   const [confirming, setConfirming] = useState(false);
   return (
     <tr data-tool={c.tool}>
-      <td><code>{c.tool}</code></td>
-      <td><code class="hash">{c.upstream}</code></td>
-      <td>{c.scopes.map((s) => <code key={s}>{s} </code>)}</td>
-      <td><Time iso={c.connectedAt} />{c.refreshedAt !== undefined && <div class="muted small">refreshed <Time iso={c.refreshedAt} /></div>}</td>
+      <td data-label="Tool"><code>{c.tool}</code></td>
+      <td data-label="Service"><code class="hash">{c.upstream}</code></td>
+      <td data-label="Granted scopes">{c.scopes.map((s) => <code key={s}>{s} </code>)}</td>
+      <td data-label="Connected"><Time iso={c.connectedAt} />{c.refreshedAt !== undefined && <div class="muted small">refreshed <Time iso={c.refreshedAt} /></div>}</td>
       <td>
         {!confirming && <button type="button" class="danger" onClick={() => { setConfirming(true); }}>Disconnect</button>}
         {confirming && (

@@ -7,10 +7,12 @@ export interface RecordSummary {
   agent?: { client_id: string | null }; user?: { sub: string }; tool?: { id: string };
   target?: { kind: string; value: string };
   aggregate?: { count: number };
+  event?: string; approval_id?: string; via?: string;
 }
 
 function what(r: RecordSummary): string {
   if (r.type === 'admin_action') return `${r.action ?? ''} ${r.target ? `${r.target.kind}:${r.target.value}` : ''} by ${r.by ?? ''}`;
+  if (r.type === 'approval') return `${r.event ?? ''}: ${r.agent?.client_id ?? '?'} → ${r.tool?.id ?? '?'} for ${r.user?.sub ?? '?'}${r.by !== undefined ? ` by ${r.by}${r.via !== undefined ? ` (${r.via})` : ''}` : ''}`;
   if (r.type === 'token_exchange_aggregate') return `${String(r.aggregate?.count ?? 0)} unauthenticated requests`;
   return `${r.agent?.client_id ?? '(unauthenticated)'} → ${r.tool?.id ?? '?'} for ${r.user?.sub ?? '?'}`;
 }
