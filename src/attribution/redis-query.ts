@@ -35,26 +35,41 @@ export async function attributionStreams(redis: RedisClient, prefix: string): Pr
   return [...found].sort();
 }
 
-/** The lines of one stream, parsed, oldest first, read in pages. */
-async function* streamEntries(redis: RedisClient, key: string): AsyncGenerator<ChainedLine> {
-  for await (const line of streamLines(redis, key, PAGE)) {
-    try {
-      yield JSON.parse(line) as ChainedLine;
-    } catch {
-      // A damaged entry: query does not prove integrity, verifyStreams names it.
+/**
+ * Entry ids are the Redis server's clock at XADD (`<ms>-<n>`), records carry the broker's: a query from a time
+ * starts this much earlier in the stream, so clock differences never hide a record (the filter then applies).
+ */
+const CLOCK_MARGIN_MS = 5 * 60_000;
+
+/** The lines of one stream, parsed, oldest first, read in pages (from about `fromMs` when given). */
+async function* streamEntries(redis: RedisClient, key: string, fromMs?: number): AsyncGenerator<ChainedLine> {
+  let start = fromMs === undefined ? '-' : String(Math.max(0, Math.floor(fromMs - CLOCK_MARGIN_MS)));
+  for (;;) {
+    const page = await redis.xrange(key, start, '+', 'COUNT', PAGE);
+    for (const [, fields] of page) {
+      const at = fields.indexOf('line');
+      try {
+        if (at >= 0 && at % 2 === 0) yield JSON.parse(fields[at + 1] ?? '') as ChainedLine;
+      } catch {
+        // A damaged entry: query does not prove integrity, verifyStreams names it.
+      }
     }
+    const last = page.at(-1);
+    if (!last || page.length < PAGE) return;
+    start = `(${last[0]}`;
   }
 }
 
 /** The records (checkpoints skipped) of one stream, oldest first. */
-async function* streamRecords(redis: RedisClient, key: string): AsyncGenerator<ChainedRecord> {
-  for await (const line of streamEntries(redis, key)) if (line.type !== 'checkpoint') yield line;
+async function* streamRecords(redis: RedisClient, key: string, fromMs?: number): AsyncGenerator<ChainedRecord> {
+  for await (const line of streamEntries(redis, key, fromMs)) if (line.type !== 'checkpoint') yield line;
 }
 
 /** The matching records of every chain in `keys`, merged by time (oldest first). */
 export async function* queryStreams(redis: RedisClient, keys: readonly string[], filter: QueryFilter): AsyncGenerator<ChainedRecord & { readonly chain: string }> {
   const matches = matcher(filter);
-  const cursors = keys.map((key) => ({ key, it: streamRecords(redis, key), head: undefined as ChainedRecord | undefined, done: false }));
+  const from = filter.from === undefined ? undefined : new Date(filter.from).getTime();
+  const cursors = keys.map((key) => ({ key, it: streamRecords(redis, key, Number.isNaN(from) ? undefined : from), head: undefined as ChainedRecord | undefined, done: false }));
   const advance = async (c: (typeof cursors)[number]): Promise<void> => {
     for (;;) {
       const next = await c.it.next();
