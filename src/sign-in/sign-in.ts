@@ -28,6 +28,11 @@ export const SIGN_IN_PATHS = { login: '/signin/login', callback: '/signin/callba
 const LOGIN_TTL_MS = 10 * 60_000;
 const DEFAULT_SESSION_SECONDS = 8 * 3600;
 export const DEFAULT_IDLE_SECONDS = 30 * 60;
+/**
+ * Sent by a page polling on its own (the console's overview refresh, the live tail): such a request is
+ * served but does not count as the person's activity, or an open tab would keep its session alive for ever.
+ */
+export const BACKGROUND_HEADER = 'x-console-background';
 
 export interface SignInProvider {
   /** The identity provider's issuer identifier (discovery at `<issuer>/.well-known/openid-configuration`). */
@@ -109,7 +114,7 @@ export function createSignIn(opts: SignInOptions) {
       await opts.store.delete('person', id);
       return undefined;
     }
-    if (t - lastSeen >= touchEveryMs) {
+    if (t - lastSeen >= touchEveryMs && ctx.get(BACKGROUND_HEADER) !== '1') {
       const touched: PersonSession = { ...session, lastSeenAt: t };
       // The store entry itself also lapses when idle (no sweep needed for abandoned sessions).
       await opts.store.set('person', id, JSON.stringify(touched), Math.min(session.expiresAt - t, idleMs));

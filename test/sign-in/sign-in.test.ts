@@ -270,6 +270,14 @@ describe('session lifetimes', () => {
       expect(await whoami(busy.jar)).toBe(200);
       clock += 9 * 60_000;
       expect(await whoami(busy.jar)).toBe(401);
+      // A page polling by itself every minute does not keep a session alive.
+      const polled = await signInWithPassword(url, 'alice', 'alice-dev-password');
+      for (let i = 0; i < 9; i += 1) {
+        clock += 60_000;
+        expect((await request(polled.jar, `${url}/whoami`, { headers: { 'x-console-background': '1' } })).status).toBe(200);
+      }
+      clock += 60_000;
+      expect((await request(polled.jar, `${url}/whoami`, { headers: { 'x-console-background': '1' } })).status).toBe(401);
       // Idle exactly at the bound: ended (the bound is inclusive).
       const edge = await signInWithPassword(url, 'alice', 'alice-dev-password');
       clock += 600_000;

@@ -8,6 +8,8 @@ export class ApiError extends Error {
 }
 
 let csrf = '';
+/** Same name as src/sign-in/sign-in.ts BACKGROUND_HEADER (the bundle does not import server code). */
+const BACKGROUND_HEADER = 'x-console-background';
 export function setCsrf(token: string): void {
   csrf = token;
 }
@@ -21,8 +23,10 @@ async function parse<T>(res: Response): Promise<T> {
   return body as T;
 }
 
-export async function get<T>(path: string): Promise<T> {
-  return parse<T>(await fetch(`/console/api${path}`, { headers: { accept: 'application/json' }, credentials: 'same-origin' }));
+/** `background`: the page polls by itself; the broker does not count it as the person's activity. */
+export async function get<T>(path: string, background = false): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json', ...(background ? { [BACKGROUND_HEADER]: '1' } : {}) };
+  return parse<T>(await fetch(`/console/api${path}`, { headers, credentials: 'same-origin' }));
 }
 
 export async function post<T>(path: string, body: unknown): Promise<T> {

@@ -78,13 +78,13 @@ export function ApprovalsPage({ roles }: { roles: readonly string[] }) {
   const list = useApi<Approvals>('/approvals');
   const [now, setNow] = useState(Date.now());
   const [fetchedAt, setFetchedAt] = useState(Date.now());
-  const { reload } = list;
+  const { reload, refresh } = list;
   useEffect(() => { setFetchedAt(Date.now()); }, [list.data]);
   useEffect(() => {
     const tick = setInterval(() => { setNow(Date.now()); }, 1000);
-    const refresh = setInterval(reload, 10_000);
-    return () => { clearInterval(tick); clearInterval(refresh); };
-  }, [reload]);
+    const poll = setInterval(refresh, 10_000);
+    return () => { clearInterval(tick); clearInterval(poll); };
+  }, [refresh]);
   const canDecide = roles.includes('approver');
   const d = list.data;
   return (

@@ -36,7 +36,7 @@ function LiveTail() {
     let live = true;
     const poll = async (): Promise<void> => {
       const after = head.current === undefined ? '' : `?after=${String(head.current)}`;
-      const page = await get<{ records: RecordSummary[]; head: number }>(`/tail${after}`).catch(() => undefined);
+      const page = await get<{ records: RecordSummary[]; head: number }>(`/tail${after}`, true).catch(() => undefined);
       if (!live || !page) return;
       if (head.current !== undefined && page.records.length > 0) setRows((r) => [...page.records, ...r].slice(0, 100));
       head.current = page.head;

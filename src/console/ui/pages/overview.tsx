@@ -66,11 +66,11 @@ function Chart({ buckets }: { buckets: Overview['perMinute'] }) {
 
 export function OverviewPage() {
   const overview = useApi<Overview>('/overview');
-  const { reload } = overview;
+  const { refresh } = overview;
   useEffect(() => {
-    const t = setInterval(reload, 10_000);
+    const t = setInterval(refresh, 10_000);
     return () => { clearInterval(t); };
-  }, [reload]);
+  }, [refresh]);
   const o = overview.data;
   return (
     <>
