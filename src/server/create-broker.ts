@@ -41,14 +41,14 @@ export function createBroker(deps: BrokerDeps): Broker {
   const { actions, observe } = createActions(wiring);
   const verifyBrokerToken = createBrokerTokenVerifier(config.issuer, deps.keys, config.clockSkewSeconds);
 
-  mountRevocation(provider, wiring, { verifyBrokerToken, actions, agentStatus, observe });
+  // Failed admin, validator and /revoke authentications: one aggregated record per source and minute (issue 14 items 3, 5).
+  const failures = new FailureLedger({ sink: deps.sink, log, now });
+  mountRevocation(provider, wiring, { verifyBrokerToken, actions, agentStatus, observe, secretChecker, failures });
   const sourceGuards = createSourceGuards(wiring);
   const { sourceLimiter, unauthenticated } = sourceGuards;
   mountTokenEndpoint(provider, wiring, { tracer, steps, sourceGuards, secretChecker, agentStatus, verifier, guardrails, approvals, observe });
   const disk = createDiskMonitor(wiring);
   mountHealth(provider, wiring, { disk, agentStatus });
-  // Failed admin and validator authentications: one aggregated record per source and minute (issue 14 items 3, 5).
-  const failures = new FailureLedger({ sink: deps.sink, log, now });
   const adminAuthenticate = createAdminAuthenticate(wiring, failures);
   const { reloader } = mountAdmin(provider, wiring, { actions, adminAuthenticate, approvals });
   mountGuardrailRoutes(provider, wiring, { guardrails, verifier, adminAuthenticate });

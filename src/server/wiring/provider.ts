@@ -21,11 +21,8 @@ export function wireProvider({ deps, config, log, state }: WiringContext) {
   });
   const provider = buildProvider({
     issuer: config.issuer,
-    agents: [...deps.agents.agents.values()],
     keys: deps.keys,
     clockSkewSeconds: config.clockSkewSeconds,
-    state,
-    secretChecker,
     // The replay cache of client assertions lives where the shared state does.
     ...(deps.adapter
       ? { adapter: deps.adapter }
