@@ -6,7 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeJwt } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminActionRecord } from '../../src/admin/admin-record.js';
 import type { AuthenticationFailuresRecord } from '../../src/auth/failure-ledger.js';
@@ -16,6 +16,7 @@ import { loadConfigSet } from '../../src/reload/load-sets.js';
 import { baseConfig, reserveBroker, trustedIssuer, type RunningTestBroker } from '../support/broker-harness.js';
 import { AT_TYPE, basic, form, rawPost, TE_GRANT, type RawResponse } from '../support/token-request.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
+import { clientAssertion, JWT_BEARER } from '../support/attack-kit.js';
 import { agentYaml, configDirs, RELOAD_CRM } from './config-files.js';
 
 const OLD_SECRET = 'credential-reload-old-secret';
@@ -49,6 +50,31 @@ async function exchange(clientId: string, secret: string): Promise<RawResponse> 
 }
 const revoke = (token: string, clientId: string, secret: string) =>
   rawPost(`${broker.issuer}/revoke`, form({ token }), { authorization: basic(clientId, secret) });
+
+const KEY_AGENT = 'keyed-agent';
+interface SigningKey { readonly privateKey: CryptoKey; readonly kid: string; readonly yaml: string }
+/** A private_key_jwt agent file registering one fresh ES256 key (the private half stays here). */
+async function keyedAgent(kid: string): Promise<SigningKey> {
+  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
+  const yaml = [
+    `client_id: ${KEY_AGENT}`, `name: ${KEY_AGENT}`, 'owner: sec@example.com', 'status: active',
+    'authentication:', '  method: private_key_jwt', `  jwks: ${JSON.stringify({ keys: [jwk] })}`,
+    'tools:', '  crm: [crm.accounts.read]', 'max_ttl: 5m', '',
+  ].join('\n');
+  return { privateKey, kid, yaml };
+}
+async function exchangeSigned(key: SigningKey): Promise<RawResponse> {
+  return rawPost(broker.tokenEndpoint, form({
+    grant_type: TE_GRANT, subject_token: await idp.userToken('alice'), subject_token_type: AT_TYPE, resource: RELOAD_CRM, scope: 'crm.accounts.read',
+    client_assertion: await clientAssertion(KEY_AGENT, key.privateKey, key.kid, broker.issuer), client_assertion_type: JWT_BEARER,
+  }));
+}
+async function revokeSigned(token: string, key: SigningKey): Promise<RawResponse> {
+  return rawPost(`${broker.issuer}/revoke`, form({
+    token, client_assertion: await clientAssertion(KEY_AGENT, key.privateKey, key.kid, broker.issuer), client_assertion_type: JWT_BEARER,
+  }));
+}
 const tokenRule = async (token: string) => (await broker.state.listRevocations()).find((r) => r.kind === 'token' && r.value === decodeJwt(token).jti);
 const lastExchange = () => broker.sink.records.filter(isExchangeRecord).at(-1);
 /** Failed /revoke authentications, aggregated per source (auth/failure-ledger.ts): written when the broker drains. */
@@ -109,6 +135,35 @@ describe('hot reload of agent credentials', () => {
     expect(granted.status, granted.text).toBe(200);
     expect(lastExchange()).toMatchObject({ decision: 'granted', agent: { client_id: AGENT, authenticated: true } });
     expect((await revoke(heldToken, AGENT, NEW_SECRET)).status).toBe(200);
+    expect(await tokenRule(heldToken)).toBeDefined();
+  });
+
+  it('rotates a private_key_jwt key: assertions signed with the retired key are refused at /token and /revoke, the new key works', async () => {
+    const retired = await keyedAgent('retired');
+    await writeFile(join(dirs.clients, `${KEY_AGENT}.yaml`), retired.yaml);
+    expect(await broker.broker.reloader.reload({ by: 'test' })).toMatchObject({ ok: true, changed: true, summary: `tools: unchanged; agents: +${KEY_AGENT}` });
+    const held = await exchangeSigned(retired);
+    expect(held.status, held.text).toBe(200);
+    const heldToken = String(held.body.access_token);
+
+    const current = await keyedAgent('current');
+    await writeFile(join(dirs.clients, `${KEY_AGENT}.yaml`), current.yaml);
+    expect(await broker.broker.reloader.reload({ by: 'test' })).toMatchObject({ ok: true, changed: true, summary: `tools: unchanged; agents: ~${KEY_AGENT}` });
+
+    const refused = await exchangeSigned(retired);
+    expect(refused.status).toBe(401);
+    expect(refused.body).toMatchObject({ error: 'invalid_client' });
+    expect(refused.body.access_token).toBeUndefined();
+    expect(lastExchange()).toMatchObject({ decision: 'denied', reason: 'client_authentication_failed', agent: { client_id: KEY_AGENT } });
+    const failuresBefore = (await revokeFailures()).reduce((n, r) => n + (r.reasons.assertion_invalid ?? 0), 0);
+    const refusedAtRevoke = await revokeSigned(heldToken, retired);
+    expect(refusedAtRevoke.status).toBe(401);
+    expect(refusedAtRevoke.body).toMatchObject({ error: 'invalid_client' });
+    expect(await tokenRule(heldToken)).toBeUndefined();
+    expect((await revokeFailures()).reduce((n, r) => n + (r.reasons.assertion_invalid ?? 0), 0)).toBe(failuresBefore + 1);
+
+    expect((await exchangeSigned(current)).status).toBe(200);
+    expect((await revokeSigned(heldToken, current)).status).toBe(200);
     expect(await tokenRule(heldToken)).toBeDefined();
   });
 });

@@ -106,10 +106,12 @@ describe.runIf(redisUp)('/revoke client authentication', () => {
     const minted = await mintWithAssertion(spent);
     expect(minted.status, minted.text).toBe(200);
     const token = String(minted.body.access_token);
+    const before = counted(await revokeFailures(b), 'assertion_invalid');
     const res = await revokeAt(b, { token, ...byAssertion(spent) });
     expect(res.status).toBe(401);
-    expect(res.body).toMatchObject({ error: 'invalid_client' });
+    expect(res.body).toEqual({ error: 'invalid_client', error_description: 'client assertion tokens must only be used once' });
     expect(await ruleFor(token)).toBeUndefined();
+    expect(counted(await revokeFailures(b), 'assertion_invalid')).toBe(before + 1);
   });
 
   it('exactly one method: Basic with a body client_secret, or with an assertion, is 400 and revokes nothing', async () => {
