@@ -334,6 +334,7 @@ export function createBroker(deps: BrokerDeps): Broker {
     ...(deps.feed ?? config.revocationFeed ? { feed: { ...config.revocationFeed, ...deps.feed } } : {}),
   });
   provider.use(validators.router.routes());
+  provider.use(approvals.useRoutes(validatorAuthenticator, verifyBrokerToken).routes()); // issue 18: the tool's use reports
   metrics.gauge(METRIC_NAMES.feedSubscribers, 'Validators subscribed to this replica\'s revocation feed', () => validators.hub.size);
   metrics.gauge(METRIC_NAMES.mirrorAge, 'Age of this replica\'s agent-status mirror (0 without Redis: statuses are read directly)',
     () => (agentStatus instanceof AgentStatusMirror ? Math.min(agentStatus.ageMs / 1000, 1e9) : 0));

@@ -113,7 +113,7 @@ export function createApprovalGate(deps: ApprovalGateDeps) {
     switch (outcome.outcome) {
       case 'not_gated':
         count(tool.id, false);
-        return { step: 'mint', grant, claims, ...(details ? { details } : {}) };
+        return { step: 'mint', grant: details ? { ...grant, authorizationDetails: details.canonical } : grant, claims, ...(details ? { details } : {}) };
 
       case 'request': {
         count(tool.id, true);
@@ -163,7 +163,7 @@ export function createApprovalGate(deps: ApprovalGateDeps) {
         // Single use, and for now: at most a minute, never past the approval's own lapse or the grant's bound.
         const exp = Math.min(grant.exp, grant.iat + APPROVED_TOKEN_MAX_TTL_SECONDS, Math.floor(approved.expiresAtMs / 1000));
         if (exp <= grant.iat) return deny('approval_expired', 'the approval request has lapsed');
-        const bounded: Grant = exp < grant.exp ? { ...grant, exp, lifetimeBoundBy: 'approval_single_use' } : grant;
+        const bounded: Grant = { ...grant, ...(exp < grant.exp ? { exp, lifetimeBoundBy: 'approval_single_use' as const } : {}), ...(details ? { authorizationDetails: details.canonical } : {}) };
         return { step: 'mint', grant: bounded, claims: { ...claims, approval_id: approved.id }, ...(details ? { details } : {}), approvalId: approved.id };
       }
     }

@@ -9,6 +9,7 @@ import type { SharedState } from '../../state/shared-state.js';
 import type { AdminCaller } from '../../admin/admin-auth.js';
 import type { ApprovalRecord } from './approval-record.js';
 import { approvalRouter } from './approval-routes.js';
+import { approvalUseRouter, type ApprovalUseDeps } from './approval-use.js';
 import { createApprovalGate, type ApprovalGate } from './approval-step.js';
 import { MemoryApprovalStore, type ApprovalStore } from './approval-store.js';
 import { decisionLinkKey } from './decision-link.js';
@@ -26,6 +27,8 @@ export interface Approvals {
   readonly store: ApprovalStore;
   readonly gate: ApprovalGate;
   routes(authenticate: (authorization: string | undefined, callerAddress: string) => Promise<AdminCaller | undefined>): ReturnType<typeof approvalRouter>;
+  /** The tool's use reports (`POST /approvals/<id>/used`), authenticated as introspection is. */
+  useRoutes(authenticate: ApprovalUseDeps['authenticate'], verify: ApprovalUseDeps['verify']): ReturnType<typeof approvalUseRouter>;
 }
 
 export function createApprovals(deps: {
@@ -61,5 +64,6 @@ export function createApprovals(deps: {
     store,
     gate,
     routes: (authenticate) => approvalRouter({ store, authenticate, record: deps.record, now: deps.now, linkKey, state }),
+    useRoutes: (authenticate, verify) => approvalUseRouter({ store, authenticate, verify, record: deps.record, now: deps.now }),
   };
 }

@@ -73,7 +73,7 @@ async function adminCall(method: string, path: string, body?: unknown, key = adm
 describe('rollout stages at /token', () => {
   it('shadow: decided and recorded in full, answered with what would be granted, no token', async () => {
     const res = await exchange('shadowed', 'crm.accounts.read crm.accounts.write');
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(400);
     expect(res.body.error).toBe('access_denied');
     expect(res.body.error_description).toMatch(/^shadow stage: would grant scope "crm.accounts.read crm.accounts.write" for \d+ s; no token is minted$/u);
     expect(res.body).not.toHaveProperty('access_token');
