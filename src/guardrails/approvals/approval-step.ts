@@ -28,6 +28,8 @@ export interface ApprovalGateDeps {
   readonly now: () => number;
   /** The polling interval given to agents (default 5 s, CIBA Core §7.3). */
   readonly pollIntervalSeconds?: number;
+  /** The lapse of a request whose tool sets no `approval.expires_in` (broker.yaml `approvals.default_lifetime`). */
+  readonly defaultLifetimeSeconds?: number;
   /** Errors that do not change the answer (a gate counter not written). */
   readonly onError?: (err: unknown, what: string) => void;
 }
@@ -118,6 +120,7 @@ export function createApprovalGate(deps: ApprovalGateDeps) {
       case 'request': {
         count(tool.id, true);
         const policy = tool.approval ?? DEFAULT_TOOL_APPROVAL;
+        const lapseSeconds = policy.lapseDefaulted ? deps.defaultLifetimeSeconds ?? policy.lapseSeconds : policy.lapseSeconds;
         let created: Approval;
         try {
           created = await deps.store.create({
@@ -128,7 +131,7 @@ export function createApprovalGate(deps: ApprovalGateDeps) {
             triggers: outcome.triggers,
             approvers: { user: policy.user, roles: Object.fromEntries(policy.roles) },
             createdAtMs: nowMs,
-            expiresAtMs: nowMs + policy.lapseSeconds * 1000,
+            expiresAtMs: nowMs + lapseSeconds * 1000,
             requestId: input.requestId,
           }, interval);
         } catch {
