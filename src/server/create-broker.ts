@@ -322,6 +322,7 @@ export function createBroker(deps: BrokerDeps): Broker {
       policy: { brokerIssuer: config.issuer, maxDelegationDepth: config.maxDelegationDepth },
       guardrails: guardrails.guardrails,
       agentOverride: (clientId) => state.agentOverride(clientId),
+      agentStatus, approvals: approvals.gate, // issue 18: explain runs /token's steps (explain-steps.ts)
       ...(config.rateLimits ? { rateLimits: config.rateLimits } : {}),
     }),
   });

@@ -144,7 +144,8 @@ describe('explain at POST /admin/explain', () => {
     const res = await adminCall('POST', '/admin/explain', { agent: 'supervised', tool: 'crm', scope: 'crm.accounts.read crm.accounts.write crm.contacts.delete', subject_token: alice }, viewer.key);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
-      verdict: 'approval_required', reason: 'stage_approval_required', token_minted: false,
+      // As /token answers it (the supervised test above): the gate fires, and an approval needs a described action.
+      verdict: 'denied', reason: 'authorization_details_required', error: 'invalid_authorization_details', token_minted: false,
       agent: { client_id: 'supervised', stage: 'supervised' },
       user: { sub: 'alice' },
       approval: { required: true, scopes: ['crm.accounts.write'] },
