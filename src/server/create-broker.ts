@@ -51,8 +51,8 @@ export function createBroker(deps: BrokerDeps): Broker {
   mountHealth(provider, wiring, { disk, agentStatus });
   const adminAuthenticate = createAdminAuthenticate(wiring, failures);
   const { reloader } = mountAdmin(provider, wiring, { actions, adminAuthenticate, approvals });
-  mountGuardrailRoutes(provider, wiring, { guardrails, verifier, adminAuthenticate });
-  const validators = mountValidators(provider, wiring, { failures, verifyBrokerToken });
+  mountGuardrailRoutes(provider, wiring, { guardrails, verifier, adminAuthenticate, agentStatus, approvals });
+  const validators = mountValidators(provider, wiring, { failures, verifyBrokerToken, approvals });
   registerGauges(metrics, { live, agentStatus, feedSubscribers: () => validators.hub.size });
   // Issue 19: person sign-in and the operator console at /console (src/sign-in, src/console).
   const signIn = config.signIn ? mountSignInAndConsole(provider, {

@@ -4,12 +4,13 @@
  */
 import type { AdminActions } from '../../admin/admin-actions.js';
 import { queryChain, type QueryFilter } from '../../attribution/query.js';
-import { createApprovals } from '../../guardrails/approvals/create-approvals.js';
+import { createApprovals, type Approvals } from '../../guardrails/approvals/create-approvals.js';
 import { buildGuardrails, type BuiltGuardrails } from '../../guardrails/build-guardrails.js';
 import { createGuardrailActions } from '../../guardrails/admin/guardrail-actions.js';
 import { guardrailRouter } from '../../guardrails/admin/guardrail-routes.js';
 import { createExplainHandler } from '../../guardrails/explain/explain-request.js';
 import type { Provider } from '../../provider/oidc-provider.js';
+import type { AgentStatusView } from '../../state/agent-status.js';
 import type { IncomingTokenVerifier } from '../../subject-token/verify-incoming-token.js';
 import type { AdminAuthenticate } from './admin.js';
 import type { WiringContext } from './context.js';
@@ -32,9 +33,11 @@ export function mountGuardrailRoutes(provider: Provider, ctx: WiringContext, par
   readonly guardrails: BuiltGuardrails;
   readonly verifier: IncomingTokenVerifier;
   readonly adminAuthenticate: AdminAuthenticate;
+  readonly agentStatus: AgentStatusView;
+  readonly approvals: Approvals;
 }): void {
   const { deps, config, now, state, live } = ctx;
-  const { guardrails, verifier, adminAuthenticate } = parts;
+  const { guardrails, verifier, adminAuthenticate, agentStatus, approvals } = parts;
   // Budgets, stages, reports and explain: their own router, the same admin keys.
   const guardrailRoutes = guardrailRouter({
     actions: createGuardrailActions({ agents: () => live.agents(), budgets: guardrails.budgets, stages: guardrails.stages, record: (record) => deps.sink.append(record), now }),
@@ -45,6 +48,7 @@ export function mountGuardrailRoutes(provider: Provider, ctx: WiringContext, par
       policy: { brokerIssuer: config.issuer, maxDelegationDepth: config.maxDelegationDepth },
       guardrails: guardrails.guardrails,
       agentOverride: (clientId) => state.agentOverride(clientId),
+      agentStatus, approvals: approvals.gate, // explain runs /token's steps (explain-steps.ts)
       ...(config.rateLimits ? { rateLimits: config.rateLimits } : {}),
     }),
   });
