@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { AttributionSink } from '../attribution/sink.js';
 import type { Logger } from '../log.js';
 
-export type AuthSurface = 'admin' | 'validator';
+export type AuthSurface = 'admin' | 'validator' | 'revoke';
 export type AuthFailureReason = 'missing' | 'malformed' | 'unknown_id' | 'wrong_secret' | 'assertion_invalid' | 'assertion_replayed' | 'replay_check_unavailable';
 
 export interface AuthenticationFailuresRecord {

@@ -26,7 +26,7 @@ export function registerGuardrailCommands(program: Command, withAdmin: WithAdmin
     .option('--scope <scopes>', 'space-separated scopes to ask for', '')
     .option('--subject-token-file <file>', 'a user\'s token, verified as at /token (- for standard input)')
     .option('--claims <json>', 'a dry run: the user\'s claims, e.g. \'{"iss":"https://idp","sub":"alice","scope":"crm.read"}\'')
-    .option('--details <json>', 'RFC 9396 authorization_details: [{"type","action","arguments_digest","amount_minor","currency"}]')
+    .option('--details <json>', 'RFC 9396 authorization_details, exactly as the agent sends them to /token')
     .action(async (opts: Record<string, unknown> & { agent: string; tool: string; scope: string; subjectTokenFile?: string; claims?: string; details?: string }) => {
       if ((opts.subjectTokenFile === undefined) === (opts.claims === undefined)) throw new InvalidArgumentError('give exactly one of --subject-token-file and --claims');
       const body = {

@@ -22,7 +22,7 @@ import type { Tool } from '../domain/catalog.js';
 
 /** Approval requests wait 10 minutes by default (issue 18), at most a day. */
 export const DEFAULT_APPROVAL_LAPSE_SECONDS = 600;
-const MAX_APPROVAL_LAPSE_SECONDS = 86_400;
+export const MAX_APPROVAL_LAPSE_SECONDS = 86_400;
 
 const NAME = /^[a-z][a-z0-9_]{0,63}$/u;
 const NAME_MESSAGE = 'must be a lower-case name: a-z, 0-9 and _ (at most 64 characters, starting with a letter)';
@@ -106,11 +106,15 @@ export const toolApprovalSchema = z.strictObject({
   const roles = new Map(Object.entries(policy.approvers.roles ?? {}));
   const user = policy.approvers.user ?? true;
   if (!user && roles.size === 0) ctx.addIssue({ code: 'custom', path: ['approvers'], message: 'names nobody: allow the user, or name at least one role' });
-  return { user, roles, lapseSeconds: policy.expires_in ?? DEFAULT_APPROVAL_LAPSE_SECONDS, ...(policy.notify_url ? { notifyUrl: policy.notify_url } : {}) };
+  return {
+    user, roles, lapseSeconds: policy.expires_in ?? DEFAULT_APPROVAL_LAPSE_SECONDS, ...(policy.notify_url ? { notifyUrl: policy.notify_url } : {}),
+    // broker.yaml `approvals.default_lifetime` then applies (src/config/sections/approvals.ts).
+    ...(policy.expires_in === undefined ? { lapseDefaulted: true as const } : {}),
+  };
 });
 
 /** When a tool gates something but names no approvers: the user approves, requests wait 10 minutes. */
-export const DEFAULT_TOOL_APPROVAL: ToolApprovalPolicy = { user: true, roles: new Map(), lapseSeconds: DEFAULT_APPROVAL_LAPSE_SECONDS };
+export const DEFAULT_TOOL_APPROVAL: ToolApprovalPolicy = { user: true, roles: new Map(), lapseSeconds: DEFAULT_APPROVAL_LAPSE_SECONDS, lapseDefaulted: true };
 
 /** Cross-checks inside one tool: action types name only scopes the tool defines. */
 export function guardrailProblems(tool: Tool, problems: Problems): boolean {

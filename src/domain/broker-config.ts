@@ -165,5 +165,13 @@ export interface BrokerConfig {
   readonly revocationFeed?: { readonly maxSubscribers?: number; readonly maxPerKey?: number };
   /** `/revoke` calls per agent per window (default 60 per minute, revocation/revocation-guard.ts). */
   readonly revokeRateLimit?: { readonly limit: number; readonly windowMs: number };
+  /** Issue 18: `approvals:` (src/config/sections/approvals.ts); the webhook secret by its variable's name only. */
+  readonly approvals?: {
+    readonly pollIntervalSeconds?: number;
+    readonly defaultLifetimeSeconds?: number;
+    readonly webhookUrl?: string;
+    readonly webhookSecretEnv: string;
+    readonly webhookTimeoutMs?: number;
+  };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }

@@ -109,6 +109,8 @@ export interface ToolApprovalPolicy {
   readonly roles: ReadonlyMap<string, readonly string[]>;
   /** How long an approval request waits before it lapses (`expired_token`). */
   readonly lapseSeconds: number;
+  /** The catalog set no `expires_in`: the broker's `approvals.default_lifetime` applies when it has one. */
+  readonly lapseDefaulted?: true;
   /** Where the signed approval notification is POSTed (a Slack-compatible JSON payload), if anywhere. */
   readonly notifyUrl?: string;
 }

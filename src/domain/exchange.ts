@@ -112,4 +112,6 @@ export interface Grant {
     /** Issue 18: an approved, single-use token lives at most a minute. */
     | 'approval_single_use';
   readonly issuedTokenType: IssuedTokenType;
+  /** Issue 18: the canonical RFC 9396 authorization_details the token carries (also in the response, §7). */
+  readonly authorizationDetails?: readonly Readonly<Record<string, unknown>>[];
 }

@@ -27,6 +27,8 @@ export type OAuthErrorCode =
    * Also the budgets' and rollout stages' refusal: RFC 6749 §4.1.2.1 defines it ("the resource owner or
    * authorization server denied the request"); a budget or a stage is a person's decision, nothing in the
    * request is wrong, and retrying will not help until a person acts (unlike `temporarily_unavailable`).
+   * One status for every `access_denied` at /token: 400, as RFC 6749 §5.2 gives every token-endpoint error
+   * but invalid_client, and as CIBA Core §11 answers a rejected approval (README "Guardrails", status policy).
    */
   | 'access_denied'
   | 'expired_token';
@@ -205,10 +207,6 @@ const REASON_STATUS: Partial<Record<DenialReason, number>> = {
   rate_limited: 429,
   source_rate_limited: 429,
   client_authentication_throttled: 429,
-  // Issue 18: budgets and rollout stages refuse with 403 (RFC 9110 §15.5.4: understood, and refused by policy).
-  budget_exceeded: 403,
-  stage_shadow: 403,
-  stage_approval_required: 403,
 };
 
 /** The HTTP status a denial is answered with: the one place it is chosen. */

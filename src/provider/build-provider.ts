@@ -1,18 +1,18 @@
 /**
  * oidc-provider configured as the broker's authorization-server core: RFC 8414 discovery (which advertises
- * the token endpoint, the token-exchange grant and the two client authentication methods), the JWKS, the
- * client registry, the replay cache of client assertions, and client authentication at `/revoke`. The token
- * endpoint itself is the broker's own pipeline (src/token-endpoint/), mounted in front of oidc-provider's
- * router: oidc-provider never handles a token request. Everything else it can do is switched off.
+ * the token and revocation endpoints, the token-exchange grant and the two client authentication methods),
+ * the JWKS, and the replay cache of client assertions (its `ReplayDetection` model over the adapter, shared
+ * by replicas through Redis: provider/assertion-replay.ts). Neither the token endpoint nor `/revoke` is
+ * oidc-provider's: both are the broker's own handlers, mounted in front of its router, and authenticate
+ * agents with the broker's client-authentication step against the agents in force (hot reload). So
+ * oidc-provider holds no client registry (`clients: []`): nothing of it authenticates a client. Everything
+ * else it can do is switched off.
  */
-import type { Agent } from '../domain/agent.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
 import { DPOP_ALGORITHMS } from '../dpop/verify-dpop-proof.js';
-import { parseStrictJwt } from '../jwt/strict-compact.js';
-import { clientMetadata } from './client-metadata.js';
 import { isolatedMemoryAdapter } from './memory-adapter.js';
-import { errors, Provider, type Configuration, type ErrorOut, type KoaContextWithOIDC } from './oidc-provider.js';
-import { AgentSecretChecker, guardAgentSecrets } from '../auth/agent-secret-guard.js';
+import { Provider, type Configuration, type ErrorOut, type KoaContextWithOIDC } from './oidc-provider.js';
+import { AgentSecretChecker } from '../auth/agent-secret-guard.js';
 import { CLIENT_ASSERTION_ALGS } from '../token-endpoint/steps/client-authentication/client-assertion.js';
 import { FailureThrottle, DEFAULT_FAILURE_THROTTLE } from '../auth/failure-throttle.js';
 import { SecretCheckGate } from '../auth/secret-check-gate.js';
@@ -29,24 +29,24 @@ export const METADATA_PATHS = ['/.well-known/oauth-authorization-server', '/.wel
 
 export interface ProviderOptions {
   readonly issuer: string;
-  readonly agents: readonly Agent[];
   readonly keys: SigningKeys;
   /** oidc-provider storage (replay cache for client assertions). Defaults to in-memory. */
   readonly adapter?: Configuration['adapter'];
   readonly clockSkewSeconds: number;
+}
+
+export interface SecretCheckerOptions {
   /** Where failed secret checks are counted (shared by replicas); defaults to this process's memory. */
   readonly state?: SharedState;
   readonly secretChecks?: BrokerConfig['secretChecks'];
   /** Told when the shared state cannot count a failure (the throttle then counts locally). */
   readonly onThrottleStateError?: (err: unknown) => void;
-  /** The agent-secret checker shared with the token endpoint; built from the options above if absent. */
-  readonly secretChecker?: AgentSecretChecker;
 }
 
 export { CLIENT_ASSERTION_ALGS };
 
 /** Secrets are stored only as scrypt hashes (see client-secret-hash.ts), checked behind a gate and a throttle. */
-export function createAgentSecretChecker(opts: Pick<ProviderOptions, 'state' | 'secretChecks' | 'onThrottleStateError'>): AgentSecretChecker {
+export function createAgentSecretChecker(opts: SecretCheckerOptions): AgentSecretChecker {
   const tuning = opts.secretChecks ?? {};
   return new AgentSecretChecker({
     gate: new SecretCheckGate(tuning),
@@ -57,19 +57,6 @@ export function createAgentSecretChecker(opts: Pick<ProviderOptions, 'state' | '
   });
 }
 
-/**
- * At `/revoke`: the client assertion parsed strictly (src/jwt/strict-compact.ts). oidc-provider has no hook
- * before it decodes the assertion, so this runs in its assertion hook: after the signature check, before the jti is
- * claimed; a refusal is 401 invalid_client (RFC 7523 §3.2), as for any other invalid assertion.
- */
-function strictClientAssertion(clockSkewSeconds: number) {
-  return (ctx: KoaContextWithOIDC): void => {
-    const assertion = ctx.oidc.params?.client_assertion;
-    const strict = typeof assertion === 'string' ? parseStrictJwt(assertion, { nowMs: Date.now(), clockSkewSeconds }) : undefined;
-    if (!strict?.ok) throw new errors.InvalidClientAuth(`the client_assertion ${strict?.description ?? 'is missing'}`);
-  };
-}
-
 function renderJsonError(ctx: KoaContextWithOIDC, out: ErrorOut): void {
   ctx.type = 'application/json';
   ctx.body = out;
@@ -78,7 +65,8 @@ function renderJsonError(ctx: KoaContextWithOIDC, out: ErrorOut): void {
 export function buildProvider(opts: ProviderOptions): Provider {
   const configuration: Configuration = {
     adapter: opts.adapter ?? isolatedMemoryAdapter(`broker:${opts.issuer}`),
-    clients: opts.agents.map(clientMetadata),
+    // No client registry: agents are authenticated by the broker's own step, against the agents in force.
+    clients: [],
     jwks: { keys: opts.keys.all.map((k) => ({ ...k.privateJwk })) },
     // Every route pinned, the unused ones too, so that the 404 guard below names exactly what is mounted.
     routes: { ...UNUSED_ROUTES, token: ROUTES.token, jwks: ROUTES.jwks, revocation: ROUTES.revocation },
@@ -86,10 +74,10 @@ export function buildProvider(opts: ProviderOptions): Provider {
     // Only ES256 keys exist; oidc-provider's client default (RS256) would not validate.
     clientDefaults: { id_token_signed_response_alg: 'ES256' },
     scopes: [],
+    // What discovery advertises: the methods and algorithms of src/token-endpoint/steps/client-authentication.ts.
     clientAuthMethods: ['private_key_jwt', 'client_secret_basic'],
     enabledJWA: { clientAuthSigningAlgValues: [...CLIENT_ASSERTION_ALGS] },
     clockTolerance: opts.clockSkewSeconds,
-    assertJwtClientAuthClaimsAndHeader: strictClientAssertion(opts.clockSkewSeconds),
     // No browser origin may call the token or revocation endpoint (agents are servers; RFC 9700 §2.5).
     clientBasedCORS: () => false,
     features: {
@@ -101,14 +89,15 @@ export function buildProvider(opts: ProviderOptions): Provider {
       resourceIndicators: { enabled: false },
       userinfo: { enabled: false },
       introspection: { enabled: false },
-      // Client authentication for RFC 7009; the broker revokes its own JWTs (src/revocation/).
-      revocation: { enabled: true },
+      // RFC 7009 is the broker's own endpoint (src/revocation/revocation-endpoint.ts), advertised below.
+      revocation: { enabled: false },
       registration: { enabled: false },
       clientCredentials: { enabled: false },
     },
     // The broker's own endpoints (oidc-provider cannot introspect the broker's structured tokens).
     discovery: {
       introspection_endpoint: `${opts.issuer}/introspect`,
+      revocation_endpoint: `${opts.issuer}${ROUTES.revocation}`,
       revocation_feed_endpoint: `${opts.issuer}/revocations/stream`,
       // RFC 9449 §5.1: the broker verifies DPoP proofs itself (src/token-endpoint/steps/dpop.ts).
       dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
@@ -118,7 +107,7 @@ export function buildProvider(opts: ProviderOptions): Provider {
   };
   const provider = new Provider(opts.issuer, configuration);
   provider.proxy = false;
-  // oidc-provider builds its URLs (metadata, the audiences a client assertion may name) from the request's
+  // oidc-provider builds its URLs (the metadata) from the request's
   // Host header and scheme; the broker's are always the configured issuer's (RFC 8414 §3.3: the metadata
   // must describe this issuer, whatever `Host` or `X-Forwarded-Host` a caller sends).
   const issuer = opts.issuer;
@@ -129,7 +118,5 @@ export function buildProvider(opts: ProviderOptions): Provider {
   provider.use(securityHeaders(new Set([...METADATA_PATHS, ROUTES.jwks])));
   provider.use(unusedRoutes());
   provider.use(publicMetadata(METADATA_PATHS));
-
-  guardAgentSecrets(provider, opts.secretChecker ?? createAgentSecretChecker(opts));
   return provider;
 }

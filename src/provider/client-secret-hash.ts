@@ -1,7 +1,7 @@
 /**
  * Agent client secrets are stored only as scrypt hashes: `scrypt$<N>$<r>$<p>$<salt b64url>$<hash b64url>`.
- * oidc-provider compares secrets through `Client.prototype.compareClientSecret`; the broker replaces that
- * comparison with `verifyClientSecret` (see build-provider.ts), so no plaintext secret is ever held.
+ * A presented secret is checked with `verifyClientSecret` (behind the guards of auth/agent-secret-guard.ts),
+ * so no plaintext secret is ever held.
  */
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 

@@ -4,13 +4,10 @@
  */
 import { restoreConsoleWarn } from './runtime-advisory-filter.js';
 import Provider, { errors } from 'oidc-provider';
-// The request scope oidc-provider already opens for each request of its routes: reading it costs nothing,
-// where a second AsyncLocalStorage would add its propagation to every promise of every token request.
-import requestStore from 'oidc-provider/lib/helpers/als.js';
 
 restoreConsoleWarn();
 
-export { Provider, errors, requestStore };
+export { Provider, errors };
 export type {
   Configuration,
   KoaContextWithOIDC,

@@ -1,6 +1,7 @@
 /**
- * What a reload changes, as plain data (pure): tools and agents added, removed or changed, and which of the
- * changes the running broker cannot take without a restart.
+ * What a reload changes, as plain data (pure): tools and agents added, removed or changed. Agents' credentials
+ * are among what a reload may change: both places that authenticate agents (the token endpoint and `/revoke`)
+ * read the agents in force on every request (reload/live-config.ts).
  */
 import type { Agent } from '../domain/agent.js';
 import type { Tool } from '../domain/catalog.js';
@@ -65,22 +66,6 @@ export function diffSummary(diff: ConfigDiff): string {
     return `${name}: ${items.length === 0 ? 'unchanged' : items.join(' ')}`;
   };
   return `${part('tools', diff.tools)}; ${part('agents', diff.agents)}`;
-}
-
-/**
- * Agents whose credentials the running broker cannot change: client authentication is done by
- * oidc-provider, whose client registry is built once from the agents at start (provider/build-provider.ts).
- * A new agent, or a changed `authentication` block, needs a restart; removing an agent takes effect at once
- * (the grant refuses an agent missing from the registry: agent_unknown).
- */
-export function credentialChanges(before: ConfigSet, after: ConfigSet): string[] {
-  const problems: string[] = [];
-  for (const [id, agent] of after.agents.agents) {
-    const old = before.agents.agents.get(id);
-    if (!old) problems.push(`agent ${id} is new: new agent identities take effect at the next restart`);
-    else if (canonical(old.authentication) !== canonical(agent.authentication)) problems.push(`agent ${id} changed its authentication: credential changes take effect at the next restart`);
-  }
-  return problems;
 }
 
 /** The largest tool lifetime: the signing-key schedule keeps retired keys this long (keys/key-schedule.ts). */

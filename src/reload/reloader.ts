@@ -11,7 +11,7 @@ import { adminRecord, type AdminActionRecord } from '../admin/admin-record.js';
 import { ConfigError, formatProblems } from '../config/config-error.js';
 import type { Logger } from '../log.js';
 import type { BrokerMetrics } from '../observability/metrics/broker-metrics.js';
-import { credentialChanges, diffConfig, diffSummary, isEmptyDiff, maxToolTtlSeconds } from './config-diff.js';
+import { diffConfig, diffSummary, isEmptyDiff, maxToolTtlSeconds } from './config-diff.js';
 import type { LiveConfig } from './live-config.js';
 import type { ConfigSet } from './load-sets.js';
 
@@ -82,12 +82,11 @@ export class Reloader {
       const next = await this.#deps.load();
       const diff = diffConfig(before, next);
       const summary = diffSummary(diff);
-      const refusals = [
-        ...credentialChanges(before, next),
-        ...(maxToolTtlSeconds(next) > this.#maxTtlAtStart
-          ? [`a tool's max_ttl now exceeds the largest at start (${String(this.#maxTtlAtStart)} s): the signing-key schedule needs a restart`]
-          : []),
-      ];
+      // Agents added or with new credentials are taken like any other change: client authentication reads the
+      // agents in force. Only the signing-key schedule, sized at start, cannot follow a longer lifetime.
+      const refusals = maxToolTtlSeconds(next) > this.#maxTtlAtStart
+        ? [`a tool's max_ttl now exceeds the largest at start (${String(this.#maxTtlAtStart)} s): the signing-key schedule needs a restart`]
+        : [];
       if (refusals.length > 0) {
         result = { ok: false, error: 'the new set needs a restart', problems: refusals };
       } else if (isEmptyDiff(diff)) {

@@ -39,6 +39,7 @@ import type { ReloadResult } from '../reload/reloader.js';
 import { watchConfigDirs } from '../reload/watch.js';
 import { vaultFeatureFor } from '../upstream/vault/vault-for-broker.js';
 import type { SignIn } from '../sign-in/index.js';
+import { approvalOptionsFrom } from '../guardrails/approvals/create-approvals.js';
 
 export interface RunningBroker {
   readonly issuer: string;
@@ -156,15 +157,15 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
   if (!config.redis && config.mode === 'production') {
     log.warn('no redis configured: suspensions and revocations live in this process only; run a single replica');
   }
-  // Issue 18: the approval webhook's HMAC secret comes from the environment, never from a file in git.
-  const webhookSecret = process.env.BROKER_APPROVAL_WEBHOOK_SECRET;
+  // Issue 18: broker.yaml `approvals:`; the webhook's HMAC secret comes from the environment, never from a file in git.
+  const approvals = approvalOptionsFrom(config.approvals, process.env);
   // Issue 17: the vault, for catalog tools whose upstream is `connector: vault` (users connect once at /connect/<tool>).
   // Its consent flow signs people in with the console's sign-in, which createBroker builds: a reference filled below.
   const personSignIn: { current: SignIn | undefined } = { current: undefined };
   const vault = await vaultFeatureFor({ config, catalog: loaded.catalog, state, log, record: (record) => attribution.append(record), signIn: () => personSignIn.current });
   const broker = createBroker({
     ...loaded, config, keys, sink: attribution, log, state, metrics, tracing,
-    ...(signInClientSecret !== undefined ? { signInClientSecret } : {}), ...(webhookSecret ? { approvals: { webhookSecret } } : {}),
+    ...(signInClientSecret !== undefined ? { signInClientSecret } : {}), approvals,
     ...(vault ? { vault, upstream: { vault: () => vault.connector() } } : {}),
   });
   personSignIn.current = broker.signIn;

@@ -48,6 +48,8 @@ export function renderTokenAnswer(ctx: Context, result: Issued | Delivered | Ref
     token_type: result.tokenType,
     expires_in: minted.exp - minted.iat,
     scope: grant.scopes.granted.join(' '),
+    // RFC 9396 §7: the authorization_details the token carries, in the token response too.
+    ...(grant.authorizationDetails !== undefined ? { authorization_details: grant.authorizationDetails } : {}),
   };
   setNoStore(ctx);
 }

@@ -49,7 +49,7 @@ async function readBoundedBody(req: IncomingMessage, maxBodyBytes: number): Prom
   return chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, size);
 }
 
-function tokenHttpRequest(ctx: Context): TokenHttpRequest {
+export function tokenHttpRequest(ctx: Context): TokenHttpRequest {
   const length = ctx.get('content-length');
   const req = ctx.req;
   return {

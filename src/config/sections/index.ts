@@ -29,6 +29,7 @@ import { revocationSection } from './revocation.js';
 import { killSwitchSection } from './kill-switch.js';
 import { observabilitySection } from './observability.js';
 import { signInSection } from './sign-in.js';
+import { approvalsSection } from './approvals.js';
 
 export const SECTIONS = [
   serverSection,
@@ -45,6 +46,7 @@ export const SECTIONS = [
   killSwitchSection,
   observabilitySection,
   signInSection,
+  approvalsSection,
 ] as const;
 
 type UnionToIntersection<U> = (U extends unknown ? (k: U) => void : never) extends (k: infer I) => void ? I : never;

@@ -1,12 +1,14 @@
 /**
  * Attribution records for each step of an approval (issue 18): requested, notified (or notify_failed),
- * approved / rejected (by whom, through which channel, as which approver), refused decisions, minted.
+ * approved / rejected (by whom, through which channel, as which approver), refused decisions, minted, and
+ * the tool's reports: `used` (the single-use token accepted, once) and `replayed` (a further use, refused by
+ * the tool's SDK or, with a replay store that is not shared, accepted by a second replica).
  * Same stream as the exchanges, own type. Never a token: the minted token appears by `jti` only.
  */
 import { randomUUID } from 'node:crypto';
 import type { Approval, ApprovalTrigger } from './approval.js';
 
-export const APPROVAL_EVENTS = ['requested', 'notified', 'notify_failed', 'approved', 'rejected', 'decision_refused', 'minted'] as const;
+export const APPROVAL_EVENTS = ['requested', 'notified', 'notify_failed', 'approved', 'rejected', 'decision_refused', 'minted', 'used', 'replayed'] as const;
 export type ApprovalEvent = (typeof APPROVAL_EVENTS)[number];
 
 export interface ApprovalRecord {
@@ -29,9 +31,9 @@ export interface ApprovalRecord {
   readonly by?: string;
   readonly via?: string;
   readonly as?: string;
-  /** For `minted`: the single-use token, by `jti` and `exp` only. */
+  /** For `minted`, `used`, `replayed`: the single-use token, by `jti` and `exp` only. */
   readonly token?: { readonly jti: string; readonly exp: number };
-  /** For `notify_failed` and `decision_refused`: why. */
+  /** For `notify_failed`, `decision_refused` and `replayed`: why. */
   readonly reason?: string;
   readonly caller: { readonly address: string };
 }

@@ -17,7 +17,7 @@ import type { Approval, ApprovalDecisionMade } from './approval.js';
 import { approvalRecord, type ApprovalRecord } from './approval-record.js';
 import type { ApprovalStore } from './approval-store.js';
 import { approvalView, approverRoleOf, linkApprovers } from './approval-view.js';
-import { verifyDecisionLink } from './decision-link.js';
+import { claimedApprovalId, verifyDecisionLink } from './decision-link.js';
 import { approvalSummary } from './webhook.js';
 
 export interface ApprovalRoutesDeps {
@@ -176,7 +176,19 @@ export function approvalRouter(deps: ApprovalRoutesDeps): Router {
       if (!ctx.is('application/x-www-form-urlencoded')) { page(ctx, 400, 'Bad request', '<p>Expected the confirmation form.</p>'); return; }
       const token = new URLSearchParams(await readBody(ctx)).get('token');
       const claims = await verifyLink(token);
-      if (typeof claims === 'string') { page(ctx, 400, 'Link not valid', `<p>This approval link is ${claims === 'expired' ? 'expired' : 'not valid'}.</p>`); return; }
+      if (typeof claims === 'string') {
+        // A decision attempted with a tampered or expired link: nothing is decided, and the attempt is recorded
+        // against the approval the link claims to be about (when it names one this broker holds).
+        const claimed = token === null ? undefined : claimedApprovalId(token);
+        const approval = claimed === undefined ? null : await deps.store.get(claimed);
+        if (approval) {
+          await deps.record(approvalRecord(approval, 'decision_refused', {
+            ...context(ctx), by: 'link', via: 'link', reason: claims === 'expired' ? 'decision link expired' : 'decision link not valid (signature)',
+          }));
+        }
+        page(ctx, 400, 'Link not valid', `<p>This approval link is ${claims === 'expired' ? 'expired' : 'not valid'}.</p>`);
+        return;
+      }
       const approval = await deps.store.get(claims.approvalId);
       if (!approval) { page(ctx, 404, 'Unknown approval', '<p>No such approval.</p>'); return; }
       const made: ApprovalDecisionMade = { by: 'link', via: 'link', as: linkApprovers(approval), atMs: deps.now() };

@@ -14,7 +14,7 @@ import type { Grant } from '../../domain/exchange.js';
 import { deny, isDenial, type Denial } from '../../exchange/reasons.js';
 import { DEFAULT_TOOL_APPROVAL } from '../../config/catalog-approvals.js';
 import { parseAuthorizationDetails, type ParsedAuthorizationDetails } from '../authorization-details/parse-authorization-details.js';
-import { APPROVED_TOKEN_MAX_TTL_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, type Approval } from './approval.js';
+import { APPROVED_TOKEN_MAX_TTL_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, type Approval, type ApprovalTrigger } from './approval.js';
 import { approvalRecord, type ApprovalRecord } from './approval-record.js';
 import { newApprovalId, type ApprovalStore } from './approval-store.js';
 import { decideApproval } from './decide-approval.js';
@@ -28,6 +28,8 @@ export interface ApprovalGateDeps {
   readonly now: () => number;
   /** The polling interval given to agents (default 5 s, CIBA Core §7.3). */
   readonly pollIntervalSeconds?: number;
+  /** The lapse of a request whose tool sets no `approval.expires_in` (broker.yaml `approvals.default_lifetime`). */
+  readonly defaultLifetimeSeconds?: number;
   /** Errors that do not change the answer (a gate counter not written). */
   readonly onError?: (err: unknown, what: string) => void;
 }
@@ -61,6 +63,8 @@ export interface AnswerStep {
   readonly step: 'answer';
   readonly denial: Denial;
   readonly members: Readonly<Record<string, string | number>>;
+  /** Dry run (explain): why the gate would fire; nothing was opened. */
+  readonly triggers?: readonly ApprovalTrigger[];
 }
 
 export type ApprovalStepResult = MintStep | AnswerStep | Denial;
@@ -88,7 +92,12 @@ export function createApprovalGate(deps: ApprovalGateDeps) {
     },
   });
 
-  async function run(input: ApprovalStepInput): Promise<ApprovalStepResult> {
+  /**
+   * `dryRun` (explain, src/guardrails/explain/explain-steps.ts): the same decision with no side effect: no
+   * request opened, recorded or notified, no poll paced, no gate statistics counted.
+   */
+  async function run(input: ApprovalStepInput, options: { readonly dryRun?: boolean } = {}): Promise<ApprovalStepResult> {
+    const dryRun = options.dryRun === true;
     const { tool, grant } = input;
     const details = parseAuthorizationDetails(input.rawDetails, tool);
     if (isDenial(details)) return details;
@@ -112,12 +121,16 @@ export function createApprovalGate(deps: ApprovalGateDeps) {
 
     switch (outcome.outcome) {
       case 'not_gated':
-        count(tool.id, false);
-        return { step: 'mint', grant, claims, ...(details ? { details } : {}) };
+        if (!dryRun) count(tool.id, false);
+        return { step: 'mint', grant: details ? { ...grant, authorizationDetails: details.canonical } : grant, claims, ...(details ? { details } : {}) };
 
       case 'request': {
+        if (dryRun) {
+          return { step: 'answer', denial: deny('approval_pending', 'this action needs a person\'s approval (explain: no request was opened)'), members: {}, triggers: outcome.triggers };
+        }
         count(tool.id, true);
         const policy = tool.approval ?? DEFAULT_TOOL_APPROVAL;
+        const lapseSeconds = policy.lapseDefaulted ? deps.defaultLifetimeSeconds ?? policy.lapseSeconds : policy.lapseSeconds;
         let created: Approval;
         try {
           created = await deps.store.create({
@@ -128,7 +141,7 @@ export function createApprovalGate(deps: ApprovalGateDeps) {
             triggers: outcome.triggers,
             approvers: { user: policy.user, roles: Object.fromEntries(policy.roles) },
             createdAtMs: nowMs,
-            expiresAtMs: nowMs + policy.lapseSeconds * 1000,
+            expiresAtMs: nowMs + lapseSeconds * 1000,
             requestId: input.requestId,
           }, interval);
         } catch {
@@ -148,6 +161,7 @@ export function createApprovalGate(deps: ApprovalGateDeps) {
       }
 
       case 'pending': {
+        if (dryRun) return pendingAnswer(outcome.approval, nowMs, false);
         let polled;
         try {
           polled = await deps.store.poll(outcome.approval.id, nowMs);
@@ -163,7 +177,7 @@ export function createApprovalGate(deps: ApprovalGateDeps) {
         // Single use, and for now: at most a minute, never past the approval's own lapse or the grant's bound.
         const exp = Math.min(grant.exp, grant.iat + APPROVED_TOKEN_MAX_TTL_SECONDS, Math.floor(approved.expiresAtMs / 1000));
         if (exp <= grant.iat) return deny('approval_expired', 'the approval request has lapsed');
-        const bounded: Grant = exp < grant.exp ? { ...grant, exp, lifetimeBoundBy: 'approval_single_use' } : grant;
+        const bounded: Grant = { ...grant, ...(exp < grant.exp ? { exp, lifetimeBoundBy: 'approval_single_use' as const } : {}), ...(details ? { authorizationDetails: details.canonical } : {}) };
         return { step: 'mint', grant: bounded, claims: { ...claims, approval_id: approved.id }, ...(details ? { details } : {}), approvalId: approved.id };
       }
     }

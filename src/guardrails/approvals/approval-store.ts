@@ -11,6 +11,14 @@ export type DecideResult = { readonly ok: true; readonly approval: Approval } | 
 export type PollResult = { readonly approval: Approval; readonly slowDown: boolean };
 export type MintClaim = { readonly ok: true } | { readonly ok: false; readonly why: 'not_found' | 'expired' | 'not_approved' };
 
+/**
+ * A tool's report about the approved token (approval-use.ts): `first` (the use is new: record it), `retry`
+ * (this very report again: nothing to record), `again` (another use of a used token: record a replay),
+ * or why it cannot be about this approval.
+ */
+export type UseReport = { readonly kind: 'used' | 'replayed'; readonly jti: string; readonly useId: string; readonly by: string; readonly atMs: number };
+export type UseResult = 'first' | 'retry' | 'again' | 'not_found' | 'not_minted' | 'other_token';
+
 /** Per tool: exchanges the gate looked at, and how many of them it gated. */
 export type GateStats = Readonly<Record<string, { readonly exchanges: number; readonly gated: number }>>;
 
@@ -24,6 +32,8 @@ export interface ApprovalStore {
   poll(id: string, nowMs: number): Promise<PollResult | null>;
   /** Approved -> minted, once: the claim that makes the approved token single-issue across replicas. */
   claimMint(id: string, jti: string, nowMs: number): Promise<MintClaim>;
+  /** A tool reports a use (or a refused replay) of the approval's token; idempotent per `useId`. */
+  recordUse(id: string, report: UseReport): Promise<UseResult>;
   /** The newest requests, newest first (at most `limit`), optionally only those with one status. */
   list(options: { readonly status?: Approval['status']; readonly limit: number; readonly nowMs: number }): Promise<Approval[]>;
   /** Counts one exchange the gate looked at (and whether it gated it). */
@@ -58,8 +68,19 @@ export function mintTransition(approval: Approval, jti: string, nowMs: number): 
   return { approval: { ...approval, status: 'minted', mintedJti: jti }, claim: { ok: true } };
 }
 
+/** The pure use transition (the Redis store runs the same rules in Lua); `seen` holds the use ids reported. */
+export function useTransition(approval: Approval, report: UseReport, seen: Set<string>): { approval: Approval; result: UseResult } {
+  if (approval.status !== 'minted' || approval.mintedJti === undefined) return { approval, result: 'not_minted' };
+  if (approval.mintedJti !== report.jti) return { approval, result: 'other_token' };
+  if (seen.has(report.useId)) return { approval, result: 'retry' };
+  seen.add(report.useId);
+  if (report.kind === 'used' && approval.used === undefined) return { approval: { ...approval, used: { atMs: report.atMs, by: report.by } }, result: 'first' };
+  return { approval, result: 'again' };
+}
+
 export class MemoryApprovalStore implements ApprovalStore {
   readonly #approvals = new Map<string, Approval>();
+  readonly #uses = new Map<string, Set<string>>();
   readonly #stats = new Map<string, { exchanges: number; gated: number }>();
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -99,6 +120,16 @@ export class MemoryApprovalStore implements ApprovalStore {
     return Promise.resolve(result.claim);
   }
 
+  recordUse(id: string, report: UseReport): Promise<UseResult> {
+    const approval = this.#approvals.get(id);
+    if (!approval) return Promise.resolve('not_found');
+    const seen = this.#uses.get(id) ?? new Set<string>();
+    const { approval: next, result } = useTransition(approval, report, seen);
+    this.#uses.set(id, seen);
+    this.#approvals.set(id, next);
+    return Promise.resolve(result);
+  }
+
   list(options: { readonly status?: Approval['status']; readonly limit: number; readonly nowMs: number }): Promise<Approval[]> {
     this.#dropExpired();
     const all = [...this.#approvals.values()].reverse().filter((a) => options.status === undefined || a.status === options.status);
@@ -119,6 +150,8 @@ export class MemoryApprovalStore implements ApprovalStore {
 
   #dropExpired(): void {
     const cutoff = this.now() - APPROVAL_RETENTION_MS;
-    for (const [id, approval] of this.#approvals) if (approval.expiresAtMs < cutoff) this.#approvals.delete(id);
+    for (const [id, approval] of this.#approvals) {
+      if (approval.expiresAtMs < cutoff) { this.#approvals.delete(id); this.#uses.delete(id); }
+    }
   }
 }

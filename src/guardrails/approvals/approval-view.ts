@@ -20,6 +20,7 @@ export function approvalView(approval: Approval, nowMs: number): Record<string, 
     expires_at: new Date(approval.expiresAtMs).toISOString(),
     ...(approval.decision ? { decision: { by: approval.decision.by, via: approval.decision.via, as: approval.decision.as, at: new Date(approval.decision.atMs).toISOString() } } : {}),
     ...(approval.mintedJti ? { minted_jti: approval.mintedJti } : {}),
+    ...(approval.used ? { used: { at: new Date(approval.used.atMs).toISOString(), by: approval.used.by } } : {}),
   };
 }
 

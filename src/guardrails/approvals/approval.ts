@@ -56,6 +56,8 @@ export interface Approval extends ApprovalRequest {
   readonly decision?: ApprovalDecisionMade;
   /** The `jti` of the single token minted for it. */
   readonly mintedJti?: string;
+  /** The tool's first report that it accepted that token (POST /approvals/<id>/used): when, and which validator. */
+  readonly used?: { readonly atMs: number; readonly by: string };
 }
 
 /** CIBA Core §7.3: the default polling interval, seconds. */

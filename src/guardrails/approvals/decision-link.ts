@@ -27,6 +27,20 @@ export function signDecisionLink(key: Buffer, claims: Omit<DecisionLinkClaims, '
   return `${payload}.${createHmac('sha256', key).update(payload).digest('base64url')}`;
 }
 
+/**
+ * The approval a link names, read WITHOUT checking its signature: only to attach the record of a refused
+ * (tampered or expired) link to the approval it claims to be about. Never a basis for deciding anything.
+ */
+export function claimedApprovalId(token: string): string | undefined {
+  if (token.length > 1024) return undefined;
+  try {
+    const { a } = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as { a?: unknown };
+    return typeof a === 'string' && /^apr_[A-Za-z0-9_-]{24}$/u.test(a) ? a : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function verifyDecisionLink(key: Buffer, token: string, nowMs: number): DecisionLinkClaims | 'invalid' | 'expired' {
   if (token.length > 1024) return 'invalid';
   const [payload, mac, extra] = token.split('.');

@@ -8,7 +8,7 @@
 import type { RedisClient } from '../../state/connect-redis.js';
 import { StateUnavailableError } from '../../state/shared-state.js';
 import { SLOW_DOWN_STEP_SECONDS, type Approval, type ApprovalDecisionMade, type ApprovalRequest } from './approval.js';
-import { APPROVAL_RETENTION_MS, type ApprovalStore, type DecideResult, type GateStats, type MintClaim, type PollResult } from './approval-store.js';
+import { APPROVAL_RETENTION_MS, type ApprovalStore, type DecideResult, type GateStats, type MintClaim, type PollResult, type UseReport, type UseResult } from './approval-store.js';
 
 /** ARGV: status, decision JSON, now. Returns ok | not_found | expired | <current status>. */
 const DECIDE = `
@@ -43,6 +43,21 @@ if tonumber(ARGV[2]) >= tonumber(redis.call('HGET', KEYS[1], 'expires_at')) then
 redis.call('HSET', KEYS[1], 'status', 'minted', 'minted_jti', ARGV[1])
 return 'ok'
 `;
+
+/**
+ * KEYS[1] the approval, KEYS[2] its set of reported use ids (same slot); ARGV: kind, jti, use id, used JSON.
+ * Returns first | retry | again | not_found | not_minted | other_token (approval-store.ts useTransition).
+ */
+const USE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'not_found' end
+if redis.call('HGET', KEYS[1], 'status') ~= 'minted' then return 'not_minted' end
+if redis.call('HGET', KEYS[1], 'minted_jti') ~= ARGV[2] then return 'other_token' end
+if redis.call('SADD', KEYS[2], ARGV[3]) == 0 then return 'retry' end
+redis.call('PEXPIRE', KEYS[2], math.max(1, redis.call('PTTL', KEYS[1])))
+if ARGV[1] == 'used' and redis.call('HSETNX', KEYS[1], 'used', ARGV[4]) == 1 then return 'first' end
+return 'again'
+`;
+const USE_RESULTS: readonly UseResult[] = ['first', 'retry', 'again', 'not_found', 'not_minted', 'other_token'];
 
 const STATUSES: readonly string[] = ['pending', 'approved', 'rejected', 'minted'];
 
@@ -108,6 +123,14 @@ export class RedisApprovalStore implements ApprovalStore {
     return { ok: false, why: reply === 'not_found' ? 'not_found' : reply === 'expired' ? 'expired' : 'not_approved' };
   }
 
+  async recordUse(id: string, report: UseReport): Promise<UseResult> {
+    const key = this.#key(id);
+    const reply = await this.#run('use', () => this.redis.eval(USE, 2, key, `${key}:uses`, report.kind, report.jti, report.useId, JSON.stringify({ atMs: report.atMs, by: report.by })));
+    const result = USE_RESULTS.find((r) => r === reply);
+    if (result === undefined) throw new StateUnavailableError(`redis approvals use: unexpected reply ${String(reply)}`);
+    return result;
+  }
+
   async list(options: { readonly status?: Approval['status']; readonly limit: number; readonly nowMs: number }): Promise<Approval[]> {
     // Index entries outlive their hashes by at most a day's lapse plus the retention: trimmed here.
     const cutoff = options.nowMs - APPROVAL_RETENTION_MS - 86_400_000;
@@ -148,7 +171,7 @@ export class RedisApprovalStore implements ApprovalStore {
 }
 
 function parseApproval(fields: Record<string, string>): Approval | null {
-  const { request, status, interval, next_poll: nextPoll, decision, minted_jti: mintedJti } = fields;
+  const { request, status, interval, next_poll: nextPoll, decision, minted_jti: mintedJti, used } = fields;
   if (request === undefined || status === undefined || !STATUSES.includes(status)) return null;
   return {
     ...(JSON.parse(request) as ApprovalRequest),
@@ -157,5 +180,6 @@ function parseApproval(fields: Record<string, string>): Approval | null {
     nextPollAtMs: Number(nextPoll),
     ...(decision !== undefined ? { decision: JSON.parse(decision) as ApprovalDecisionMade } : {}),
     ...(mintedJti !== undefined ? { mintedJti } : {}),
+    ...(used !== undefined ? { used: JSON.parse(used) as { atMs: number; by: string } } : {}),
   };
 }

@@ -3,10 +3,9 @@
  *   { "agent": "demo-agent", "tool": "crm" | "<resource URI>", "scope": "a b" | ["a", "b"],
  *     "subject_token": "<a user's token>"            (verified exactly as at /token), or
  *     "claims": { "iss": "...", "sub": "alice", "scope": "crm.read", "exp": 1767225600 }   (dry run),
- *     "authorization_details": [{ "type": "payment", "action": "create_payment",
- *                                 "arguments_digest": "...", "amount_minor": 1200, "currency": "USD" }] }
+ *     "authorization_details": [{ "type": "payment", "actions": ["create_payment"], "arguments_sha256": "...",
+ *                                 "amount": "12.00", "currency": "USD", ... }]   (exactly as sent to /token) }
  */
-import type { ActionDetail } from '../../domain/authorization-details.js';
 import type { AgentRegistry } from '../../domain/agent.js';
 import type { Catalog } from '../../domain/catalog.js';
 import type { SubjectClaims } from '../../domain/exchange.js';
@@ -33,21 +32,12 @@ function scopesOf(value: unknown, name: string): string[] {
   throw bad(`${name} must be a space-separated string or a list of strings`);
 }
 
-function detailsOf(value: unknown): ActionDetail[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || value.length > 32) throw bad('authorization_details must be a list (at most 32)');
-  return value.map((raw, i) => {
-    if (typeof raw !== 'object' || raw === null) throw bad(`authorization_details[${String(i)}] must be an object`);
-    const d = raw as Record<string, unknown>;
-    if (typeof d.type !== 'string' || typeof d.action !== 'string') throw bad(`authorization_details[${String(i)}] needs type and action`);
-    if (d.amount_minor !== undefined && typeof d.amount_minor !== 'number') throw bad(`authorization_details[${String(i)}].amount_minor must be a number`);
-    if (d.currency !== undefined && typeof d.currency !== 'string') throw bad(`authorization_details[${String(i)}].currency must be a string`);
-    return {
-      type: d.type, action: d.action, argumentsDigest: typeof d.arguments_digest === 'string' ? d.arguments_digest : '',
-      ...(typeof d.amount_minor === 'number' ? { amountMinor: d.amount_minor } : {}),
-      ...(typeof d.currency === 'string' ? { currency: d.currency } : {}),
-    };
-  });
+/** RFC 9396 authorization_details as an agent sends them to /token: a JSON array, or its text. */
+function rawDetailsOf(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return JSON.stringify(value);
+  throw bad('authorization_details must be the RFC 9396 JSON array an agent sends to /token');
 }
 
 export function createExplainHandler(deps: ExplainRequestDeps) {
@@ -81,7 +71,7 @@ export function createExplainHandler(deps: ExplainRequestDeps) {
       throw bad('subject_token or claims is required');
     }
     return explainExchange(deps, {
-      agent, tool, scopes, subject, details: detailsOf(body.authorization_details), nowMs, override: await deps.agentOverride(agent.clientId),
+      agent, tool, scopes, subject, ...(body.authorization_details !== undefined ? { rawDetails: rawDetailsOf(body.authorization_details) } : {}), nowMs, override: await deps.agentOverride(agent.clientId),
     });
   };
 }

@@ -1,18 +1,23 @@
 /**
- * Explain (issue 18 §4): the full decision trace of an exchange that is never made. It runs the decision
- * core (`decide`, the same function the token endpoint runs) and then the guardrail steps in dry-run mode
- * (the stage, and the budgets peeked, never reserved), and lays out why: each scope kept or dropped and
- * why, the lifetime bound that won among all candidates, the time window, the configured rate limits, the
- * budget counters, and whether a person's approval is needed. No token is minted and nothing is counted.
+ * Explain (issue 18 §4): the full decision trace of an exchange that is never made. It runs /token's own
+ * steps from `decide` to `mint` (explain-steps.ts: the decision core, the act chain's standing, the stage,
+ * the approval gate dry, the budgets peeked) and lays out why: each scope kept or dropped and why, the
+ * lifetime bound that won among all candidates, the time window, the configured rate limits, the budget
+ * counters, and whether a person's approval is needed. No token is minted and nothing is counted.
  */
-import type { ActionDetail } from '../../domain/authorization-details.js';
 import type { Agent } from '../../domain/agent.js';
 import type { BrokerConfig } from '../../domain/broker-config.js';
 import type { Tool } from '../../domain/catalog.js';
+import type { AgentRegistry } from '../../domain/agent.js';
 import { TOKEN_TYPE, type ExchangeRequest, type SubjectClaims } from '../../domain/exchange.js';
-import { decide, type ExchangePolicy } from '../../exchange/decide.js';
+import type { ExchangePolicy } from '../../exchange/decide.js';
 import { narrowScopes } from '../../exchange/narrow-scopes.js';
-import { isDenial, type Denial } from '../../exchange/reasons.js';
+import { deny, type Denial } from '../../exchange/reasons.js';
+import type { AgentStatusView } from '../../state/agent-status.js';
+import type { ApprovalGate } from '../approvals/approval-step.js';
+import { approvalTriggers } from '../approvals/decide-approval.js';
+import { describeTrigger } from '../approvals/describe-approval.js';
+import { runExplainSteps } from './explain-steps.js';
 import { currentWindow } from '../../exchange/time-windows.js';
 import { budgetName } from '../budgets/budget-plan.js';
 import type { Guardrails } from '../guardrail-step.js';
@@ -23,7 +28,8 @@ export interface ExplainInput {
   readonly scopes: readonly string[];
   /** The verified user (from a token), or claims given for a dry run. */
   readonly subject: SubjectClaims;
-  readonly details: readonly ActionDetail[];
+  /** `authorization_details` exactly as an agent sends it to /token (RFC 9396 JSON), if any. */
+  readonly rawDetails?: string;
   readonly nowMs: number;
   /** A person's suspension or revocation of the agent, if any. */
   readonly override?: { readonly status: string } | null;
@@ -54,7 +60,7 @@ export interface ExplainTrace {
   readonly rate_limits: { readonly per_agent?: { readonly limit: number; readonly window_ms: number }; readonly per_agent_tool?: { readonly limit: number; readonly window_ms: number } };
   readonly budget: readonly { readonly budget: string; readonly metric: string; readonly limit: number; readonly used: number; readonly would_add: number; readonly room: boolean }[];
   readonly budget_exceeded?: string;
-  readonly approval: { readonly required: boolean; readonly scopes: readonly string[] };
+  readonly approval: { readonly required: boolean; readonly scopes: readonly string[]; readonly why?: readonly string[] };
   readonly token_minted: false;
 }
 
@@ -62,6 +68,12 @@ export interface ExplainDeps {
   readonly policy: ExchangePolicy;
   readonly guardrails: Guardrails;
   readonly rateLimits?: BrokerConfig['rateLimits'];
+  /** What step `act-chain-standing` reads (the same views /token reads). */
+  readonly agentStatus: AgentStatusView;
+  readonly agents: () => AgentRegistry;
+  readonly now: () => number;
+  /** The approval gate, run dry (explain-steps.ts); absent: nothing is gated, as at /token. */
+  readonly approvals?: ApprovalGate;
 }
 
 function scopeTraces(input: ExplainInput, kept: ReadonlySet<string>, dropped: ReadonlyMap<string, string>, requested: readonly string[]): ScopeTrace[] {
@@ -113,26 +125,38 @@ export async function explainExchange(deps: ExplainDeps, input: ExplainInput): P
   });
 
   if (input.override) return denied({ decision: 'denied', reason: input.override.status === 'revoked' ? 'agent_revoked' : 'agent_suspended', error: input.override.status === 'revoked' ? 'invalid_client' : 'unauthorized_client', description: `agent is ${input.override.status}` });
-  const decision = decide({ request, agent, tool, subject, policy: deps.policy, nowMs });
-  if (isDenial(decision)) return denied(decision);
+  const run = await runExplainSteps({
+    base: { policy: deps.policy, now: () => nowMs, agentStatus: deps.agentStatus, agents: deps.agents },
+    guardrails: deps.guardrails, ...(deps.approvals ? { approvals: deps.approvals } : {}),
+  }, { agent, tool, subject, scopes: input.scopes, ...(input.rawDetails !== undefined ? { rawDetails: input.rawDetails } : {}) });
+  const { facts, refusal } = run;
+  const grant = facts.grant;
+  if (grant === undefined) return denied(refusal?.denial ?? deny('internal_error', 'explain could not decide'));
 
-  const guarded = await deps.guardrails.check({ agent, grant: decision, details: input.details, requestId: 'explain', callerAddress: 'explain', nowMs }, 'dry_run');
-  const scopesAfter = guarded.kind === 'mint' ? guarded.grant.scopes : guarded.denial.scopes ?? decision.scopes;
+  // The scopes as the last step that judged them left them (a refusal may carry its own narrowed view).
+  const scopesAfter = refusal?.denial.scopes ?? grant.scopes;
   const scopes = scopeTraces(input, new Set(scopesAfter.granted), new Map(scopesAfter.dropped.map((d) => [d.scope, d.reason])), scopesAfter.requested);
-  const budget = guarded.counters.map((c) => ({
+  const budget = run.counters.map((c) => ({
     budget: budgetName(agent.clientId, c.counter.scope), metric: c.counter.metric, limit: c.limit, used: c.used, would_add: c.counter.add, room: c.used + c.counter.add <= c.limit,
   }));
-  const lifetime = { won: decision.lifetimeBoundBy, expires_in: decision.exp - decision.iat, candidates };
-  const stage = guarded.stage === 'autonomous' ? {} : { stage: guarded.stage };
-  const agentTrace = { ...base.agent, ...stage };
-  if (guarded.kind === 'mint') {
-    return { ...base, agent: agentTrace, verdict: 'granted', reason: 'granted', scopes, lifetime, budget, approval: { required: false, scopes: [] } };
+  const lifetime = { won: grant.lifetimeBoundBy, expires_in: grant.exp - grant.iat, candidates };
+  const agentTrace = { ...base.agent, ...(facts.stage !== undefined ? { stage: facts.stage } : {}) };
+  // Why a person would be asked: the gate's triggers (the same pure rule), also when the action is undescribed.
+  const triggers = run.triggers ?? (facts.tool ? approvalTriggers(facts.tool, grant.scopes.granted, undefined) : []);
+  const approval = {
+    required: triggers.length > 0,
+    scopes: triggers.flatMap((t) => (t.kind === 'scope' ? [t.scope] : [])),
+    ...(triggers.length > 0 ? { why: triggers.map(describeTrigger) } : {}),
+  };
+  if (refusal === undefined) {
+    return { ...base, agent: agentTrace, verdict: 'granted', reason: 'granted', scopes, lifetime, budget, approval };
   }
-  const verdict = guarded.denial.reason === 'stage_shadow' ? 'shadow' : guarded.denial.reason === 'stage_approval_required' ? 'approval_required' : 'denied';
+  const { denial } = refusal;
+  const verdict = denial.reason === 'stage_shadow' ? 'shadow' : denial.reason === 'approval_pending' ? 'approval_required' : 'denied';
   return {
-    ...base, agent: agentTrace, verdict, reason: guarded.denial.reason, error: guarded.denial.error, description: guarded.denial.description,
+    ...base, agent: agentTrace, verdict, reason: denial.reason, error: denial.error, description: denial.description,
     scopes, lifetime, budget,
-    ...(guarded.budget ? { budget_exceeded: `${guarded.budget.name} ${guarded.budget.metric}` } : {}),
-    approval: { required: guarded.approvalRequired !== undefined, scopes: guarded.approvalRequired ?? [] },
+    ...(facts.budget ? { budget_exceeded: `${facts.budget.name} ${facts.budget.metric}` } : {}),
+    approval,
   };
 }

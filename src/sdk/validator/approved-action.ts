@@ -5,12 +5,18 @@
  * once: the first call claims its `jti` in a replay store shared by the service's replicas (the same store
  * DPoP proofs use, e.g. `redisReplayStore`), every later call is refused.
  *
- *   const guard = new ActionGuard({ replayStore: redisReplayStore(redis, { prefix: 'payments-single-use:' }) });
+ * With `reportUse` (approval-use-reporter.ts) the guard tells the broker about the accepted use (the `used`
+ * attribution record) and about each refused replay (`replayed`). A report that cannot be delivered does not
+ * undo the use (it happened: the replay store holds it); `onReportError` hears of it.
+ *
+ *   const guard = new ActionGuard({ replayStore: redisReplayStore(redis, { prefix: 'payments-single-use:' }),
+ *     reportUse: brokerUseReporter({ issuer, key: validatorKey }) });
  *   const token = await validator.validate(authorization, request);
  *   await guard.check(token, { action: 'create_payment', arguments: body });   // throws TokenValidationError
  */
 import { argumentsDigest } from '../../guardrails/authorization-details/arguments-digest.js';
 import { TokenValidationError } from './errors.js';
+import { newUseId, type UseReporter } from './approval-use-reporter.js';
 import { ReplayCache, type DpopReplayStore } from './replay-cache.js';
 import type { ValidatedToken } from './token-validator.js';
 
@@ -22,6 +28,10 @@ export interface ActionGuardOptions {
   /** Bound on the per-process cache (default 100,000 tokens). */
   readonly cacheSize?: number;
   readonly now?: () => number;
+  /** Reports each use (and refused replay) of an approved token to the broker (`brokerUseReporter`). */
+  readonly reportUse?: UseReporter;
+  /** A report that could not be delivered (the call itself was decided by the replay store). */
+  readonly onReportError?: (err: unknown, approvalId: string) => void;
 }
 
 export interface CheckedAction {
@@ -46,8 +56,12 @@ export class ActionGuard {
   readonly #cache: ReplayCache;
   readonly #maxMs: number;
   readonly #now: () => number;
+  readonly #report: UseReporter | undefined;
+  readonly #onReportError: (err: unknown, approvalId: string) => void;
 
   constructor(opts: ActionGuardOptions = {}) {
+    this.#report = opts.reportUse;
+    this.#onReportError = opts.onReportError ?? (() => undefined);
     this.#now = opts.now ?? Date.now;
     this.#maxMs = (opts.maxSingleUseSeconds ?? 120) * 1000;
     const size = opts.cacheSize ?? 100_000;
@@ -73,12 +87,23 @@ export class ActionGuard {
     const approvalId = token.claims.approval_id;
     if (approvalId !== undefined) {
       if (typeof approvalId !== 'string') throw new TokenValidationError(401, 'invalid_token', 'approval_id is malformed');
-      await this.#claimOnce(token);
+      await this.#claimOnce(token, approvalId);
     }
     return { type: String(match.type), action: call.action, detail: match, ...(typeof approvalId === 'string' ? { approvalId } : {}) };
   }
 
-  async #claimOnce(token: ValidatedToken): Promise<void> {
+  /** Tells the broker; true when the broker had already seen another accepted use of this token. */
+  async #tell(token: ValidatedToken, approvalId: string, outcome: 'used' | 'replayed'): Promise<boolean> {
+    if (this.#report === undefined || token.compact === undefined) return false;
+    try {
+      return (await this.#report({ approvalId, token: token.compact, outcome, useId: newUseId() })) === 'already_used';
+    } catch (err) {
+      this.#onReportError(err, approvalId);
+      return false;
+    }
+  }
+
+  async #claimOnce(token: ValidatedToken, approvalId: string): Promise<void> {
     const ttlMs = token.exp * 1000 - this.#now();
     // The cache must remember the token for as long as it lives.
     if (ttlMs > this.#maxMs) throw new TokenValidationError(401, 'invalid_token', 'a single-use token may not live this long');
@@ -88,7 +113,13 @@ export class ActionGuard {
     } catch {
       throw new TokenValidationError(503, 'temporarily_unavailable', 'the single-use state cannot be reached');
     }
-    if (claimed === 'replayed') throw new TokenValidationError(401, 'invalid_token', 'this single-use token has already been used');
+    const used = () => new TokenValidationError(401, 'invalid_token', 'this single-use token has already been used');
+    if (claimed === 'replayed') {
+      await this.#tell(token, approvalId, 'replayed');
+      throw used();
+    }
     if (claimed !== 'fresh') throw new TokenValidationError(503, 'temporarily_unavailable', 'too many single-use tokens are being remembered; retry later', undefined, 'Bearer', 5);
+    // The broker is the last line: it saw the token used already (this tool's replicas share no replay store).
+    if (await this.#tell(token, approvalId, 'used')) throw used();
   }
 }

@@ -4,6 +4,7 @@ export { TokenValidationError, wwwAuthenticate, type ChallengeScheme, type Valid
 export { authenticate, requireScope, protectedResourceMetadata, type KoaOptions } from './koa.js';
 export { redisReplayStore, type RedisReplayStoreOptions } from './redis-replay-store.js';
 export type { ClaimResult, DpopReplayStore } from './replay-cache.js';
+export { brokerUseReporter, type ApprovalUse, type BrokerUseReporterOptions, type UseReportAnswer, type UseReporter } from './approval-use-reporter.js';
 export { ActionGuard, type ActionGuardOptions, type CheckedAction, type ToolCall } from './approved-action.js';
 export { argumentsDigest } from '../../guardrails/authorization-details/arguments-digest.js';
 export { budgetOf, fitsBudget, type TokenBudget } from './budget.js';

@@ -93,6 +93,8 @@ export interface ValidatedToken {
   /** For a DPoP-bound token: the thumbprint of the key that proved possession (`cnf.jkt`). */
   readonly dpopJkt?: string;
   readonly claims: JWTPayload;
+  /** Issue 18: for a single-use approved token (`approval_id`) only, the token itself: ActionGuard reports its use with it. */
+  readonly compact?: string;
 }
 
 /** How long validation goes on after the last snapshot-backed feed event (heartbeats come every second). */
@@ -258,6 +260,7 @@ export class TokenValidator {
       jti: payload.jti as string,
       ...(scheme === 'DPoP' && jkt !== undefined ? { dpopJkt: jkt } : {}),
       claims: payload,
+      ...(payload.approval_id !== undefined ? { compact: token } : {}),
     };
   }
 

@@ -66,4 +66,21 @@ describe.each(stores)('approval store (%s)', (_name, make) => {
     expect(claims.filter((c) => c.ok)).toHaveLength(1);
     expect(await b.get(r.id)).toMatchObject({ status: 'minted' });
   });
+
+  it('records a tool\'s use reports: the first use once, retries idempotent, further uses as replays, only for the minted token', async () => {
+    const [a, b] = make() as [ApprovalStore, ApprovalStore];
+    const r = await a.create(request(), 5);
+    const use = (kind: 'used' | 'replayed', useId: string, jti = 'jti-m') => ({ kind, jti, useId, by: 'tool', atMs: T0 + 3000 });
+    expect(await a.recordUse(r.id, use('used', 'u1'))).toBe('not_minted');
+    await a.decide(r.id, 'approved', made(T0 + 1000));
+    await a.claimMint(r.id, 'jti-m', T0 + 2000);
+    expect(await b.recordUse(r.id, use('used', 'u1', 'jti-other'))).toBe('other_token');
+    expect(await b.recordUse(newApprovalId(), use('used', 'u1'))).toBe('not_found');
+    const racing = await Promise.all([a.recordUse(r.id, use('used', 'u1')), b.recordUse(r.id, use('used', 'u2'))]);
+    expect([...racing].sort()).toEqual(['again', 'first']);
+    expect(await a.recordUse(r.id, use('used', 'u1'))).toBe('retry');
+    expect(await b.recordUse(r.id, use('replayed', 'u3'))).toBe('again');
+    expect(await a.recordUse(r.id, use('replayed', 'u3'))).toBe('retry');
+    expect(await b.get(r.id)).toMatchObject({ status: 'minted', used: { by: 'tool', atMs: T0 + 3000 } });
+  });
 });

@@ -73,7 +73,7 @@ async function adminCall(method: string, path: string, body?: unknown, key = adm
 describe('rollout stages at /token', () => {
   it('shadow: decided and recorded in full, answered with what would be granted, no token', async () => {
     const res = await exchange('shadowed', 'crm.accounts.read crm.accounts.write');
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(400);
     expect(res.body.error).toBe('access_denied');
     expect(res.body.error_description).toMatch(/^shadow stage: would grant scope "crm.accounts.read crm.accounts.write" for \d+ s; no token is minted$/u);
     expect(res.body).not.toHaveProperty('access_token');
@@ -144,7 +144,8 @@ describe('explain at POST /admin/explain', () => {
     const res = await adminCall('POST', '/admin/explain', { agent: 'supervised', tool: 'crm', scope: 'crm.accounts.read crm.accounts.write crm.contacts.delete', subject_token: alice }, viewer.key);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
-      verdict: 'approval_required', reason: 'stage_approval_required', token_minted: false,
+      // As /token answers it (the supervised test above): the gate fires, and an approval needs a described action.
+      verdict: 'denied', reason: 'authorization_details_required', error: 'invalid_authorization_details', token_minted: false,
       agent: { client_id: 'supervised', stage: 'supervised' },
       user: { sub: 'alice' },
       approval: { required: true, scopes: ['crm.accounts.write'] },
