@@ -10,6 +10,8 @@ interface ApprovalView {
   actions: { type: string; action: string; arguments_sha256: string; fields: Record<string, string> }[];
   decision?: { by: string; via: string; as: string; at: string };
   minted_jti?: string;
+  /** The tool reported the single use of the approved token. */
+  used?: { at: string; by: string };
 }
 
 interface Approvals {
@@ -108,7 +110,7 @@ export function ApprovalsPage({ roles }: { roles: readonly string[] }) {
                   <thead><tr><th>Status</th><th>Request</th><th>Decided by</th><th>When</th></tr></thead>
                   <tbody>{d.decided.map((a) => (
                     <tr key={a.id} data-approval-id={a.id}>
-                      <td><Badge value={a.status} /></td>
+                      <td><Badge value={a.status} />{a.used && <div class="muted small">used at the tool <Time iso={a.used.at} /></div>}</td>
                       <td>{a.agent} for <code>{a.user.sub}</code> on <code>{a.tool}</code><div class="small"><What a={a} /></div></td>
                       <td data-label="Decided by">{a.decision ? <>{a.decision.by} <span class="muted small">({a.decision.via})</span></> : <span class="muted">nobody</span>}</td>
                       <td data-label="When">{a.decision ? <Time iso={a.decision.at} /> : <Time iso={a.expires_at} />}</td>
