@@ -107,7 +107,10 @@ export async function runOnwardExchange(identity: Agent, params: OnwardParams, d
 
   // Revocations: the presented token's rules (jti, its chain, user, tool) and those of a cached entry's own chain.
   const key = cacheKey(plan.user.sub, tool.id, plan.upstreamScopes);
-  const cached = deps.cache.get(key, nowMs);
+  // A `vault` connection is read from the shared store on every exchange (its access tokens are cached there,
+  // sealed): a disconnect on any replica then takes effect at once, which a process-local copy would defeat.
+  const useCache = upstream.connector !== 'vault';
+  const cached = useCache ? deps.cache.get(key, nowMs) : undefined;
   const ids = new Set(candidateRuleIds(claims));
   if (cached) for (const id of entryRuleIds(cached)) ids.add(id);
   let rules;
@@ -130,7 +133,7 @@ export async function runOnwardExchange(identity: Agent, params: OnwardParams, d
     const obtained = await bounded(connector.obtain({ user: plan.user, tool: tool.id, upstreamScopes: plan.upstreamScopes, brokerTokenJti: plan.brokerJti, nowMs, ...(plan.agent !== undefined ? { agent: plan.agent } : {}) }, controller.signal), deps.timeoutMs, controller);
     if (isUpstreamFailure(obtained)) return { ...withSubject, result: failureDenial(obtained), record: planned };
     credential = obtained;
-    deps.cache.set(key, { credential, obtainedAtMs: nowMs, user: plan.user.sub, tool: tool.id, agents: chainActors(plan.act) });
+    if (useCache) deps.cache.set(key, { credential, obtainedAtMs: nowMs, user: plan.user.sub, tool: tool.id, agents: chainActors(plan.act) });
   }
   const expiresIn = Math.max(1, Math.floor((credential.expiresAtMs - deps.now()) / 1000));
   return {
