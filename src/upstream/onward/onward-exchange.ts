@@ -16,6 +16,7 @@ import { tokenFingerprint } from '../../subject-token/verify-incoming-token.js';
 import type { UpstreamConnector, UpstreamFailure, UpstreamResult } from '../connector.js';
 import { isUpstreamFailure } from '../connector.js';
 import { cacheKey, entryRevokedBy, entryRuleIds, type UpstreamCredentialCache } from '../credential-cache.js';
+import { toolForAgent } from './agent-delivery.js';
 import { BROKER_ACCESS_TOKEN_TYPE, checkOnwardRequest, decideOnward, toolOfIdentity, type BrokerTokenClaims, type OnwardParams } from './decide-onward.js';
 import type { ExchangeRecord } from '../../attribution/record.js';
 
@@ -80,12 +81,35 @@ async function bounded(work: Promise<UpstreamResult>, ms: number, controller: Ab
   }
 }
 
-export async function runOnwardExchange(identity: Agent, params: OnwardParams, deps: OnwardDeps): Promise<OnwardOutcome> {
+/** The audiences a token names, unverified: only to pick among tools, never to decide (decideOnward does). */
+function unverifiedAudiences(token: string): string[] {
+  try {
+    const { aud } = decodeJwt(token);
+    return typeof aud === 'string' ? [aud] : aud ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * `recipient`: `tool` (a tool identity, the default) or `agent` with the upstream it named (`deliver_to_agent`,
+ * agent-delivery.ts): the agent itself receives the credential, only where the tool's catalog entry says so.
+ */
+export async function runOnwardExchange(identity: Agent, params: OnwardParams, deps: OnwardDeps, recipient: { readonly agentTarget?: string } = {}): Promise<OnwardOutcome> {
   const framed = checkOnwardRequest(params);
+  const catalog = deps.catalog();
+  const toAgent = recipient.agentTarget !== undefined;
+  // For an agent, whether the catalog allows delivery to agents at all comes first (the refusal it must get).
+  const owned = toAgent ? toolForAgent(catalog, recipient.agentTarget ?? '', isDenial(framed) ? [] : unverifiedAudiences(framed.subjectToken)) : undefined;
+  if (owned && isDenial(owned)) return { result: owned, record: { upstream: recipient.agentTarget ?? '', delivered_to: 'agent' }, ...(isDenial(framed) ? {} : { subjectFingerprint: tokenFingerprint(framed.subjectToken) }) };
   if (isDenial(framed)) return { result: framed, record: {} };
   const subjectFingerprint = tokenFingerprint(framed.subjectToken);
+  return onwardFor(identity, params, deps, framed.subjectToken, subjectFingerprint, owned ?? toolOfIdentity(identity, catalog), toAgent ? 'agent' : 'tool');
+}
+
+async function onwardFor(identity: Agent, params: OnwardParams, deps: OnwardDeps, subjectToken: string, subjectFingerprint: string, owned: ReturnType<typeof toolOfIdentity>, deliveredTo: 'tool' | 'agent'): Promise<OnwardOutcome> {
   const catalog = deps.catalog();
-  const owned = toolOfIdentity(identity, catalog);
+  const framed = { subjectToken };
   if (isDenial(owned)) return { result: owned, record: {}, subjectFingerprint };
   const { tool, upstream } = owned;
   const base = { tool, subjectFingerprint };
@@ -98,10 +122,10 @@ export async function runOnwardExchange(identity: Agent, params: OnwardParams, d
     iss: deps.brokerIssuer, sub: claims.sub, exp: claims.exp, iat: claims.iat,
     scopes: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [], fingerprint: subjectFingerprint,
   };
-  const record: OnwardRecord = { upstream: upstream.resource, connector: upstream.connector, subject_jti: claims.jti };
+  const record: OnwardRecord = { upstream: upstream.resource, connector: upstream.connector, subject_jti: claims.jti, delivered_to: deliveredTo };
   const withSubject = { ...base, subject };
 
-  const plan = decideOnward({ identity, tool, upstream, catalog, params, claims, brokerIssuer: deps.brokerIssuer });
+  const plan = decideOnward({ identity, tool, upstream, catalog, params, claims, brokerIssuer: deps.brokerIssuer, recipient: deliveredTo });
   if (isDenial(plan)) return { ...withSubject, result: plan, record };
   const planned: OnwardRecord = { ...record, upstream_scopes: plan.upstreamScopes, actors: chainActors(plan.act) };
 
