@@ -107,17 +107,17 @@ export async function runOnwardExchange(identity: Agent, params: OnwardParams, d
   return onwardFor(identity, params, deps, framed.subjectToken, subjectFingerprint, owned ?? toolOfIdentity(identity, catalog), toAgent ? 'agent' : 'tool');
 }
 
+/** The exchange proper, once the request is framed and the tool (and its upstream) is known. */
 async function onwardFor(identity: Agent, params: OnwardParams, deps: OnwardDeps, subjectToken: string, subjectFingerprint: string, owned: ReturnType<typeof toolOfIdentity>, deliveredTo: 'tool' | 'agent'): Promise<OnwardOutcome> {
   const catalog = deps.catalog();
-  const framed = { subjectToken };
   if (isDenial(owned)) return { result: owned, record: {}, subjectFingerprint };
   const { tool, upstream } = owned;
   const base = { tool, subjectFingerprint };
 
   const nowMs = deps.now();
-  const payload = await deps.verifyBrokerToken(framed.subjectToken, nowMs);
+  const payload = await deps.verifyBrokerToken(subjectToken, nowMs);
   const claims = payload ? asClaims(payload) : undefined;
-  if (!claims) return { ...base, result: invalidSubject(framed.subjectToken, nowMs), record: { upstream: upstream.resource } };
+  if (!claims) return { ...base, result: invalidSubject(subjectToken, nowMs), record: { upstream: upstream.resource } };
   const subject: SubjectClaims = {
     iss: deps.brokerIssuer, sub: claims.sub, exp: claims.exp, iat: claims.iat,
     scopes: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [], fingerprint: subjectFingerprint,
