@@ -33,6 +33,7 @@ import {
 import { cpuSeconds } from './proc-cpu.js';
 import { medianInterval, medianOf, quantile } from './stats.js';
 import { runSecretFloodScenario } from './secret-flood-scenario.js';
+import type { OnwardLoadRequest, OnwardServerConfig } from './servers/onward-broker.js';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoDir = resolve(benchDir, '..');
@@ -59,7 +60,7 @@ const { values: opts } = parseArgs({
   strict: true,
 });
 
-const SCENARIOS = ['broker-same', 'broker-half-rate', 'broker-fresh', 'broker-durable', 'broker-chained', 'broker-delayed', 'broker-durable-fresh', 'broker-redis', 'broker-durable-redis', 'oidc-cc', 'koa', 'koa-half-rate', 'unit', 'validator', 'validator-1m-rules', 'broker-feed-subscribers', 'broker-secret-flood'] as const;
+const SCENARIOS = ['broker-same', 'broker-half-rate', 'broker-fresh', 'broker-durable', 'broker-chained', 'broker-delayed', 'broker-durable-fresh', 'broker-redis', 'broker-durable-redis', 'oidc-cc', 'koa', 'koa-half-rate', 'unit', 'validator', 'validator-1m-rules', 'broker-feed-subscribers', 'broker-secret-flood', 'onward-cached', 'onward-uncached'] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 const isScenario = (s: string): s is ScenarioId => (SCENARIOS as readonly string[]).includes(s);
 
@@ -256,6 +257,8 @@ const DESCRIPTIONS: Record<ScenarioId, string> = {
   'validator-1m-rules': 'as validator, with 1,000,000 revocation rules (Redis state)',
   'broker-feed-subscribers': 'broker-same with 1,000 revocation-feed subscribers (100 never read), a revocation every second',
   'broker-secret-flood': 'legit exchanges at 200/s beside 128 conns of wrong secrets, JSONL fsync sink',
+  'onward-cached': 'onward exchange (tool identity, jwt_bearer), SaaS credential from the broker cache',
+  'onward-uncached': 'onward exchange (tool identity, jwt_bearer), a fresh SaaS credential per request',
 };
 
 const redisPrefixes: string[] = [];
@@ -573,6 +576,11 @@ async function main(): Promise<void> {
               const subscribers = await openSubscribers(server.url, { validatorKey: feedKeys.validator.key, total: 1000, stalled: 100 });
               server = { ...started, stop: async () => { await subscribers.close(); await started.stop(); } };
             }
+          } else if (id === 'onward-cached' || id === 'onward-uncached') {
+            // Issue 17 (servers/onward-broker.ts): the server writes its load request (a broker token, the tool's credentials).
+            const requestFile = join(tmp, `${id}-request.json`);
+            server = await startServer('servers/onward-broker.ts', { cached: id === 'onward-cached', requestFile } satisfies OnwardServerConfig, brokerNodeArgs);
+            load = { ...(JSON.parse(await readFile(requestFile, 'utf8')) as OnwardLoadRequest), expect: 'access_token' };
           } else if (id === 'oidc-cc') {
             server = await startServer('servers/oidc-client-credentials.ts', {}, brokerNodeArgs);
             load = { headers: formHeaders, body: new URLSearchParams({ grant_type: 'client_credentials', resource: BENCH_RESOURCE, scope: BENCH_SCOPE }).toString(), expect: 'access_token' };
@@ -737,6 +745,8 @@ function report(rows: readonly Row[], started: Date): Record<string, number | st
   ratio('broker-same', 'unit', 'broker (same token) vs in-process verify+sign unit', 'brokerSameVsUnit');
   ratio('broker-redis', 'broker-same', 'Redis shared state vs in-memory state (same token)', 'redisVsMemory');
   ratio('broker-durable-redis', 'oidc-cc', 'broker as deployed with replicas (durable sink + Redis) vs oidc-provider client_credentials', 'brokerDeployedVsClientCredentials');
+  ratio('onward-cached', 'broker-same', 'onward exchange, cached credential vs same-token exchange', 'onwardCachedVsSame');
+  ratio('onward-uncached', 'broker-same', 'onward exchange, uncached (SaaS call) vs same-token exchange', 'onwardUncachedVsSame');
   cost('broker-durable', 'broker-same', 'durable attribution cost, same token', 'attributionCostSamePct');
   cost('broker-durable-fresh', 'broker-fresh', 'durable attribution cost, fresh tokens', 'attributionCostFreshPct');
   cost('broker-chained', 'broker-same', 'chaining without I/O, same token (part of the durable cost)', 'chainingCostSamePct', '');

@@ -53,6 +53,8 @@ export interface ExchangeRecord {
     readonly cached?: boolean;
     readonly credential_sha256?: string;
     readonly actors?: readonly string[];
+    /** Who received the credential: the tool identity, or the agent itself (`deliver_to_agent: true`). */
+    readonly delivered_to?: 'tool' | 'agent';
   };
   /** Issue 18: the agent's rollout stage, when it is not `autonomous`. */
   readonly stage?: string;

@@ -2,8 +2,9 @@
  * `broker check`: validates the configuration, the scope catalog and every agent registration without
  * starting anything (signing keys included), and prints either a one-line summary or every problem found.
  */
-import { formatProblem, isConfigError } from '../config/config-error.js';
+import { ConfigError, formatProblem, isConfigError } from '../config/config-error.js';
 import { loadEverything } from '../config/load-all.js';
+import { upstreamCredentialProblems } from './upstream-check.js';
 
 export interface CheckOptions {
   /** The configuration file (default: env BROKER_CONFIG, else the embedded development default). */
@@ -24,7 +25,7 @@ function plural(count: number, word: string): string {
 /** 0 when everything is valid, 1 when there is any problem (each printed on its own line). */
 export async function runCheck(options: CheckOptions): Promise<number> {
   try {
-    const { catalog, agents } = await loadEverything({
+    const { config, catalog, agents } = await loadEverything({
       ...(options.config === undefined ? {} : { file: options.config }),
       ...(options.catalog === undefined ? {} : { catalogDir: options.catalog }),
       ...(options.clients === undefined ? {} : { clientsDir: options.clients }),
@@ -33,6 +34,9 @@ export async function runCheck(options: CheckOptions): Promise<number> {
       // Signing keys too: a missing, malformed or development key is reported here, not at start.
       keys: true,
     });
+    // Issue 17: the upstream client credentials and the vault key the catalog names (upstream-check.ts).
+    const upstream = await upstreamCredentialProblems({ config, catalog, env: options.env, cwd: options.cwd });
+    if (upstream.length > 0) throw new ConfigError(upstream);
     const toolIds = [...catalog.tools.keys()].sort();
     const agentIds = [...agents.agents.keys()].sort();
     options.out(

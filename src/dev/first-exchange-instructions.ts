@@ -7,7 +7,7 @@ export interface ConsoleLogins {
   readonly users: readonly { readonly username: string; readonly password: string; readonly roles: readonly string[] }[];
 }
 
-export function firstExchangeInstructions(opts: { issuer: string; catalog: Catalog; sampleTool?: { url: string }; adminKeyFile?: string; console?: ConsoleLogins; upstreamSamples?: { saas: { issuer: string }; mcpTool: { url: string; resource: string } } }): string {
+export function firstExchangeInstructions(opts: { issuer: string; catalog: Catalog; sampleTool?: { url: string }; adminKeyFile?: string; console?: ConsoleLogins; upstreamSamples?: UpstreamSamples }): string {
   const crm = opts.catalog.tools.get('crm');
   const resource = crm?.resource ?? [...opts.catalog.tools.values()][0]?.resource ?? '<tool resource>';
   const scope = crm ? 'crm.accounts.read crm.accounts.write' : '<scopes>';
@@ -55,8 +55,25 @@ export function firstExchangeInstructions(opts: { issuer: string; catalog: Catal
   return lines.join('\n');
 }
 
+export interface UpstreamSamples {
+  readonly saas: { readonly issuer: string };
+  readonly mcpTool: { readonly url: string; readonly resource: string };
+  readonly vaultTool?: { readonly url: string; readonly tool: string; readonly connectUrl: string };
+}
+
 /** Issue 17: an agent calls the sample MCP tool, which obtains the user's own credential at the sample SaaS. */
-function upstreamWalkthrough(s: { saas: { issuer: string }; mcpTool: { url: string; resource: string } }): string[] {
+function upstreamWalkthrough(s: UpstreamSamples): string[] {
+  const vault = s.vaultTool ? [
+    '',
+    `  # the vault: the ${s.vaultTool.tool} tool (${s.vaultTool.url}/mcp) reaches the same SaaS with alice's own consent.`,
+    '  # before alice connects, the agent gets the registered error upstream_not_connected with the URL to connect:',
+    `  npx tsx src/dev/sample-mcp-tool/agent-walkthrough.ts ${s.vaultTool.tool}`,
+    '  # alice connects once in a browser: sign in at the broker (alice / alice-dev-password), then at the SaaS',
+    '  # (alice / alice-saas) and allow; the broker keeps her refresh token sealed (GET /connect lists, DELETE disconnects)',
+    `  open ${s.vaultTool.connectUrl}`,
+    '  # after connecting: the same call is served with her credential from the vault (A yes, B refused by the SaaS)',
+    `  npx tsx src/dev/sample-mcp-tool/agent-walkthrough.ts ${s.vaultTool.tool}`,
+  ] : [];
   return [
     '',
     'Calling SaaS on the user\'s behalf (an MCP tool in front of a SaaS that keeps its own permissions):',
@@ -64,5 +81,6 @@ function upstreamWalkthrough(s: { saas: { issuer: string }; mcpTool: { url: stri
     '  # an MCP client (official SDK) with our agent SDK calls read_account / update_account for alice and for bob;',
     '  # the tool exchanges the broker token for the user\'s own SaaS credential, which the agent never sees',
     '  npx tsx src/dev/sample-mcp-tool/agent-walkthrough.ts',
+    ...vault,
   ];
 }

@@ -133,6 +133,10 @@ export const DENIAL_REASONS = {
   upstream_not_connected: 'invalid_grant',
   /** The SaaS authorization server is unreachable, slow past the bound, or answered nonsense: fail closed. */
   upstream_unavailable: 'temporarily_unavailable',
+  /** An agent asked for an upstream credential itself, and the tool's catalog entry does not say `deliver_to_agent: true`. */
+  upstream_agent_delivery_refused: 'unauthorized_client',
+  /** An agent presented a broker token that was not minted for it (deliver_to_agent): never someone else's. */
+  onward_subject_other_agent: 'invalid_request',
   // guardrails (issue 18): answered 403 (RFC 9110 §15.5.4: understood, refused), see REASON_STATUS
   /** A budget of the agent (exchanges per hour/day, or declared amount per currency per day) is spent. */
   budget_exceeded: 'access_denied',

@@ -102,6 +102,8 @@ export const DENIAL_CAUSE = {
   upstream_refused: 'user',
   upstream_not_connected: 'user',
   upstream_unavailable: 'infrastructure',
+  upstream_agent_delivery_refused: 'agent',
+  onward_subject_other_agent: 'agent',
   issuer_unavailable: 'infrastructure',
   attribution_unavailable: 'infrastructure',
   state_unavailable: 'infrastructure',

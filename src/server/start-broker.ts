@@ -14,7 +14,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAdminKey } from '../admin/admin-auth.js';
 import { sampleCrmApp } from '../dev/sample-crm-server.js';
-import { startDevSamples, type DevSamples } from '../dev/sample-mcp-tool/dev-samples.js';
+import { prepareDevSampleKeys, startDevSamples, type DevSamples } from '../dev/sample-mcp-tool/dev-samples.js';
 import { TokenValidator } from '../sdk/validator/index.js';
 import { hostname } from 'node:os';
 import { RedisStreamSink } from '../attribution/redis-stream-sink.js';
@@ -55,7 +55,7 @@ export interface RunningBroker {
   /** Reloads scopes/ and clients/ (SIGHUP, reload/reloader.ts). */
   reload(by: string): Promise<ReloadResult>;
   /** Development only (issue 17): the sample SaaS and the sample MCP tool in front of it. */
-  readonly upstreamSamples?: Pick<DevSamples, 'saas' | 'mcpTool'>;
+  readonly upstreamSamples?: Pick<DevSamples, 'saas' | 'mcpTool' | 'vaultTool'>;
   stop(): Promise<void>;
 }
 
@@ -162,6 +162,8 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
   // Issue 17: the vault, for catalog tools whose upstream is `connector: vault` (users connect once at /connect/<tool>).
   // Its consent flow signs people in with the console's sign-in, which createBroker builds: a reference filled below.
   const personSignIn: { current: SignIn | undefined } = { current: undefined };
+  // Development: the sample vault tool's client key at the sample SaaS must exist before the vault reads it.
+  if (dev && devIdentityProvider) await prepareDevSampleKeys(loaded.catalog, config.keysDir);
   const vault = await vaultFeatureFor({ config, catalog: loaded.catalog, state, log, record: (record) => attribution.append(record), signIn: () => personSignIn.current });
   const broker = createBroker({
     ...loaded, config, keys, sink: attribution, log, state, metrics, tracing,
@@ -209,7 +211,7 @@ export async function startBroker(loaded: { config: BrokerConfig; catalog: Catal
   return {
     issuer: config.issuer,
     port,
-    ...(samples ? { upstreamSamples: { saas: samples.saas, mcpTool: samples.mcpTool } } : {}),
+    ...(samples ? { upstreamSamples: { saas: samples.saas, mcpTool: samples.mcpTool, ...(samples.vaultTool ? { vaultTool: samples.vaultTool } : {}) } } : {}),
     ...(devIdentityProvider ? { devIdentityProvider } : {}),
     keysGenerated: keys.generated,
     ...(sampleTool ? { sampleTool } : {}),

@@ -28,6 +28,7 @@ function onwardFields(o: NonNullable<RecordInput['onward']>): NonNullable<Exchan
     ...(o.cached !== undefined ? { cached: o.cached } : {}),
     ...(o.connector ? { connector: o.connector } : {}),
     ...(o.credential_sha256 ? { credential_sha256: o.credential_sha256 } : {}),
+    ...(o.delivered_to ? { delivered_to: o.delivered_to } : {}),
     ...(o.subject_jti ? { subject_jti: o.subject_jti } : {}),
     ...(o.upstream ? { upstream: o.upstream } : {}),
     ...(o.upstream_scopes ? { upstream_scopes: o.upstream_scopes } : {}),

@@ -100,7 +100,8 @@ export const upstreamSchema = z.strictObject({
   subject_claim: z.string().regex(CLAIM, { error: 'must be a claim name such as sub, email or upn' }).default('sub'),
   scopes: mappingOf(scopeTokenProblem, uniqueList(scopeToken, 'scope').min(1)),
   connector: z.enum(CONNECTOR_KINDS, { error: `must be one of ${CONNECTOR_KINDS.join(', ')}` }),
-  deliver_to_agent: z.literal(false, { error: 'only false is supported: an upstream credential is delivered to the tool identity alone' }).default(false),
+  // true: the agent itself may perform the onward exchange and receive the SaaS credential (README: the risk).
+  deliver_to_agent: z.boolean({ error: 'must be true or false (default false: the credential goes to the tool identity alone)' }).default(false),
   assertion_audience: z.string().min(1).optional(),
 });
 

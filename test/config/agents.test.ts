@@ -52,6 +52,7 @@ describe('sample agent', () => {
       tickets: ['tickets.read'],
       payroll: ['payroll.payslips.read'],
       accounts: ['accounts.read', 'accounts.write'],
+      'connected-accounts': ['accounts.read', 'accounts.write'],
       payments: ['payments.read', 'payments.create'],
     });
     expect(demo.authentication.method).toBe('client_secret_basic');
@@ -65,6 +66,7 @@ describe('sample agent', () => {
       await asyncProblemsOf(loadAgents(path.join(REPO_ROOT, 'clients'), sampleCatalog, 'production', { cwd: REPO_ROOT })),
     ).toEqual([
       'clients/accounts-tool.yaml: dev_only: this is a development-only sample identity and is refused in production mode; remove the file from the clients directory',
+      'clients/connected-accounts-tool.yaml: dev_only: this is a development-only sample identity and is refused in production mode; remove the file from the clients directory',
       'clients/demo-agent.yaml: dev_only: this is a development-only sample identity and is refused in production mode; remove the file from the clients directory',
     ]);
   });

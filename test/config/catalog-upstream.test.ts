@@ -18,7 +18,7 @@ describe('catalog upstream', () => {
     expect(u).toMatchObject({ resource: 'https://saas.example/api', connector: 'token_exchange', subjectClaim: 'sub', deliverToAgent: false, assertionAudience: 'https://saas.example', clientAuth: { method: 'private_key_jwt', keyFile: 'saas.jwk.json' } });
   });
   it('reports every bad field by file and path', () => {
-    const list = problems(() => buildCatalog([tool({ ...good, authorization_server: { issuer: 'http://saas.example' }, client: { client_id: 'b', auth: 'client_secret_basic', secret_env: 'S', secret: 'inline!' }, scopes: { 'a.nope': ['r'] }, connector: 'magic', deliver_to_agent: true })]));
+    const list = problems(() => buildCatalog([tool({ ...good, authorization_server: { issuer: 'http://saas.example' }, client: { client_id: 'b', auth: 'client_secret_basic', secret_env: 'S', secret: 'inline!' }, scopes: { 'a.nope': ['r'] }, connector: 'magic', deliver_to_agent: 'yes' })]));
     expect(list.join('\n')).toMatch(/upstream\.authorization_server\.issuer: must use https/u);
     expect(list.join('\n')).toMatch(/upstream\.client\.secret: an inline secret is never accepted/u);
     expect(list.join('\n')).toMatch(/upstream\.connector: must be one of token_exchange, jwt_bearer, vault/u);

@@ -13,7 +13,7 @@ const one = (data: unknown) => buildCatalog([{ source: F, data }]);
 describe('sample catalog', () => {
   it('loads crm, tickets and payroll from scopes/', async () => {
     const catalog = await loadCatalog(path.join(REPO_ROOT, 'scopes'), { cwd: REPO_ROOT });
-    expect([...catalog.tools.keys()]).toEqual(['accounts', 'crm', 'payments', 'payroll', 'tickets']);
+    expect([...catalog.tools.keys()]).toEqual(['accounts', 'connected-accounts', 'crm', 'payments', 'payroll', 'tickets']);
 
     const crm = catalog.tools.get('crm')!;
     expect(crm.source).toBe('scopes/crm.yaml');

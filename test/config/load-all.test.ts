@@ -26,8 +26,8 @@ describe('loadEverything', () => {
     const { config, catalog, agents } = await loadEverything({ env: {}, cwd: REPO_ROOT });
     expect(config.mode).toBe('development');
     expect(config.catalogDir).toBe(path.join(REPO_ROOT, 'scopes'));
-    expect([...catalog.tools.keys()].sort()).toEqual(['accounts', 'crm', 'payments', 'payroll', 'tickets']);
-    expect([...agents.agents.keys()]).toEqual(['accounts-tool', 'demo-agent']);
+    expect([...catalog.tools.keys()].sort()).toEqual(['accounts', 'connected-accounts', 'crm', 'payments', 'payroll', 'tickets']);
+    expect([...agents.agents.keys()]).toEqual(['accounts-tool', 'connected-accounts-tool', 'demo-agent']);
   });
 
   it('collects every problem in every file into one ConfigError', async () => {
@@ -84,7 +84,7 @@ describe('runCheck', () => {
   it('prints a summary and returns 0 for the samples', async () => {
     expect(await check({ cwd: REPO_ROOT })).toEqual({
       code: 0,
-      lines: ['ok: 5 tools (accounts, crm, payments, payroll, tickets), 2 agents (accounts-tool, demo-agent)'],
+      lines: ['ok: 6 tools (accounts, connected-accounts, crm, payments, payroll, tickets), 3 agents (accounts-tool, connected-accounts-tool, demo-agent)'],
     });
   });
 
@@ -104,10 +104,11 @@ describe('runCheck', () => {
       code: 1,
       lines: [
         'clients/accounts-tool.yaml: dev_only: this is a development-only sample identity and is refused in production mode; remove the file from the clients directory',
+        'clients/connected-accounts-tool.yaml: dev_only: this is a development-only sample identity and is refused in production mode; remove the file from the clients directory',
         'clients/demo-agent.yaml: dev_only: this is a development-only sample identity and is refused in production mode; remove the file from the clients directory',
         // Production never generates a signing key: `broker check` says so before the start would.
         expect.stringMatching(/\/keys: no signing key: create one with `broker keys generate` \(production never generates keys\)$/u),
-        'check failed: 3 problems',
+        'check failed: 4 problems',
       ],
     });
   });

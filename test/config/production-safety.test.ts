@@ -25,7 +25,7 @@ describe('the demo secret in production', () => {
     const d = await productionDir({ idpIssuer: 'https://login.example.com' });
     const sample = await readFile(join(REPO_ROOT, 'clients', 'demo-agent.yaml'), 'utf8');
     await writeFile(join(d.dir, 'clients', 'copy.yaml'), sample.replace(/^dev_only: true$/mu, '').replace('client_id: demo-agent', 'client_id: copied-agent')
-      .replace(/\n {2}(crm|tickets|payroll|accounts|payments): .*$/gmu, '').replace('tools:', 'tools:\n  crm: [crm.accounts.read]')
+      .replace(/\n {2}(crm|tickets|payroll|accounts|connected-accounts|payments): .*$/gmu, '').replace('tools:', 'tools:\n  crm: [crm.accounts.read]')
       // Issue 18: the sample's budgets name its tools; the copy keeps only crm.
       .replace(/\nbudgets:\n(?: {2}.*\n)*/u, '\n'));
     expect(await problems(loadEverything({ file: d.config, env: {}, cwd: d.dir }))).toEqual([`clients/copy.yaml: ${REFUSED}`]);

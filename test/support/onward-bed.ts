@@ -28,6 +28,8 @@ export const JB = 'https://accounts-jb.example.test/mcp';
 export const TX = 'https://accounts-tx.example.test/mcp';
 export const BILLING = 'https://billing.example.test/mcp';
 export const BILLING_API = 'https://billing-saas.example.test/api';
+/** A tool whose catalog entry says `deliver_to_agent: true` (jwt_bearer, same SaaS). */
+export const DA = 'https://accounts-da.example.test/mcp';
 
 export interface OnwardBed {
   readonly broker: RunningTestBroker;
@@ -72,17 +74,19 @@ export async function startOnwardBed(opts: { upstreamTimeoutMs?: number; cache?:
       upstream: { resource: saas.apiResource, authorization_server: { issuer: saas.issuer }, client: { client_id: 'broker-jb', auth: 'private_key_jwt', key_file: 'saas-client.jwk.json' }, subject_claim: 'sub', scopes: mapping, connector: 'jwt_bearer' } } },
     { source: 'test/accounts-tx.yaml', data: { id: 'accounts-tx', description: 'accounts via token exchange', resource: TX, max_ttl: 300, scopes,
       upstream: { resource: saas.apiResource, authorization_server: { token_endpoint: saas.tokenEndpoint }, assertion_audience: saas.issuer, client: { client_id: 'broker-tx', auth: 'client_secret_basic', secret_env: SAAS_SECRET_ENV }, scopes: mapping, connector: 'token_exchange' } } },
+    { source: 'test/accounts-da.yaml', data: { id: 'accounts-da', description: 'accounts, delivered to the agent', resource: DA, max_ttl: 300, scopes,
+      upstream: { resource: saas.apiResource, authorization_server: { issuer: saas.issuer }, client: { client_id: 'broker-jb', auth: 'private_key_jwt', key_file: 'saas-client.jwk.json' }, subject_claim: 'sub', scopes: mapping, connector: 'jwt_bearer', deliver_to_agent: true } } },
     { source: 'test/billing.yaml', data: { id: 'billing', description: 'billing', resource: BILLING, max_ttl: 300, scopes,
       upstream: { resource: BILLING_API, authorization_server: { token_endpoint: `${hangingUrl}/token` }, client: { client_id: 'broker', auth: 'client_secret_basic', secret_env: SAAS_SECRET_ENV }, scopes: mapping, connector: 'jwt_bearer' } } },
   ]);
-  const tools = { 'accounts-jb': ['accounts.read', 'accounts.write'], 'accounts-tx': ['accounts.read', 'accounts.write'], billing: ['accounts.read'] };
+  const tools = { 'accounts-jb': ['accounts.read', 'accounts.write'], 'accounts-tx': ['accounts.read', 'accounts.write'], billing: ['accounts.read'], 'accounts-da': ['accounts.read', 'accounts.write'] };
   const agent = await secretAgent('assistant', AGENT_SECRET, tools);
   const toolIdentity = (clientId: string, toolId: string): Promise<Agent> => secretAgent(clientId, TOOL_SECRET, {}, { kind: 'tool', toolId });
   const cache = opts.cache ?? new UpstreamCredentialCache();
   const broker = await reserved.start({
     trustedIssuers: [trustedIssuer(idp.issuer, reserved.issuer)],
     catalog,
-    agents: [agent, await toolIdentity('accounts-jb-tool', 'accounts-jb'), await toolIdentity('accounts-tx-tool', 'accounts-tx'), await toolIdentity('billing-tool', 'billing')],
+    agents: [agent, await secretAgent('other-agent', AGENT_SECRET, tools), await toolIdentity('accounts-jb-tool', 'accounts-jb'), await toolIdentity('accounts-tx-tool', 'accounts-tx'), await toolIdentity('billing-tool', 'billing')],
     config: { keysDir, upstreamTimeoutMs: opts.upstreamTimeoutMs ?? 1000 },
     upstream: { cache, env: { [SAAS_SECRET_ENV]: SAAS_SECRET } },
   });

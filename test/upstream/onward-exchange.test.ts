@@ -132,7 +132,7 @@ describe('refusals: exact error, no credential, one denial record', () => {
   it('an agent cannot use the onward path: its broker token and the upstream are no tool of its own', async () => {
     const token = await bed.agentToken('alice', JB, 'accounts.read');
     const { res, records } = await recordsOf(() => rawPost(bed.broker.tokenEndpoint, form({ grant_type: TE_GRANT, subject_token: token, subject_token_type: AT_TYPE, resource: bed.saas.apiResource }), { authorization: basic('assistant', AGENT_SECRET) }));
-    expectDenied(res, records, 400, 'invalid_target', 'resource_unknown');
+    expectDenied(res, records, 400, 'unauthorized_client', 'upstream_agent_delivery_refused');
   });
 
   it('a SaaS refusal is passed on, never retried (dave has no account there)', async () => {

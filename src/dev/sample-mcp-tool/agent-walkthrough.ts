@@ -4,6 +4,10 @@
  * agent SDK (the demo agent, for alice and then bob), and calls the tool's MCP tools. The tool obtains each
  * user's own credential at the sample SaaS; the SaaS applies its own rules. Overrides: BROKER_URL, DEV_IDP_URL,
  * MCP_TOOL_URL (defaults: the development default's ports 9400, 9401, 9404).
+ *
+ * With the argument `connected-accounts`: the same calls for alice at the sample `vault` tool (MCP server on
+ * 9405, CONNECTED_TOOL_URL): refused with the connect URL until alice has connected the SaaS at
+ * <broker>/connect/connected-accounts, then served with her own credential from the vault.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -12,8 +16,9 @@ import { AgentClient } from '../../sdk/agent/index.js';
 
 const broker = process.env.BROKER_URL ?? 'http://localhost:9400';
 const idp = process.env.DEV_IDP_URL ?? 'http://localhost:9401';
-const toolUrl = `${process.env.MCP_TOOL_URL ?? 'http://localhost:9404'}/mcp`;
-const RESOURCE = 'https://accounts.example.internal/mcp';
+const connected = process.argv[2] === 'connected-accounts';
+const toolUrl = connected ? `${process.env.CONNECTED_TOOL_URL ?? 'http://localhost:9405'}/mcp` : `${process.env.MCP_TOOL_URL ?? 'http://localhost:9404'}/mcp`;
+const RESOURCE = connected ? 'https://connected-accounts.example.internal/mcp' : 'https://accounts.example.internal/mcp';
 
 async function call(agent: AgentClient, user: string, scope: string, name: string, args: Record<string, string>): Promise<string> {
   const token = await agent.getToken({ subjectToken: await fetchDevToken(idp, user), tool: RESOURCE, scope });
@@ -29,7 +34,10 @@ async function call(agent: AgentClient, user: string, scope: string, name: strin
 }
 
 const agent = await AgentClient.create({ issuer: broker, clientId: 'demo-agent', auth: { clientSecret: 'demo-agent-secret' }, allowInsecureLoopback: true });
-const steps: [string, string, string, Record<string, string>][] = [
+const steps: [string, string, string, Record<string, string>][] = connected ? [
+  ['alice', 'accounts.read accounts.write', 'read_account', { account: 'A' }],
+  ['alice', 'accounts.read accounts.write', 'read_account', { account: 'B' }],
+] : [
   ['alice', 'accounts.read accounts.write', 'read_account', { account: 'A' }],
   ['alice', 'accounts.read accounts.write', 'read_account', { account: 'B' }],
   ['alice', 'accounts.read accounts.write', 'update_account', { account: 'A', note: 'called back' }],

@@ -1,12 +1,13 @@
 /**
  * Step `onward` (issue 17): a tool identity (`kind: tool` in clients/) presents the broker token it received
  * and gets the user's credential at its upstream SaaS (src/upstream/onward/). It runs right after the
- * caller is authenticated and in good standing: for an agent it does nothing (the agent path goes on, and an
- * agent can never reach the onward exchange); for a tool identity it answers the request itself, so a tool
- * identity never takes the agent path. The credential is answered, never recorded (fingerprints only).
+ * caller is authenticated and in good standing: for a tool identity it answers the request itself, so a tool
+ * identity never takes the agent path; for an agent it does nothing (the agent path goes on) unless the agent
+ * names a catalog upstream, which it may receive itself only where the tool says `deliver_to_agent: true`. The credential is answered, never recorded (fingerprints only).
  */
 import { TOKEN_EXCHANGE_GRANT } from '../../domain/exchange.js';
 import { deny, isDenial } from '../../exchange/reasons.js';
+import { namedUpstream } from '../../upstream/onward/agent-delivery.js';
 import { runOnwardExchange, type OnwardDeps } from '../../upstream/onward/onward-exchange.js';
 import { defineStep, refuse } from '../pipeline/step.js';
 
@@ -18,9 +19,15 @@ export interface OnwardStepDeps {
 const SINGLE_VALUED = ['grant_type', 'subject_token', 'subject_token_type', 'resource', 'audience', 'scope'] as const;
 
 export const onward = defineStep<OnwardStepDeps, 'agent' | 'form'>('onward', ['agent', 'form'], async (facts, _req, deps) => {
-  if (facts.agent.kind !== 'tool') return {};
-  if (!deps.onward) return deny('tool_identity_without_upstream', 'this broker serves no onward exchange');
   const { form } = facts;
+  const single = (name: 'resource' | 'audience'): string | undefined => (typeof form[name] === 'string' ? form[name] : undefined);
+  // An agent naming a catalog upstream asks for the SaaS credential itself: only where the tool's entry says
+  // `deliver_to_agent: true` (agent-delivery.ts); any other agent request takes the agent path.
+  const agentTarget = facts.agent.kind !== 'tool' && deps.onward
+    ? namedUpstream({ resource: single('resource'), audience: single('audience') }, deps.onward.catalog())
+    : undefined;
+  if (facts.agent.kind !== 'tool' && agentTarget === undefined) return {};
+  if (!deps.onward) return deny('tool_identity_without_upstream', 'this broker serves no onward exchange');
   const repeated = SINGLE_VALUED.filter((name) => Array.isArray(form[name]));
   if (repeated.length > 0) return deny('request_malformed', `${repeated.join(', ')} must not be provided twice`);
   const value = (name: (typeof SINGLE_VALUED)[number]): string | undefined => {
@@ -31,7 +38,7 @@ export const onward = defineStep<OnwardStepDeps, 'agent' | 'form'>('onward', ['a
   const outcome = await runOnwardExchange(facts.agent, {
     subjectToken: value('subject_token'), subjectTokenType: value('subject_token_type'),
     resource: value('resource'), audience: value('audience'), scope: value('scope'),
-  }, deps.onward);
+  }, deps.onward, agentTarget === undefined ? {} : { agentTarget });
   const learnt = {
     onward: outcome.record,
     ...(outcome.tool ? { tool: outcome.tool } : {}),

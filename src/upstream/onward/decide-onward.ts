@@ -94,6 +94,8 @@ export interface DecideOnwardInput {
   readonly params: OnwardParams;
   readonly claims: BrokerTokenClaims;
   readonly brokerIssuer: string;
+  /** `agent`: the caller is an agent receiving the credential itself (deliver_to_agent, agent-delivery.ts). */
+  readonly recipient?: 'tool' | 'agent';
 }
 
 export function decideOnward(input: DecideOnwardInput): Denial | OnwardPlan {
@@ -131,7 +133,14 @@ export function decideOnward(input: DecideOnwardInput): Denial | OnwardPlan {
 
   // RFC 8693 §4.1: the current actor outermost; the agent (and any earlier actor) nested inside, never dropped.
   const earlier = asActClaim(claims.act);
-  const act: ActClaim = { sub: input.identity.clientId, ...(earlier ? { act: earlier } : {}) };
+  if (input.recipient === 'agent') {
+    // Only the agent the token was minted for: a broker token another agent leaked never yields a credential.
+    if (claims.client_id !== input.identity.clientId || earlier?.sub !== input.identity.clientId) {
+      return deny('onward_subject_other_agent', 'the subject_token was not issued to this agent');
+    }
+  }
+  // An agent receiving it itself is already the outermost actor: the chain is the token's own.
+  const act: ActClaim = input.recipient === 'agent' && earlier ? earlier : { sub: input.identity.clientId, ...(earlier ? { act: earlier } : {}) };
   return {
     tool,
     upstream,

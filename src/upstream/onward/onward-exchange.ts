@@ -16,6 +16,7 @@ import { tokenFingerprint } from '../../subject-token/verify-incoming-token.js';
 import type { UpstreamConnector, UpstreamFailure, UpstreamResult } from '../connector.js';
 import { isUpstreamFailure } from '../connector.js';
 import { cacheKey, entryRevokedBy, entryRuleIds, type UpstreamCredentialCache } from '../credential-cache.js';
+import { toolForAgent } from './agent-delivery.js';
 import { BROKER_ACCESS_TOKEN_TYPE, checkOnwardRequest, decideOnward, toolOfIdentity, type BrokerTokenClaims, type OnwardParams } from './decide-onward.js';
 import type { ExchangeRecord } from '../../attribution/record.js';
 
@@ -80,34 +81,60 @@ async function bounded(work: Promise<UpstreamResult>, ms: number, controller: Ab
   }
 }
 
-export async function runOnwardExchange(identity: Agent, params: OnwardParams, deps: OnwardDeps): Promise<OnwardOutcome> {
+/** The audiences a token names, unverified: only to pick among tools, never to decide (decideOnward does). */
+function unverifiedAudiences(token: string): string[] {
+  try {
+    const { aud } = decodeJwt(token);
+    return typeof aud === 'string' ? [aud] : aud ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * `recipient`: `tool` (a tool identity, the default) or `agent` with the upstream it named (`deliver_to_agent`,
+ * agent-delivery.ts): the agent itself receives the credential, only where the tool's catalog entry says so.
+ */
+export async function runOnwardExchange(identity: Agent, params: OnwardParams, deps: OnwardDeps, recipient: { readonly agentTarget?: string } = {}): Promise<OnwardOutcome> {
   const framed = checkOnwardRequest(params);
+  const catalog = deps.catalog();
+  const toAgent = recipient.agentTarget !== undefined;
+  // For an agent, whether the catalog allows delivery to agents at all comes first (the refusal it must get).
+  const owned = toAgent ? toolForAgent(catalog, recipient.agentTarget ?? '', isDenial(framed) ? [] : unverifiedAudiences(framed.subjectToken)) : undefined;
+  if (owned && isDenial(owned)) return { result: owned, record: { upstream: recipient.agentTarget ?? '', delivered_to: 'agent' }, ...(isDenial(framed) ? {} : { subjectFingerprint: tokenFingerprint(framed.subjectToken) }) };
   if (isDenial(framed)) return { result: framed, record: {} };
   const subjectFingerprint = tokenFingerprint(framed.subjectToken);
+  return onwardFor(identity, params, deps, framed.subjectToken, subjectFingerprint, owned ?? toolOfIdentity(identity, catalog), toAgent ? 'agent' : 'tool');
+}
+
+/** The exchange proper, once the request is framed and the tool (and its upstream) is known. */
+async function onwardFor(identity: Agent, params: OnwardParams, deps: OnwardDeps, subjectToken: string, subjectFingerprint: string, owned: ReturnType<typeof toolOfIdentity>, deliveredTo: 'tool' | 'agent'): Promise<OnwardOutcome> {
   const catalog = deps.catalog();
-  const owned = toolOfIdentity(identity, catalog);
   if (isDenial(owned)) return { result: owned, record: {}, subjectFingerprint };
   const { tool, upstream } = owned;
   const base = { tool, subjectFingerprint };
 
   const nowMs = deps.now();
-  const payload = await deps.verifyBrokerToken(framed.subjectToken, nowMs);
+  const payload = await deps.verifyBrokerToken(subjectToken, nowMs);
   const claims = payload ? asClaims(payload) : undefined;
-  if (!claims) return { ...base, result: invalidSubject(framed.subjectToken, nowMs), record: { upstream: upstream.resource } };
+  if (!claims) return { ...base, result: invalidSubject(subjectToken, nowMs), record: { upstream: upstream.resource } };
   const subject: SubjectClaims = {
     iss: deps.brokerIssuer, sub: claims.sub, exp: claims.exp, iat: claims.iat,
     scopes: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [], fingerprint: subjectFingerprint,
   };
-  const record: OnwardRecord = { upstream: upstream.resource, connector: upstream.connector, subject_jti: claims.jti };
+  const record: OnwardRecord = { upstream: upstream.resource, connector: upstream.connector, subject_jti: claims.jti, delivered_to: deliveredTo };
   const withSubject = { ...base, subject };
 
-  const plan = decideOnward({ identity, tool, upstream, catalog, params, claims, brokerIssuer: deps.brokerIssuer });
+  const plan = decideOnward({ identity, tool, upstream, catalog, params, claims, brokerIssuer: deps.brokerIssuer, recipient: deliveredTo });
   if (isDenial(plan)) return { ...withSubject, result: plan, record };
   const planned: OnwardRecord = { ...record, upstream_scopes: plan.upstreamScopes, actors: chainActors(plan.act) };
 
   // Revocations: the presented token's rules (jti, its chain, user, tool) and those of a cached entry's own chain.
   const key = cacheKey(plan.user.sub, tool.id, plan.upstreamScopes);
-  const cached = deps.cache.get(key, nowMs);
+  // A `vault` connection is read from the shared store on every exchange (its access tokens are cached there,
+  // sealed): a disconnect on any replica then takes effect at once, which a process-local copy would defeat.
+  const useCache = upstream.connector !== 'vault';
+  const cached = useCache ? deps.cache.get(key, nowMs) : undefined;
   const ids = new Set(candidateRuleIds(claims));
   if (cached) for (const id of entryRuleIds(cached)) ids.add(id);
   let rules;
@@ -130,7 +157,7 @@ export async function runOnwardExchange(identity: Agent, params: OnwardParams, d
     const obtained = await bounded(connector.obtain({ user: plan.user, tool: tool.id, upstreamScopes: plan.upstreamScopes, brokerTokenJti: plan.brokerJti, nowMs, ...(plan.agent !== undefined ? { agent: plan.agent } : {}) }, controller.signal), deps.timeoutMs, controller);
     if (isUpstreamFailure(obtained)) return { ...withSubject, result: failureDenial(obtained), record: planned };
     credential = obtained;
-    deps.cache.set(key, { credential, obtainedAtMs: nowMs, user: plan.user.sub, tool: tool.id, agents: chainActors(plan.act) });
+    if (useCache) deps.cache.set(key, { credential, obtainedAtMs: nowMs, user: plan.user.sub, tool: tool.id, agents: chainActors(plan.act) });
   }
   const expiresIn = Math.max(1, Math.floor((credential.expiresAtMs - deps.now()) / 1000));
   return {
