@@ -22,7 +22,7 @@ import { actionContext, consoleErrors, personOf, readJson, reasonOf } from './co
 import { explorerRoutes } from './explorer-api.js';
 import { guardrailRoutes, type ConsoleGuardrailsDeps } from './guardrails-api.js';
 import { OVERVIEW_WINDOW_MS, summarise } from './overview.js';
-import type { RecordSource } from './record-source.js';
+import type { RecordSource } from '../attribution/record-source.js';
 import { agentViews, catalogView } from './views.js';
 
 export interface ReadinessCheck { readonly name: string; readonly ok: boolean; readonly detail: string }

@@ -10,7 +10,7 @@ import { AdminActionError } from '../admin/admin-actions.js';
 import type { ChainedRecord } from '../attribution/chain.js';
 import type { QueryFilter } from '../attribution/query.js';
 import { LastN, reasonMatches } from './overview.js';
-import type { RecordSource } from './record-source.js';
+import type { RecordSource } from '../attribution/record-source.js';
 
 const FILTER_KEYS = ['agent', 'user', 'tool', 'decision', 'type', 'from', 'to'] as const;
 

@@ -25,7 +25,7 @@ import type { SharedState } from '../state/shared-state.js';
 import type { TrustedIssuers } from '../subject-token/issuer-keys.js';
 import type { ReadinessCheck } from './console-api.js';
 import { consoleRoutes } from './console-routes.js';
-import { recordSourceFor } from './record-source.js';
+import { recordSourceFor } from '../attribution/record-source.js';
 
 /** The features the console shows and acts on, where the broker has them (create-broker.ts passes its own). */
 export interface ConsoleFeatures {

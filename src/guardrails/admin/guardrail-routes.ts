@@ -98,7 +98,7 @@ export function guardrailRouter(deps: GuardrailRoutesDeps): Router {
   });
 
   router.get('/stages/:agent/report', async (ctx) => {
-    if (!deps.records) throw new GuardrailAdminError(501, 'not_implemented', 'reports read the file attribution log');
+    if (!deps.records) throw new GuardrailAdminError(501, 'not_implemented', 'no attribution log can be read with this configuration');
     const agent = String(ctx.params.agent);
     const period: { from?: string; to?: string } = {};
     for (const key of ['from', 'to'] as const) {

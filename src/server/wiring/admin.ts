@@ -6,7 +6,7 @@
 import { createAdminActions, type AdminActions } from '../../admin/admin-actions.js';
 import { createAdminAuthenticator } from '../../admin/admin-auth.js';
 import { adminRouter } from '../../admin/admin-routes.js';
-import { recordSourceFor } from '../../console/record-source.js';
+import { recordSourceFor } from '../../attribution/record-source.js';
 import type { FailureLedger } from '../../auth/failure-ledger.js';
 import type { Approvals } from '../../guardrails/approvals/create-approvals.js';
 import { createKillSwitch } from '../../kill-switch/kill-switch.js';
@@ -55,7 +55,7 @@ export function mountAdmin(provider: Provider, ctx: WiringContext, parts: {
   const auditSource = recordSourceFor(config, ctx.state);
   const admin = adminRouter({
     actions,
-    // Issue 19: the file chain or the Redis sink's streams (src/console/record-source.ts).
+    // Issue 19: the file chain or the Redis sink's streams (src/attribution/record-source.ts).
     ...(auditSource ? { audit: auditSource } : {}),
     authenticate: adminAuthenticate,
   });

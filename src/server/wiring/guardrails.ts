@@ -3,7 +3,8 @@
  * (src/guardrails/approvals/), and their admin routes (budgets, stages, reports, explain).
  */
 import type { AdminActions } from '../../admin/admin-actions.js';
-import { queryChain, type QueryFilter } from '../../attribution/query.js';
+import type { QueryFilter } from '../../attribution/query.js';
+import { recordSourceFor } from '../../attribution/record-source.js';
 import { createApprovals, type Approvals } from '../../guardrails/approvals/create-approvals.js';
 import { buildGuardrails, type BuiltGuardrails } from '../../guardrails/build-guardrails.js';
 import { createGuardrailActions } from '../../guardrails/admin/guardrail-actions.js';
@@ -38,11 +39,13 @@ export function mountGuardrailRoutes(provider: Provider, ctx: WiringContext, par
 }): void {
   const { deps, config, now, state, live } = ctx;
   const { guardrails, verifier, adminAuthenticate, agentStatus, approvals } = parts;
+  const records = recordSourceFor(config, state);
   // Budgets, stages, reports and explain: their own router, the same admin keys.
   const guardrailRoutes = guardrailRouter({
     actions: createGuardrailActions({ agents: () => live.agents(), budgets: guardrails.budgets, stages: guardrails.stages, record: (record) => deps.sink.append(record), now }),
     authenticate: adminAuthenticate,
-    ...(config.attribution.sink === 'redis' ? {} : { records: (filter: QueryFilter) => queryChain(config.attribution.file, filter) }),
+    // The file chain or the Redis sink's streams, as the audit route and the console read them.
+    ...(records ? { records: (filter: QueryFilter) => records.query(filter) } : {}),
     explain: createExplainHandler({
       agents: () => live.agents(), catalog: () => live.catalog(), verifier, now,
       policy: { brokerIssuer: config.issuer, maxDelegationDepth: config.maxDelegationDepth },

@@ -4,11 +4,11 @@
  * for both, so the pages do not care which sink the broker writes to.
  */
 import type { JWK } from 'jose';
-import { publicJwk, type ChainedRecord } from '../attribution/chain.js';
-import { chainFiles } from '../attribution/log-files.js';
-import { queryChain, type QueryFilter } from '../attribution/query.js';
-import { attributionStreams, findInStreams, queryStreams, verifyStreams } from '../attribution/redis-query.js';
-import { verifyLogFiles, type VerifyResult } from '../attribution/verify.js';
+import { publicJwk, type ChainedRecord } from './chain.js';
+import { chainFiles } from './log-files.js';
+import { queryChain, type QueryFilter } from './query.js';
+import { attributionStreams, findInStreams, queryStreams, verifyStreams } from './redis-query.js';
+import { verifyLogFiles, type VerifyResult } from './verify.js';
 import type { BrokerConfig } from '../domain/broker-config.js';
 import { RedisState } from '../state/redis-state.js';
 import type { SharedState } from '../state/shared-state.js';
