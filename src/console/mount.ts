@@ -17,7 +17,9 @@ import type { Catalog } from '../domain/catalog.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
 import type { Logger } from '../log.js';
 import type { Provider } from '../provider/oidc-provider.js';
-import { createSignIn, MemorySessionStore, RedisSessionStore, type SignIn } from '../sign-in/index.js';
+import { actorOf, createSignIn, MemorySessionStore, RedisSessionStore, type RoleRefusal, type SignIn } from '../sign-in/index.js';
+import { adminRecord } from '../admin/admin-record.js';
+import { requestIdFrom } from '../http/request-id.js';
 import type { SignInSettings } from '../sign-in/sign-in-config.js';
 import type { AgentStatusView } from '../state/agent-status.js';
 import { RedisState } from '../state/redis-state.js';
@@ -81,6 +83,8 @@ export function mountSignInAndConsole(app: Provider, deps: MountDeps): SignIn {
     log: deps.log,
     defaultReturnTo: '/console/',
     now: deps.now,
+    // A person's refused state change is a denied admin action in the log, like the API's refusals.
+    ...(deps.features ? { onRoleRefused: recordRoleRefusal(deps.features.record, deps.now) } : {}),
   });
   const readiness = (): Promise<ReadinessCheck[]> => Promise.all([
     bounded(`shared state (${state.kind})`, async () => {
@@ -124,4 +128,12 @@ export function mountSignInAndConsole(app: Provider, deps: MountDeps): SignIn {
     ...(f ? { connections: { ...(f.vault ? { vault: f.vault.vault } : {}), record: f.record, now: deps.now } } : {}),
   })) app.use(middleware);
   return signIn;
+}
+
+function recordRoleRefusal(record: ConsoleFeatures['record'], now: () => number) {
+  return (r: RoleRefusal): Promise<void> => record(adminRecord({
+    nowMs: now(), action: `console.${r.method.toLowerCase()}`, by: actorOf(r.session), reason: `needs the ${r.role} role`,
+    decision: 'denied', request_id: requestIdFrom(r.requestId), caller: { address: r.callerAddress },
+    target: { kind: 'console_path', value: r.path },
+  }));
 }

@@ -56,6 +56,20 @@ export interface SignInOptions {
   /** Where to go after sign-in when the login named no `return_to`. */
   readonly defaultReturnTo?: string;
   readonly now?: () => number;
+  /**
+   * A signed-in person attempted a state change their roles do not allow: the console records it (a denied
+   * admin action), so a refusal is as visible in the log as an action. Awaited; a failure to record is logged.
+   */
+  readonly onRoleRefused?: (refusal: RoleRefusal) => Promise<void>;
+}
+
+export interface RoleRefusal {
+  readonly session: PersonSession;
+  readonly role: PersonRole;
+  readonly method: string;
+  readonly path: string;
+  readonly requestId: string | undefined;
+  readonly callerAddress: string;
 }
 
 function isLoopbackHttp(url: string): boolean {
@@ -262,6 +276,10 @@ export function createSignIn(opts: SignInOptions) {
         }
       }
       if (!hasRole(session.roles, role)) {
+        if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && opts.onRoleRefused) {
+          await opts.onRoleRefused({ session, role, method: ctx.method, path: ctx.path, requestId: ctx.get('x-request-id') || undefined, callerAddress: ctx.ip })
+            .catch((err: unknown) => { opts.log.error({ err }, 'a refused console action could not be recorded'); });
+        }
         renderOAuthError(ctx, { status: 403, error: 'insufficient_scope', description: `this needs the ${role} role` });
         return;
       }

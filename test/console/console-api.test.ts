@@ -67,7 +67,7 @@ describe('the console over HTTP', () => {
     expect(post.status).toBe(401);
   });
 
-  it('a viewer reads but cannot suspend: 403 insufficient_scope, nothing changes, nothing recorded', async () => {
+  it('a viewer reads but cannot suspend: 403 insufficient_scope, nothing changes, the refusal recorded', async () => {
     const bob = await personClient('bob');
     expect(bob.session.roles).toEqual(['viewer']);
     expect((await request(bob.jar, `${running.issuer}/console/api/catalog`)).status).toBe(200);
@@ -76,9 +76,13 @@ describe('the console over HTTP', () => {
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ error: 'insufficient_scope' });
     expect(await agentStatus(bob.jar)).toBe('active');
-    expect((await adminRecords()).length).toBe(before);
+    // One record: the refused attempt (decision denied), attributed to bob; no suspension.
+    const after = (await adminRecords()).slice(before) as { action: string; by: string; reason: string; decision?: string; target: { value: string } }[];
+    expect(after).toHaveLength(1);
+    expect(after[0]).toMatchObject({ action: 'console.post', by: 'person:bob', reason: 'needs the operator role', decision: 'denied', target: { value: '/console/api/agents/demo-agent/suspend' } });
     const revoke = await bob.post('/revocations', { kind: 'user', value: 'alice', reason: 'viewer tries' });
     expect(revoke.status).toBe(403);
+    expect((await adminRecords()).slice(before).filter((r) => r.action === 'agent.suspend' || r.action.startsWith('revoke.'))).toHaveLength(0);
   });
 
   it('refuses a state change without the session CSRF token or from another origin', async () => {
