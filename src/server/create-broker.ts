@@ -35,6 +35,7 @@ import { DEFAULT_PROPAGATION_WINDOW_MS } from '../config/redis-config.js';
 import { TrustedIssuers } from '../subject-token/issuer-keys.js';
 import { createIncomingTokenVerifier } from '../subject-token/verify-incoming-token.js';
 import { tokenEndpoint } from '../token-endpoint/token-endpoint.js';
+import { withTokenFastPath } from '../token-endpoint/fast-path.js';
 import type { RunnerHooks } from '../token-endpoint/pipeline/runner.js';
 import { createSourceLimiter } from '../token-endpoint/source-limit.js';
 import { createUnauthenticatedDenials } from '../token-endpoint/unauthenticated-denials.js';
@@ -82,6 +83,8 @@ export interface BrokerDeps {
   readonly revokeRateLimit?: { readonly limit: number; readonly windowMs: number };
   /** Sources refused from memory answered in front of the app (fast-refusal.ts); default on, off to compare in tests. */
   readonly fastRefusal?: boolean;
+  /** POST /token answered in front of the app (token-endpoint/fast-path.ts); default on, off to compare in tests. */
+  readonly tokenFastPath?: boolean;
   /** This broker's metrics (start-broker.ts passes the one its attribution sink reports to); default a fresh registry. */
   readonly metrics?: BrokerMetrics;
   /** Tracing (observability/tracing/tracing.ts); default off. */
@@ -230,7 +233,7 @@ export function createBroker(deps: BrokerDeps): Broker {
   // Issue 19: the exchange's duration and span around the pipeline; every written record counted (and, traced, on its span).
   provider.use(exchangeSignals({ tokenPath: ROUTES.token, metrics, tracer }));
   const spanRecord = tracer ? tracingRecordObserver() : undefined;
-  provider.use(tokenEndpoint({
+  const tokenRoute = tokenEndpoint({
     tokenPath: ROUTES.token, issuer: config.issuer, sink: deps.sink, log, now,
     observe: (record) => { countExchange(record); spanRecord?.(record); observe?.(record); }, ...(unauthenticated ? { unauthenticated } : {}),
     pipeline: {
@@ -255,7 +258,8 @@ export function createBroker(deps: BrokerDeps): Broker {
       onStep: (step, durationMs, outcome) => { steps.onStep(step, durationMs, outcome); },
       onError: (step, err) => { log.error({ err, step }, 'token endpoint step failed'); deps.tokenHooks?.onError?.(step, err); },
     },
-  }));
+  });
+  provider.use(tokenRoute);
   const minFree = config.attribution.sink === 'redis' ? undefined : config.attribution.minFreeBytes;
   const disk = minFree === undefined ? undefined : new FreeSpaceMonitor({ file: config.attribution.file, minFreeBytes: minFree, log, ...(deps.statfs ? { statfs: deps.statfs } : {}) });
 
@@ -356,8 +360,10 @@ export function createBroker(deps: BrokerDeps): Broker {
     close: () => { agentStatus.close(); validators.close(); disk?.close(); void failures.close(); signIn?.close(); },
     drain: async () => { await Promise.all([unauthenticated?.close(), failures.close(), approvals.gate.settled()]); },
     // Only with aggregation on: without it every denial has a record of its own, which the pipeline writes.
-    callback: () => sourceLimiter && unauthenticated && deps.fastRefusal !== false
-      ? withFastRefusal(provider.callback(), { tokenPath: ROUTES.token, limiter: sourceLimiter, unauthenticated, now })
-      : provider.callback(),
+    callback: () => {
+      // POST /token answered from node:http (token-endpoint/fast-path.ts); with tracing on, through Koa and its span.
+      const app = tracer || deps.tokenFastPath === false ? provider.callback() : withTokenFastPath(provider.callback(), { endpoint: tokenRoute, log, duration: metrics.exchangeDuration });
+      return sourceLimiter && unauthenticated && deps.fastRefusal !== false ? withFastRefusal(app, { tokenPath: ROUTES.token, limiter: sourceLimiter, unauthenticated, now }) : app;
+    },
   };
 }

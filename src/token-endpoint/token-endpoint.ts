@@ -12,8 +12,8 @@ import { attribute, type AttributeDeps } from './attribute.js';
 import { currentTurn, leaveTurn } from './loop-turn.js';
 import type { Facts } from './pipeline/facts.js';
 import type { TokenHttpRequest } from './pipeline/http-request.js';
-import { runPipeline, type RunnerHooks } from './pipeline/runner.js';
-import type { Step } from './pipeline/step.js';
+import { runPipeline, type Delivered, type Issued, type RunnerHooks } from './pipeline/runner.js';
+import type { Refusal, Step } from './pipeline/step.js';
 import { renderTokenAnswer } from './render.js';
 import { TOKEN_STEPS, type TokenPipelineDeps } from './token-steps.js';
 
@@ -38,7 +38,7 @@ export function traceIdOf(header: string | undefined): string | undefined {
  * At most `maxBodyBytes` of the body, whatever its framing: a chunked body has no Content-Length to
  * refuse up front.
  */
-async function readBoundedBody(req: IncomingMessage, maxBodyBytes: number): Promise<Buffer | 'too_large'> {
+export async function readBoundedBody(req: IncomingMessage, maxBodyBytes: number): Promise<Buffer | 'too_large'> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
@@ -65,24 +65,49 @@ function tokenHttpRequest(ctx: Context): TokenHttpRequest {
   };
 }
 
-export function tokenEndpoint(deps: TokenEndpointDeps) {
+/** What the edge hands the pipeline besides the request: the ids the record and the answer carry. */
+export interface RequestIds {
+  readonly requestId: string;
+  readonly traceId: string | undefined;
+}
+
+/**
+ * The whole of one token request once its HTTP values are read: runs the steps, records the outcome once and
+ * returns the one answer to write (render.ts for Koa, fast-path.ts for node:http), after the loop turn it
+ * arrived in when it completed without I/O (loop-turn.ts).
+ */
+export type TokenRequestHandler = (request: TokenHttpRequest, ids: RequestIds) => Promise<Issued | Delivered | Refusal>;
+
+export function tokenRequestHandler(deps: TokenEndpointDeps): TokenRequestHandler {
   const steps = deps.steps ?? TOKEN_STEPS;
-  return async function token(ctx: Context, next: Next): Promise<void> {
+  return async (request, { requestId, traceId }) => {
+    const arrivedIn = currentTurn();
+    const start: Facts = traceId === undefined ? { requestId } : { requestId, traceId };
+    const outcome = await runPipeline(steps, start, request, deps.pipeline, deps.hooks);
+    const answer = await attribute(outcome, request.address, deps);
+    // A response completed without waiting for I/O leaves with the rest of this turn's (see loop-turn.ts).
+    await leaveTurn(arrivedIn);
+    return answer;
+  };
+}
+
+/** The Koa middleware of `POST /token`, with the request handler it runs (the node:http fast path runs the same). */
+export type TokenEndpoint = ((ctx: Context, next: Next) => Promise<void>) & { readonly handle: TokenRequestHandler; readonly deps: TokenEndpointDeps };
+
+export function tokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
+  const handle = tokenRequestHandler(deps);
+  const token = async (ctx: Context, next: Next): Promise<void> => {
     if (ctx.path !== deps.tokenPath) {
       await next();
       return;
     }
-    const arrivedIn = currentTurn();
     const requestId = requestIdFrom(ctx.get('x-request-id'));
     // Issue 19: with tracing on, the exchange span's trace id (observability/exchange-signals.ts), else the header's.
     const traceId = (ctx.state as { traceId?: string }).traceId ?? traceIdOf(ctx.get('traceparent'));
     ctx.set('X-Request-Id', requestId);
-    const start: Facts = traceId === undefined ? { requestId } : { requestId, traceId };
     const request = tokenHttpRequest(ctx);
-    const outcome = await runPipeline(steps, start, request, deps.pipeline, deps.hooks);
-    const answer = await attribute(outcome, request.address, deps);
+    const answer = await handle(request, { requestId, traceId });
     renderTokenAnswer(ctx, answer, { usedAuthorizationHeader: request.authorization !== undefined && request.authorization !== '', realm: deps.issuer });
-    // A response completed without waiting for I/O leaves with the rest of this turn's (see loop-turn.ts).
-    await leaveTurn(arrivedIn);
   };
+  return Object.assign(token, { handle, deps });
 }
