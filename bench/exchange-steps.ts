@@ -51,17 +51,27 @@ const issuer = `http://127.0.0.1:${port}`;
 const state = opts.redis ? await RedisState.connect({ url: redisUrl, prefix }) : undefined;
 const NEVER = { limit: 1_000_000_000, windowMs: 60_000 };
 const steps = new Map<string, number[]>();
+/** Records are counted, not kept: what stays on the heap is the broker's own. */
+class DiscardingSink extends MemorySink {
+  override append(record: Parameters<MemorySink['append']>[0]): Promise<void> {
+    const done = super.append(record);
+    this.records.length = 0;
+    return done;
+  }
+}
 let recording = false;
+/** With HEAP_SNAPSHOT or --expose-gc the step times are not kept (they would be on the heap). */
+const skipSteps = typeof (globalThis as { gc?: unknown }).gc === 'function';
 const broker = createBroker({
   config: baseConfig(issuer, {
     trustedIssuers: [trustedIssuer(idp.issuer, BENCH_AUDIENCE, { algorithms: ['ES256'] })],
     keysDir: join(dir, 'keys'), rateLimits: { perAgent: NEVER, perAgentTool: NEVER }, killSwitch: DEFAULT_KILL_SWITCH,
   }),
   ...(state ? { state } : {}),
-  catalog: testCatalog(), agents, keys, sink: new MemorySink(), log: createLogger('silent'),
+  catalog: testCatalog(), agents, keys, sink: new DiscardingSink(), log: createLogger('silent'),
   tokenHooks: {
     onStep: (name, ms) => {
-      if (!recording) return;
+      if (!recording || skipSteps) return;
       const list = steps.get(name) ?? [];
       list.push(ms * 1000);
       steps.set(name, list);
@@ -100,13 +110,37 @@ async function run(n: number): Promise<void> {
 }
 
 await run(Math.min(2000, total));
+// With --expose-gc: what one exchange leaves on the heap after a full collection (a leak shows as growth).
+const gc = (globalThis as { gc?: () => void }).gc;
+gc?.();
+const heapBefore = process.memoryUsage().heapUsed;
 recording = true;
+// ALLOC_PROFILE=<file>: V8's sampling heap profiler over the measured run, counting objects a scavenge
+// collected too (what a request allocates, not what survives); summarise with bench/alloc-summary.ts.
+const inspector = process.env.ALLOC_PROFILE ? new (await import('node:inspector')).Session() : undefined;
+const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => {
+  inspector?.post(method, params, (err, result) => { if (err) reject(err); else resolve(result); });
+});
+if (inspector) {
+  inspector.connect();
+  await post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true });
+}
 const cpuBefore = process.cpuUsage();
 const started = process.hrtime.bigint();
 await run(total);
 const wallUs = Number(process.hrtime.bigint() - started) / 1000;
 const cpu = process.cpuUsage(cpuBefore);
+if (inspector && process.env.ALLOC_PROFILE) {
+  const { profile } = await post('HeapProfiler.stopSampling') as { profile: unknown };
+  (await import('node:fs')).writeFileSync(process.env.ALLOC_PROFILE, JSON.stringify(profile));
+  inspector.disconnect();
+}
 recording = false;
+if (gc) {
+  gc();
+  console.log(`heap retained after a full GC: ${((process.memoryUsage().heapUsed - heapBefore) / total).toFixed(0)} bytes per exchange`);
+  if (process.env.HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.HEAP_SNAPSHOT);
+}
 
 const rows = [...steps].map(([name, list]) => {
   list.sort((a, b) => a - b);

@@ -36,17 +36,47 @@ export function traceIdOf(header: string | undefined): string | undefined {
 
 /**
  * At most `maxBodyBytes` of the body, whatever its framing: a chunked body has no Content-Length to
- * refuse up front.
+ * refuse up front. Read with plain listeners (no async iterator: fewer objects per request); over the bound,
+ * reading stops and the stream is left paused, as the framing step's 413 answers without the rest.
  */
-export async function readBoundedBody(req: IncomingMessage, maxBodyBytes: number): Promise<Buffer | 'too_large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBodyBytes) return 'too_large';
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, size);
+export function readBoundedBody(req: IncomingMessage, maxBodyBytes: number): Promise<Buffer | 'too_large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    function onData(chunk: Buffer): void {
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        stop();
+        req.pause();
+        resolve('too_large');
+        return;
+      }
+      chunks.push(chunk);
+    }
+    function onEnd(): void {
+      stop();
+      resolve(chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, size));
+    }
+    function onError(err: Error): void {
+      stop();
+      reject(err);
+    }
+    function onClose(): void {
+      // Closed before the end of the body (the client went away): as the stream's own premature-close error.
+      stop();
+      reject(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    }
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 function tokenHttpRequest(ctx: Context): TokenHttpRequest {
