@@ -44,6 +44,8 @@ export interface BrokerDeps {
   readonly revokeRateLimit?: { readonly limit: number; readonly windowMs: number };
   /** Sources refused from memory answered in front of the app (fast-refusal.ts); default on, off to compare in tests. */
   readonly fastRefusal?: boolean;
+  /** POST /token answered in front of the app (token-endpoint/fast-path.ts); default on, off to compare in tests. */
+  readonly tokenFastPath?: boolean;
   /** This broker's metrics (start-broker.ts passes the one its attribution sink reports to); default a fresh registry. */
   readonly metrics?: BrokerMetrics;
   /** Tracing (observability/tracing/tracing.ts); default off. */

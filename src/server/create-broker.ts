@@ -11,6 +11,7 @@ import { LiveConfig } from '../reload/live-config.js';
 import { mountSignInAndConsole } from '../console/mount.js';
 import { ROUTES } from '../provider/build-provider.js';
 import { withFastRefusal } from '../token-endpoint/fast-refusal.js';
+import { withTokenFastPath } from '../token-endpoint/fast-path.js';
 import type { Broker, BrokerDeps } from './broker-deps.js';
 import type { WiringContext } from './wiring/context.js';
 import { wireProvider } from './wiring/provider.js';
@@ -46,7 +47,7 @@ export function createBroker(deps: BrokerDeps): Broker {
   mountRevocation(provider, wiring, { verifyBrokerToken, actions, agentStatus, observe, secretChecker, failures });
   const sourceGuards = createSourceGuards(wiring);
   const { sourceLimiter, unauthenticated } = sourceGuards;
-  mountTokenEndpoint(provider, wiring, { tracer, steps, sourceGuards, secretChecker, agentStatus, verifier, guardrails, approvals, observe });
+  const tokenRoute = mountTokenEndpoint(provider, wiring, { tracer, steps, sourceGuards, secretChecker, agentStatus, verifier, guardrails, approvals, observe });
   const disk = createDiskMonitor(wiring);
   mountHealth(provider, wiring, { disk, agentStatus });
   const adminAuthenticate = createAdminAuthenticate(wiring, failures);
@@ -72,8 +73,10 @@ export function createBroker(deps: BrokerDeps): Broker {
     close: () => { agentStatus.close(); validators.close(); disk?.close(); void failures.close(); signIn?.close(); },
     drain: async () => { await Promise.all([unauthenticated?.close(), failures.close(), approvals.gate.settled()]); },
     // Only with aggregation on: without it every denial has a record of its own, which the pipeline writes.
-    callback: () => sourceLimiter && unauthenticated && deps.fastRefusal !== false
-      ? withFastRefusal(provider.callback(), { tokenPath: ROUTES.token, limiter: sourceLimiter, unauthenticated, now })
-      : provider.callback(),
+    callback: () => {
+      // POST /token answered from node:http (token-endpoint/fast-path.ts); with tracing on, through Koa and its span.
+      const app = tracer || deps.tokenFastPath === false ? provider.callback() : withTokenFastPath(provider.callback(), { endpoint: tokenRoute, log, duration: metrics.exchangeDuration });
+      return sourceLimiter && unauthenticated && deps.fastRefusal !== false ? withFastRefusal(app, { tokenPath: ROUTES.token, limiter: sourceLimiter, unauthenticated, now }) : app;
+    },
   };
 }

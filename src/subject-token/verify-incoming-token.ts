@@ -13,6 +13,7 @@ import { parseStrictJwt } from '../jwt/strict-compact.js';
 import { deny, type Denial, type DenialReason } from '../exchange/reasons.js';
 import { IssuerUnavailableError, type IssuerKeys, type TrustedIssuers } from './issuer-keys.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
+import { verifyJwtWithNodeCrypto } from './node-verify.js';
 
 export function tokenFingerprint(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
@@ -114,7 +115,7 @@ export function createIncomingTokenVerifier(issuers: TrustedIssuers, opts: Incom
     let payload: JWTPayload;
     try {
       const resolver = await keys.resolver();
-      ({ payload } = await jwtVerify(token, resolver, {
+      const options = {
         issuer: issuer.issuer,
         audience: [...issuer.audiences],
         algorithms: [...issuer.algorithms],
@@ -122,7 +123,9 @@ export function createIncomingTokenVerifier(issuers: TrustedIssuers, opts: Incom
         currentDate: new Date(nowMs),
         requiredClaims: ['exp', 'sub'],
         ...(issuer.maxTokenAgeSeconds !== undefined ? { maxTokenAge: issuer.maxTokenAgeSeconds } : {}),
-      }));
+      };
+      // The signature on node:crypto for ES256 / RS256, everything else as jose checks it (node-verify.ts).
+      payload = await verifyJwtWithNodeCrypto(strict, resolver, options, async () => (await jwtVerify(token, resolver, options)).payload);
     } catch (err) {
       return denialFor(err, role, what);
     }

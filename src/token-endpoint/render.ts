@@ -24,32 +24,48 @@ function withChallenge(result: Refusal, status: number, rc: RenderContext): Read
   return { ...result.headers, 'WWW-Authenticate': `Basic realm="${rc.realm}", error="invalid_client"` };
 }
 
-export function renderTokenAnswer(ctx: Context, result: Issued | Delivered | Refusal, rc: RenderContext): void {
+/** The answer as plain parts: status, JSON body, the headers beyond the ones every answer carries. */
+export interface TokenAnswerParts {
+  readonly status: number;
+  readonly body: Readonly<Record<string, unknown>>;
+  /** `Retry-After`, `WWW-Authenticate` (a refusal's); written after Content-Type, before no-store. */
+  readonly headers: Readonly<Record<string, string>> | undefined;
+}
+
+/** Pure: what the answer says. Both writers (Koa below, node:http in fast-path.ts) write exactly this. */
+export function tokenAnswerParts(result: Issued | Delivered | Refusal, rc: RenderContext): TokenAnswerParts {
   if (result.kind === 'refused') {
     const { denial } = result;
     const status = denialStatus(denial.reason);
-    const headers = withChallenge(result, status, rc);
-    renderOAuthError(ctx, { status, error: denial.error, description: denial.description, ...(headers ? { headers } : {}) });
-    if (result.fields) ctx.body = { ...(ctx.body as Record<string, unknown>), ...result.fields };
-    return;
+    const body = { error: denial.error, error_description: denial.description };
+    return { status, body: result.fields ? { ...body, ...result.fields } : body, headers: withChallenge(result, status, rc) };
   }
-  if (result.kind === 'delivered') {
-    // Issue 17: the onward exchange's answer, to the tool identity only.
-    ctx.status = 200;
-    ctx.body = result.body;
-    setNoStore(ctx);
-    return;
-  }
+  // Issue 17: the onward exchange's answer, to the tool identity only.
+  if (result.kind === 'delivered') return { status: 200, body: result.body, headers: undefined };
   const { grant, minted } = result;
-  ctx.status = 200;
-  ctx.body = {
-    access_token: minted.token,
-    issued_token_type: grant.issuedTokenType,
-    token_type: result.tokenType,
-    expires_in: minted.exp - minted.iat,
-    scope: grant.scopes.granted.join(' '),
-    // RFC 9396 §7: the authorization_details the token carries, in the token response too.
-    ...(grant.authorizationDetails !== undefined ? { authorization_details: grant.authorizationDetails } : {}),
+  return {
+    status: 200,
+    body: {
+      access_token: minted.token,
+      issued_token_type: grant.issuedTokenType,
+      token_type: result.tokenType,
+      expires_in: minted.exp - minted.iat,
+      scope: grant.scopes.granted.join(' '),
+      // RFC 9396 §7: the authorization_details the token carries, in the token response too.
+      ...(grant.authorizationDetails !== undefined ? { authorization_details: grant.authorizationDetails } : {}),
+    },
+    headers: undefined,
   };
+}
+
+export function renderTokenAnswer(ctx: Context, result: Issued | Delivered | Refusal, rc: RenderContext): void {
+  const parts = tokenAnswerParts(result, rc);
+  if (result.kind === 'refused') {
+    renderOAuthError(ctx, { status: parts.status, error: result.denial.error, description: result.denial.description, ...(parts.headers ? { headers: parts.headers } : {}) });
+    if (result.fields) ctx.body = parts.body;
+    return;
+  }
+  ctx.status = parts.status;
+  ctx.body = parts.body;
   setNoStore(ctx);
 }

@@ -8,6 +8,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import type { TrustedIssuer } from '../../src/domain/broker-config.js';
 import { TrustedIssuers } from '../../src/subject-token/issuer-keys.js';
 import { createIncomingTokenVerifier } from '../../src/subject-token/verify-incoming-token.js';
+import { nodeSignatures } from '../../src/subject-token/node-verify.js';
 import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 const AUDIENCE = 'https://broker.test';
@@ -29,7 +30,15 @@ function verifierFor(issuer: TrustedIssuer, opts: { entries?: number; cooldownMs
 
 const nowS = () => Math.floor(Date.now() / 1000);
 const claims = (extra: Record<string, unknown> = {}) => ({ iss: idp.issuer, sub: 'alice', aud: AUDIENCE, scope: 'crm.read', iat: nowS(), exp: nowS() + 300, ...extra });
-const signatureChecks = () => vi.spyOn(globalThis.crypto.subtle, 'verify');
+/** Signature checks: node:crypto's for ES256 / RS256 (src/subject-token/node-verify.ts), WebCrypto's for the rest. */
+const signatureChecks = () => {
+  const node = vi.spyOn(nodeSignatures, 'verify');
+  const web = vi.spyOn(globalThis.crypto.subtle, 'verify');
+  return {
+    mock: { get calls() { return [...node.mock.calls, ...web.mock.calls]; } },
+    mockClear: () => { node.mockClear(); web.mockClear(); },
+  };
+};
 
 describe('verified-token cache in the incoming-token verifier', () => {
   it('checks the signature of a repeated token once, and every time when disabled', async () => {

@@ -33,6 +33,8 @@ export interface BrokerStartOptions {
   readonly state?: SharedState;
   /** Whether sources refused from memory are answered in front of the app (default on, as deployed). */
   readonly fastRefusal?: boolean;
+  /** Whether POST /token is answered in front of the app (default on; off with `beforeServe`, which must see every request). */
+  readonly tokenFastPath?: boolean;
   /** Sees the app before it is served (tests add a first middleware to observe which requests reach it). */
   readonly beforeServe?: (app: Provider) => void;
   /** Issue 19: tracing and the source of reloads (create-broker.ts). */
@@ -111,6 +113,7 @@ export async function reserveBroker(opts: { readonly issuer?: string } = {}): Pr
         ...(opts.now ? { now: opts.now } : {}),
         ...(opts.state ? { state: opts.state } : {}),
         ...(opts.fastRefusal === undefined ? {} : { fastRefusal: opts.fastRefusal }),
+        ...(opts.tokenFastPath === false || opts.beforeServe ? { tokenFastPath: false } : {}),
         ...(opts.tracing ? { tracing: opts.tracing } : {}),
         ...(opts.loadConfigSet ? { loadConfigSet: opts.loadConfigSet } : {}),
         ...(opts.upstream ? { upstream: opts.upstream } : {}),

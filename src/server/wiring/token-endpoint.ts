@@ -42,7 +42,7 @@ export function mountTokenEndpoint(provider: Provider, ctx: WiringContext, parts
   readonly guardrails: BuiltGuardrails;
   readonly approvals: Approvals;
   readonly observe: ((record: ExchangeRecord) => void) | undefined;
-}): void {
+}): TokenRoute {
   const { deps, config, log, now, state, live, metrics } = ctx;
   const { tracer, steps, secretChecker, agentStatus, verifier, guardrails, approvals, observe } = parts;
   const { sourceLimiter, unauthenticated } = parts.sourceGuards;
@@ -50,7 +50,7 @@ export function mountTokenEndpoint(provider: Provider, ctx: WiringContext, parts
   // Issue 19: the exchange's duration and span around the pipeline; every written record counted (and, traced, on its span).
   provider.use(exchangeSignals({ tokenPath: ROUTES.token, metrics, tracer }));
   const spanRecord = tracer ? tracingRecordObserver() : undefined;
-  provider.use(tokenEndpoint({
+  const tokenRoute = tokenEndpoint({
     tokenPath: ROUTES.token, issuer: config.issuer, sink: deps.sink, log, now,
     observe: (record) => { countExchange(record); spanRecord?.(record); observe?.(record); }, ...(unauthenticated ? { unauthenticated } : {}),
     pipeline: {
@@ -75,5 +75,10 @@ export function mountTokenEndpoint(provider: Provider, ctx: WiringContext, parts
       onStep: (step, durationMs, outcome) => { steps.onStep(step, durationMs, outcome); },
       onError: (step, err) => { log.error({ err, step }, 'token endpoint step failed'); deps.tokenHooks?.onError?.(step, err); },
     },
-  }));
+  });
+  provider.use(tokenRoute);
+  // The same handler serves POST /token from node:http in front of the app (token-endpoint/fast-path.ts).
+  return tokenRoute;
 }
+
+export type TokenRoute = ReturnType<typeof tokenEndpoint>;

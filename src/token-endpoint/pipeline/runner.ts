@@ -46,6 +46,12 @@ function isRefusal(result: StepResult): result is Refusal {
 
 const NO_HOOKS: RunnerHooks = {};
 
+/** Whether every fact a step needs is there (a plain loop: no closure per step and request). */
+function established(facts: Facts, needs: readonly (keyof Facts)[]): boolean {
+  for (let i = 0; i < needs.length; i += 1) if (facts[needs[i] as keyof Facts] === undefined) return false;
+  return true;
+}
+
 export async function runPipeline<Deps>(
   steps: readonly Step<Deps>[],
   start: Facts,
@@ -57,8 +63,7 @@ export async function runPipeline<Deps>(
   const facts: { -readonly [K in keyof Facts]: Facts[K] } = { ...start };
   const timed = hooks.onStep !== undefined;
   for (const step of steps) {
-    const missing = step.needs.find((name) => facts[name] === undefined);
-    if (missing !== undefined) {
+    if (!established(facts, step.needs)) {
       return { established: facts, result: refuse(deny('internal_error', 'the token request could not be processed')) };
     }
     const startedAt = timed ? performance.now() : 0;
