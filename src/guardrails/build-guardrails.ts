@@ -30,10 +30,12 @@ export function buildGuardrails(opts: {
   readonly actions: () => AdminActions;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly notify?: BudgetNotifier;
+  /** How stale a replica's copy of the stage overrides may be before exchanges are refused (redis.propagation_window). */
+  readonly propagationWindowMs?: number;
 }): BuiltGuardrails {
   const redis = opts.state instanceof RedisState ? opts.state : undefined;
   const budgets: BudgetStore = redis ? new RedisBudgetStore(redis.redis, redis.prefix) : new MemoryBudgetStore(opts.now);
-  const stages: StageStore = redis ? new RedisStageStore(redis.redis, redis.prefix) : new MemoryStageStore();
+  const stages: StageStore = redis ? new RedisStageStore(redis.redis, redis.prefix, opts.propagationWindowMs) : new MemoryStageStore();
   const guardrails = createGuardrails({
     budgets, stages, log: opts.log,
     record: (record) => opts.sink.append(record),

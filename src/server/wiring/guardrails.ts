@@ -20,6 +20,7 @@ import type { WiringContext } from './context.js';
 export function createGuardrailFeatures({ deps, config, log, now, state, live }: WiringContext, actions: () => AdminActions) {
   const guardrails = buildGuardrails({
     state, sink: deps.sink, log, now, actions,
+    ...(config.redis?.propagationWindowMs !== undefined ? { propagationWindowMs: config.redis.propagationWindowMs } : {}),
     ...(deps.budgetNotifier ? { notify: deps.budgetNotifier } : {}),
   });
   // The approval store is where the state is.
