@@ -10,6 +10,7 @@ import { deny, isDenial } from '../../exchange/reasons.js';
 import { namedUpstream } from '../../upstream/onward/agent-delivery.js';
 import { runOnwardExchange, type OnwardDeps } from '../../upstream/onward/onward-exchange.js';
 import { defineStep, refuse } from '../pipeline/step.js';
+import { checkRateLimits, type RateLimitDeps } from './rate-limit.js';
 
 export interface OnwardStepDeps {
   /** Absent: this broker serves no onward exchange, and a tool identity is refused. */
@@ -18,7 +19,7 @@ export interface OnwardStepDeps {
 
 const SINGLE_VALUED = ['grant_type', 'subject_token', 'subject_token_type', 'resource', 'audience', 'scope'] as const;
 
-export const onward = defineStep<OnwardStepDeps, 'agent' | 'form'>('onward', ['agent', 'form'], async (facts, _req, deps) => {
+export const onward = defineStep<OnwardStepDeps & RateLimitDeps, 'agent' | 'form'>('onward', ['agent', 'form'], async (facts, _req, deps) => {
   const { form } = facts;
   const single = (name: 'resource' | 'audience'): string | undefined => (typeof form[name] === 'string' ? form[name] : undefined);
   // An agent naming a catalog upstream asks for the SaaS credential itself: only where the tool's entry says
@@ -35,6 +36,11 @@ export const onward = defineStep<OnwardStepDeps, 'agent' | 'form'>('onward', ['a
     return typeof v === 'string' && v !== '' ? v : undefined;
   };
   if (value('grant_type') !== TOKEN_EXCHANGE_GRANT) return deny('unsupported_grant_type', 'a tool identity uses only the token-exchange grant');
+  // The caller's rate limits count onward exchanges too (per caller, and per caller and upstream), before the
+  // subject token is verified or the SaaS is asked: a tool identity, or an agent with deliver_to_agent, cannot
+  // drive the SaaS authorization server faster than its limits allow. 429 with Retry-After, as on the agent path.
+  const limited = await checkRateLimits(deps.state, deps.rateLimits, facts.agent.clientId, `onward:${value('resource') ?? value('audience') ?? ''}`, deps.now());
+  if (limited) return limited.reason === 'rate_limited' ? refuse(limited, { headers: { 'Retry-After': '1' } }) : limited;
   const outcome = await runOnwardExchange(facts.agent, {
     subjectToken: value('subject_token'), subjectTokenType: value('subject_token_type'),
     resource: value('resource'), audience: value('audience'), scope: value('scope'),
