@@ -6,11 +6,11 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminKey } from '../../src/admin/admin-auth.js';
 import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
-import { sharedKeyJson, startBrokerProcess, type BrokerProcess } from '../support/broker-process.js';
+import { productionSampleCatalog, sharedKeyJson, startBrokerProcess, type BrokerProcess } from '../support/broker-process.js';
 import { requireRedisServer, startPrivateCluster, type PrivateCluster } from '../support/redis-topologies.js';
 import { AT_TYPE, basic, form, rawPost, TE_GRANT } from '../support/token-request.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
@@ -48,7 +48,7 @@ describe.runIf(serverUp)('two broker processes on a Redis Cluster', () => {
     ].join('\n'));
     const yaml = [
       'mode: production', `issuer: ${issuer}`, 'host: 127.0.0.1',
-      `catalog_dir: ${resolve(import.meta.dirname, '..', '..', 'scopes')}`, `clients_dir: ${clients}`,
+      `catalog_dir: ${await productionSampleCatalog()}`, `clients_dir: ${clients}`,
       'keys_dir: $DIR/keys', 'attribution: { file: $DIR/attribution.jsonl }',
       'redis:', '  cluster:', '    nodes:', ...cluster.nodes.map((n) => `      - { host: ${n.host}, port: ${String(n.port)} }`),
       '  propagation_window: 500ms',

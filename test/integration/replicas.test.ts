@@ -5,12 +5,12 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminKey } from '../../src/admin/admin-auth.js';
 import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
-import { sharedKeyJson, startBrokerProcess, type BrokerProcess } from '../support/broker-process.js';
+import { productionSampleCatalog, sharedKeyJson, startBrokerProcess, type BrokerProcess } from '../support/broker-process.js';
 import { cleanupPrefix, REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.js';
 import { Redis } from 'ioredis';
 import { hostname } from 'node:os';
@@ -60,7 +60,7 @@ describe.runIf(redisUp)('two broker processes sharing one Redis', () => {
     ].join('\n'));
     const yaml = [
       'mode: production', `issuer: ${issuer}`, 'host: 127.0.0.1',
-      `catalog_dir: ${resolve(import.meta.dirname, '..', '..', 'scopes')}`, `clients_dir: ${clients}`,
+      `catalog_dir: ${await productionSampleCatalog()}`, `clients_dir: ${clients}`,
       'keys_dir: $DIR/keys',
       `attribution: { file: $DIR/attribution.jsonl, sink: redis, redact_users: hash, redaction_key_file: ${keyFile} }`,
       `redis: { url: "${REDIS_URL}", prefix: "${prefix}" }`,
