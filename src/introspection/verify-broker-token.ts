@@ -6,6 +6,13 @@ import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { parseStrictJwt } from '../jwt/strict-compact.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
 import { publicJwks } from '../keys/jwks-route.js';
+import { verifyJwtWithNodeCrypto } from '../subject-token/node-verify.js';
+
+function isAccessTokenTyp(typ: unknown): boolean {
+  if (typeof typ !== 'string') return false;
+  const t = typ.toLowerCase();
+  return t === 'at+jwt' || t === 'application/at+jwt';
+}
 
 export function createBrokerTokenVerifier(issuer: string, keys: SigningKeys, clockSkewSeconds: number) {
   // The keys published now (key rotation, keys/key-schedule.ts), not those of the start: a token signed by
@@ -20,17 +27,21 @@ export function createBrokerTokenVerifier(issuer: string, keys: SigningKeys, clo
   return async function verifyBrokerToken(token: string, nowMs: number): Promise<JWTPayload | undefined> {
     if (token.length === 0 || token.length > 16_384) return undefined;
     // Strictly first (src/jwt/strict-compact.ts): a token the broker minted always passes.
-    if (!parseStrictJwt(token, { nowMs, clockSkewSeconds }).ok) return undefined;
+    const strict = parseStrictJwt(token, { nowMs, clockSkewSeconds });
+    if (!strict.ok) return undefined;
+    // RFC 9068 §2.1 / §4: `typ` is `at+jwt` (compared as jose does: case-insensitive, `application/` optional).
+    if (!isAccessTokenTyp(strict.header.typ)) return undefined;
+    const options = {
+      issuer,
+      algorithms: ['ES256'],
+      currentDate: new Date(nowMs),
+      clockTolerance: clockSkewSeconds,
+      requiredClaims: ['exp', 'iat', 'jti', 'sub', 'aud', 'client_id'],
+    };
     try {
-      const { payload } = await jwtVerify(token, jwks, {
-        issuer,
-        typ: 'at+jwt',
-        algorithms: ['ES256'],
-        currentDate: new Date(nowMs),
-        clockTolerance: clockSkewSeconds,
-        requiredClaims: ['exp', 'iat', 'jti', 'sub', 'aud', 'client_id'],
-      });
-      return payload;
+      // The signature on node:crypto (synchronous, no thread-pool round trip), the key chosen and every claim
+      // checked by jose (src/subject-token/node-verify.ts); any other header shape goes to jose whole.
+      return await verifyJwtWithNodeCrypto(strict, jwks, options, async () => (await jwtVerify(token, jwks, { ...options, typ: 'at+jwt' })).payload);
     } catch {
       return undefined;
     }

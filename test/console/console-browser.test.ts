@@ -4,21 +4,16 @@
  * given exchange in the explorer, and a viewer who sees no way to suspend. Screenshots of every page are
  * written to test-artifacts/console/ (gitignored).
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { chromiumAvailable, launchChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBroker } from '../../src/server/start-broker.js';
 import { demoExchange, startDevDefault } from './dev-default.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = resolve(import.meta.dirname, '..', '..', 'test-artifacts', 'console');
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI) throw new Error(`Chromium is required in CI (${CHROMIUM}); .ci/run installs it`);
-  process.stderr.write(`\n!!!!!!!!!! CHROMIUM NOT FOUND at ${CHROMIUM}: the console browser tests are SKIPPED. !!!!!!!!!!\n\n`);
-}
+const haveChromium = chromiumAvailable('the console browser tests are');
 
 let running: RunningBroker;
 let browser: Browser;
@@ -27,7 +22,7 @@ beforeAll(async () => {
   if (!haveChromium) return;
   await mkdir(ARTIFACTS, { recursive: true });
   ({ running } = await startDevDefault());
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

@@ -6,10 +6,10 @@
  * user's connection; the banner of a refused reload. Screenshots of every page, at 1280 px and on a phone,
  * go to test-artifacts/console/ (gitignored).
  */
-import { existsSync } from 'node:fs';
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromiumAvailable, launchChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChainedRecord } from '../../src/attribution/chain.js';
 import { attributionStreamKey } from '../../src/attribution/redis-stream-sink.js';
@@ -19,13 +19,8 @@ import { loginAndConsent } from '../support/saas-login.js';
 import { SAAS_USERS } from '../support/vault-saas.js';
 import { PAY_AGENT, PEOPLE, startConsoleBed, type ConsoleBed } from './console-bed.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = resolve(import.meta.dirname, '..', '..', 'test-artifacts', 'console');
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI) throw new Error(`Chromium is required in CI (${CHROMIUM}); .ci/run installs it`);
-  process.stderr.write(`\n!!!!!!!!!! CHROMIUM NOT FOUND at ${CHROMIUM}: the console browser tests are SKIPPED. !!!!!!!!!!\n\n`);
-}
+const haveChromium = chromiumAvailable('the console browser tests are');
 const redisUp = await requireRedis('the console browser tests with Redis');
 const prefix = uniquePrefix();
 let bed: ConsoleBed;
@@ -35,7 +30,7 @@ beforeAll(async () => {
   if (!haveChromium || !redisUp) return;
   await mkdir(ARTIFACTS, { recursive: true });
   bed = await startConsoleBed(prefix);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

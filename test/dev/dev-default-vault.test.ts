@@ -7,14 +7,14 @@
  * there; after she disconnects, the same error again, and her refresh token was revoked at the SaaS (RFC 7009).
  */
 import type { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { chromiumAvailable, launchChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchDevToken } from '../../src/cli/dev-token-command.js';
 import { loadEverything } from '../../src/config/load-all.js';
@@ -23,7 +23,7 @@ import { AgentClient } from '../../src/sdk/agent/index.js';
 import { startBroker, type RunningBroker } from '../../src/server/start-broker.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const haveChromium = chromiumAvailable('the vault sample of the development default is');
 const RESOURCE = 'https://connected-accounts.example.internal/mcp';
 
 function portFree(port: number): Promise<boolean> {
@@ -70,7 +70,7 @@ beforeAll(async () => {
   const loaded = await loadEverything({ env, cwd: REPO });
   running = await startBroker(loaded, createLogger('silent'));
   agent = await AgentClient.create({ issuer: running.issuer, clientId: 'demo-agent', auth: { clientSecret: 'demo-agent-secret' }, allowInsecureLoopback: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
@@ -129,7 +129,7 @@ async function connectInBrowser(page: Page, connectUrl: string, saasIssuer: stri
   await Promise.all([page.waitForURL((u) => u.href.startsWith(`${connectUrl}/callback`)), page.click('button[value=allow]')]);
 }
 
-describe.runIf(existsSync(CHROMIUM))('the development default: the vault sample', () => {
+describe.runIf(haveChromium)('the development default: the vault sample', () => {
   it('before, after connecting, and after disconnecting', async () => {
     const samples = running.upstreamSamples;
     expect(samples?.vaultTool).toMatchObject({ tool: 'connected-accounts', connectUrl: `${running.issuer}/connect/connected-accounts` });

@@ -3,9 +3,9 @@
  * the broker through the development identity provider (the broker's real sign-in, OIDC code + PKCE),
  * is sent to the SaaS, signs in there and allows access on its real pages, and comes back connected.
  */
-import { existsSync } from 'node:fs';
 import type Koa from 'koa';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { chromiumAvailable, launchChromium } from '../../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevIdentityProvider, DEV_CONSOLE_CLIENT_ID, DEV_ROLES_CLAIM } from '../../../src/dev/dev-identity-provider.js';
 import { createLogger } from '../../../src/log.js';
@@ -16,12 +16,7 @@ import { isUpstreamFailure } from '../../../src/upstream/connector.js';
 import { SAAS_USERS } from '../../support/vault-saas.js';
 import { startVaultBed, TOOL, type VaultBed } from '../../support/vault-bed.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI) throw new Error(`Chromium is required in CI (${CHROMIUM}); .ci/run installs it`);
-  process.stderr.write(`\n!!!!!!!!!! CHROMIUM NOT FOUND at ${CHROMIUM}: the browser consent test is SKIPPED on this machine. !!!!!!!!!!\n\n`);
-}
+const haveChromium = chromiumAvailable('the browser consent test is');
 
 describe.runIf(haveChromium)('consent flow in Chromium', () => {
   let bed: VaultBed;
@@ -42,7 +37,7 @@ describe.runIf(haveChromium)('consent flow in Chromium', () => {
         return { signIn: personSignInFrom(signIn), routes, close: async () => { signIn.close(); await close(idpListener.server, 0); } };
       },
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
