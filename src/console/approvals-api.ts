@@ -12,6 +12,7 @@ import type { Approval, ApprovalDecisionMade } from '../guardrails/approvals/app
 import { approvalRecord, type ApprovalRecord } from '../guardrails/approvals/approval-record.js';
 import type { ApprovalStore } from '../guardrails/approvals/approval-store.js';
 import { approvalView } from '../guardrails/approvals/approval-view.js';
+import { decideAndRecord } from '../guardrails/approvals/record-decision.js';
 import { hasRole } from '../sign-in/index.js';
 import { actionContext, ConsoleError, personOf, readJson, reasonOf } from './console-http.js';
 
@@ -66,16 +67,9 @@ export function approvalRoutes(router: Router, viewer: Middleware, deps: Console
       await refused(ctx, approval, { ...made, as: person.roles.join('+') }, 'the approver role is required');
       throw new ConsoleError(403, 'insufficient_scope', 'deciding approvals needs the approver role');
     }
-    const result = await deps.store.decide(id, decision === 'approve' ? 'approved' : 'rejected', made);
-    if (!result.ok) {
-      const why = result.why === 'expired' ? 'the approval request has lapsed' : result.why === 'not_found' ? 'no such approval' : `already ${result.approval?.status ?? 'decided'}`;
-      await refused(ctx, approval, made, why);
-      throw new ConsoleError(409, result.why === 'expired' ? 'expired_token' : 'invalid_request', why);
-    }
     const { requestId, callerAddress } = actionContext(ctx, reason);
-    await deps.record(approvalRecord(result.approval, result.approval.status === 'approved' ? 'approved' : 'rejected', {
-      nowMs: deps.now(), requestId, callerAddress, by: made.by, via: made.via, as: made.as, reason,
-    }));
+    const result = await decideAndRecord(deps, approval, decision === 'approve' ? 'approved' : 'rejected', made, { nowMs: deps.now(), requestId, callerAddress }, reason);
+    if (!result.ok) throw new ConsoleError(409, result.error, result.why);
     ctx.body = { approval: consoleApprovalView(result.approval, deps.now()) };
   });
 }

@@ -18,6 +18,7 @@ import { approvalRecord, type ApprovalRecord } from './approval-record.js';
 import type { ApprovalStore } from './approval-store.js';
 import { approvalView, approverRoleOf, linkApprovers } from './approval-view.js';
 import { claimedApprovalId, verifyDecisionLink } from './decision-link.js';
+import { decideAndRecord } from './record-decision.js';
 import { approvalSummary } from './webhook.js';
 
 export interface ApprovalRoutesDeps {
@@ -81,13 +82,8 @@ export function approvalRouter(deps: ApprovalRoutesDeps): Router {
 
   /** Decides once; records the decision or why it was refused. */
   async function decide(ctx: Context, approval: Approval, status: 'approved' | 'rejected', made: ApprovalDecisionMade, reason?: string): Promise<Approval> {
-    const result = await deps.store.decide(approval.id, status, made);
-    if (!result.ok) {
-      const why = result.why === 'expired' ? 'the approval request has lapsed' : result.why === 'not_found' ? 'no such approval' : `already ${result.approval?.status ?? 'decided'}`;
-      await deps.record(approvalRecord(approval, 'decision_refused', { ...context(ctx), by: made.by, via: made.via, as: made.as, reason: why }));
-      throw new RouteError(409, result.why === 'expired' ? 'expired_token' : 'invalid_request', why);
-    }
-    await deps.record(approvalRecord(result.approval, status, { ...context(ctx), by: made.by, via: made.via, as: made.as, ...(reason !== undefined ? { reason } : {}) }));
+    const result = await decideAndRecord(deps, approval, status, made, context(ctx), reason);
+    if (!result.ok) throw new RouteError(409, result.error, result.why);
     return result.approval;
   }
 
