@@ -36,10 +36,12 @@ export const onward = defineStep<OnwardStepDeps & RateLimitDeps, 'agent' | 'form
     return typeof v === 'string' && v !== '' ? v : undefined;
   };
   if (value('grant_type') !== TOKEN_EXCHANGE_GRANT) return deny('unsupported_grant_type', 'a tool identity uses only the token-exchange grant');
-  // The caller's rate limits count onward exchanges too (per caller, and per caller and upstream), before the
+  // The caller's rate limits count onward exchanges too (per caller, and per caller and upstream or tool), before the
   // subject token is verified or the SaaS is asked: a tool identity, or an agent with deliver_to_agent, cannot
   // drive the SaaS authorization server faster than its limits allow. 429 with Retry-After, as on the agent path.
-  const limited = await checkRateLimits(deps.state, deps.rateLimits, facts.agent.clientId, `onward:${value('resource') ?? value('audience') ?? ''}`, deps.now());
+  // Keyed by a catalog value only (the agent's named upstream, or the tool identity's own tool), never by what
+  // the request says: a caller cannot mint one counter per made-up resource.
+  const limited = await checkRateLimits(deps.state, deps.rateLimits, facts.agent.clientId, `onward:${agentTarget ?? facts.agent.toolId ?? ''}`, deps.now());
   if (limited) return limited.reason === 'rate_limited' ? refuse(limited, { headers: { 'Retry-After': '1' } }) : limited;
   const outcome = await runOnwardExchange(facts.agent, {
     subjectToken: value('subject_token'), subjectTokenType: value('subject_token_type'),

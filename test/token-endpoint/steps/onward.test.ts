@@ -48,6 +48,15 @@ describe('step onward', () => {
     expect(verified()).toBe(before);
   });
 
+  it('the per-tool counter is keyed by the catalog, not by the request: made-up resources share one counter', async () => {
+    const { deps } = onwardDeps();
+    const state = new MemoryState();
+    const stepDeps = { onward: deps, state, rateLimits: { perAgentTool: { limit: 1, windowMs: 60_000 } }, now: () => 1_000 };
+    await runStep(onward, { ...START, agent: toolIdentity, form: { ...form, resource: 'https://made-up-1.example' } }, stepDeps);
+    const second = denialOf(await runStep(onward, { ...START, agent: toolIdentity, form: { ...form, resource: 'https://made-up-2.example' } }, stepDeps));
+    expect(second).toMatchObject({ reason: 'rate_limited' });
+  });
+
   it('the shared state unreachable: state_unavailable (fail closed), nothing verified', async () => {
     const { deps, verified } = onwardDeps();
     const state = new MemoryState();
