@@ -101,6 +101,20 @@ describe.runIf(redisUp)('/revoke client authentication', () => {
     expect(failures.at(-1)).toMatchObject({ surface: 'revoke', ids: { 'key-agent': 1 } });
   });
 
+  it('private_key_jwt: an assertion addressed to /revoke itself is accepted there, and refused at /token', async () => {
+    const token = await mint();
+    const toRevoke = await clientAssertion('key-agent', key.privateKey, key.kid, `${a.issuer}/revoke`);
+    const ok = await revokeAt(a, { token, ...byAssertion(toRevoke) });
+    expect(ok.status, ok.text).toBe(200);
+    expect(await ruleFor(token)).toMatchObject({ id: `token:${String(decodeJwt(token).jti)}` });
+    const before = a.sink.records.length;
+    const atToken = await mintWithAssertion(await clientAssertion('key-agent', key.privateKey, key.kid, `${a.issuer}/revoke`));
+    expect(atToken.status).toBe(401);
+    expect(atToken.body).toMatchObject({ error: 'invalid_client' });
+    expect(atToken.body).not.toHaveProperty('access_token');
+    expect(a.sink.records.slice(before)).toEqual([expect.objectContaining({ type: 'token_exchange', decision: 'denied' })]);
+  });
+
   it('one replay cache for both endpoints: an assertion spent at /token is refused at /revoke', async () => {
     const spent = await assertion();
     const minted = await mintWithAssertion(spent);

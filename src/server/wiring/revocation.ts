@@ -32,7 +32,7 @@ export function mountRevocation(provider: Provider, { deps, config, log, now, st
     client: {
       maxBodyBytes: config.limits.maxBodyBytes,
       agents: live.agents, secrets: secretChecker, assertionReplay: providerReplayCache(provider),
-      issuer: config.issuer, tokenEndpoint: `${config.issuer}${ROUTES.token}`, clockSkewSeconds: config.clockSkewSeconds, now,
+      issuer: config.issuer, tokenEndpoint: `${config.issuer}${ROUTES.token}`, endpoint: `${config.issuer}${ROUTES.revocation}`, clockSkewSeconds: config.clockSkewSeconds, now,
     },
     onAuthFailure: (reason, address, id) => { failures.failed('revoke', address, reason, id); },
   }));

@@ -31,6 +31,12 @@ export interface ClientAuthenticationDeps {
   /** The issuer identifier and the token endpoint URL: the audiences an assertion may name. */
   readonly issuer: string;
   readonly tokenEndpoint: string;
+  /**
+   * The URL of the endpoint being called when it is not the token endpoint (`/revoke`): accepted as an
+   * assertion's audience too, as oidc-provider accepted it ("the endpoint url, issuer identifier or token
+   * endpoint url"; RFC 7523 §3 names the authorization server, not one endpoint).
+   */
+  readonly endpoint?: string;
   readonly secrets: AgentSecretChecker;
   readonly assertionReplay: AssertionReplayCache;
   readonly clockSkewSeconds: number;
@@ -122,7 +128,7 @@ async function assertion(value: string, form: RawParams, req: TokenHttpRequest, 
     return refuse(failed('the provided authentication mechanism does not match the registered client authentication method'), established);
   }
   const check = checkClientAssertion(jws, {
-    clientId: agent.clientId, audiences: [deps.issuer, deps.tokenEndpoint], keys: agent.authentication.jwks.keys,
+    clientId: agent.clientId, audiences: deps.endpoint === undefined ? [deps.issuer, deps.tokenEndpoint] : [deps.issuer, deps.tokenEndpoint, deps.endpoint], keys: agent.authentication.jwks.keys,
     nowMs, clockSkewSeconds: deps.clockSkewSeconds,
   });
   if (!check.ok) return refuse(failed(check.problem), established);

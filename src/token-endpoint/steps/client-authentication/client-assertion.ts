@@ -15,7 +15,7 @@ export const CLIENT_ASSERTION_ALGS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA
 
 export interface AssertionExpectations {
   readonly clientId: string;
-  /** The audiences accepted: the issuer identifier and the token endpoint URL. */
+  /** The audiences accepted: the issuer identifier, the token endpoint URL (and the endpoint called, at /revoke). */
   readonly audiences: readonly string[];
   readonly keys: readonly JWK[];
   readonly nowMs: number;
@@ -40,7 +40,7 @@ export function checkClientAssertion(jws: StrictJws, expect: AssertionExpectatio
   if (typeof jti !== 'string' || jti === '') return fail('unique jti (JWT ID) must be provided in the client_assertion JWT');
   if (iss !== expect.clientId || payload.sub !== expect.clientId) return fail('iss and sub must be the client_id');
   const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? aud : undefined;
-  if (!audiences?.some((a) => expect.audiences.includes(a))) return fail('audience (aud) must be the issuer identifier or the token endpoint URL');
+  if (!audiences?.some((a) => expect.audiences.includes(a))) return fail(expect.audiences.length > 2 ? 'audience (aud) must be the issuer identifier, the token endpoint URL or this endpoint\'s URL' : 'audience (aud) must be the issuer identifier or the token endpoint URL');
   if (payload.iat !== undefined && typeof payload.iat !== 'number') return fail('invalid iat value');
   if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + skew)) return fail('the client_assertion is not valid yet');
   if (now - skew >= exp) return fail('the client_assertion has expired');
