@@ -59,6 +59,35 @@ export function createKillSwitch(deps: KillSwitchDeps) {
     deps.onTrip?.(name);
   }
 
+  /** Grants counted in this turn and not yet written, per window key (one entry per agent and epoch). */
+  const pendingGrants = new Map<string, { count: number; windowMs: number }>();
+  let flushScheduled = false;
+
+  function takePendingGrants(windowKey: string): number {
+    const pending = pendingGrants.get(windowKey);
+    pendingGrants.delete(windowKey);
+    return pending?.count ?? 0;
+  }
+
+  function flushGrants(): void {
+    flushScheduled = false;
+    const nowMs = deps.now();
+    for (const [windowKey, { count, windowMs }] of pendingGrants) {
+      state.hit(windowKey, windowMs, nowMs, count).catch((err: unknown) => { deps.log.error({ err }, 'kill switch could not count grants'); });
+    }
+    pendingGrants.clear();
+  }
+
+  function countGrantLater(windowKey: string, windowMs: number): void {
+    const pending = pendingGrants.get(windowKey);
+    if (pending) pending.count += 1;
+    else pendingGrants.set(windowKey, { count: 1, windowMs });
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushGrants);
+    }
+  }
+
   async function evaluate(record: ExchangeRecord): Promise<void> {
     const agentId = record.agent.client_id;
     if (!record.agent.authenticated || agentId === null) return;
@@ -80,13 +109,20 @@ export function createKillSwitch(deps: KillSwitchDeps) {
     }
     if (config.denialRatio && countsForRatio) {
       const { windowMs, minRequests, ratio } = config.denialRatio;
-      const [total, denied] = await Promise.all([
-        state.hit(key('ks-all'), windowMs, nowMs),
-        cause === 'agent' ? state.hit(key('ks-deny'), windowMs, nowMs) : 0,
-      ]);
-      if (cause === 'agent' && total >= minRequests && denied / total > ratio) {
-        await trigger(agentId, epoch, 'denial_ratio', `${Math.round((denied / total) * 100)}% of ${Math.floor(total)} exchanges denied for the agent's own requests`, record.request_id);
-        return;
+      const allKey = key('ks-all');
+      if (cause === 'granted') {
+        // A grant cannot trip the ratio: it is counted with the turn's other grants (one shared-state write
+        // per agent and turn instead of one per exchange). A denial of this replica takes them along (below).
+        countGrantLater(allKey, windowMs);
+      } else {
+        const [total, denied] = await Promise.all([
+          state.hit(allKey, windowMs, nowMs, 1 + takePendingGrants(allKey)),
+          state.hit(key('ks-deny'), windowMs, nowMs),
+        ]);
+        if (total >= minRequests && denied / total > ratio) {
+          await trigger(agentId, epoch, 'denial_ratio', `${Math.round((denied / total) * 100)}% of ${Math.floor(total)} exchanges denied for the agent's own requests`, record.request_id);
+          return;
+        }
       }
     }
     if (config.distinctUsers && cause === 'granted' && record.user) {

@@ -102,13 +102,13 @@ export class MemoryState implements SharedState {
     return Promise.resolve(this.#events.filter((e) => Number(e.cursor) > after).slice(0, limit));
   }
 
-  hit(key: string, windowMs: number, nowMs: number): Promise<number> {
+  hit(key: string, windowMs: number, nowMs: number, count = 1): Promise<number> {
     const bucket = Math.floor(nowMs / windowMs);
     const c = this.#counters.get(key);
     let next: { bucket: number; current: number; previous: number };
-    if (!c || c.bucket < bucket - 1) next = { bucket, current: 1, previous: 0 };
-    else if (c.bucket === bucket - 1) next = { bucket, current: 1, previous: c.current };
-    else next = { ...c, current: c.current + 1 };
+    if (!c || c.bucket < bucket - 1) next = { bucket, current: count, previous: 0 };
+    else if (c.bucket === bucket - 1) next = { bucket, current: count, previous: c.current };
+    else next = { ...c, current: c.current + count };
     this.#counters.set(key, next);
     return Promise.resolve(slidingCount(next.current, next.previous, windowMs, nowMs));
   }

@@ -33,9 +33,12 @@ function replies(results: ExecResult): unknown[] {
 }
 
 const HIT_COMMAND = 'brokerRateWindowHit';
-/** KEYS[1] this window (incremented, expires after two windows), KEYS[2] the previous one; returns both counts. */
+/**
+ * KEYS[1] this window (incremented by ARGV[2], expires after two windows), KEYS[2] the previous one; returns
+ * both counts.
+ */
 const HIT_SCRIPT = `
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 local previous = redis.call('GET', KEYS[2])
 return { count, previous or '0' }
@@ -234,13 +237,13 @@ export class RedisState implements SharedState {
     return Buffer.from(won, 'base64url');
   }
 
-  async hit(key: string, windowMs: number, nowMs: number): Promise<number> {
+  async hit(key: string, windowMs: number, nowMs: number, count = 1): Promise<number> {
     const bucket = Math.floor(nowMs / windowMs);
     const current = rateWindowKey(this.prefix, key, bucket);
     const previous = rateWindowKey(this.prefix, key, bucket - 1);
-    const hitWindow = (this.redis as unknown as Record<typeof HIT_COMMAND, (current: string, previous: string, ttlMs: number) => Promise<[number, string]>>)[HIT_COMMAND];
-    const [count, prev] = await this.#run('INCR', () => hitWindow.call(this.redis, current, previous, windowMs * 2));
-    return slidingCount(count, Number(prev), windowMs, nowMs);
+    const hitWindow = (this.redis as unknown as Record<typeof HIT_COMMAND, (current: string, previous: string, ttlMs: number, count: number) => Promise<[number, string]>>)[HIT_COMMAND];
+    const [total, prev] = await this.#run('INCR', () => hitWindow.call(this.redis, current, previous, windowMs * 2, count));
+    return slidingCount(total, Number(prev), windowMs, nowMs);
   }
 
   async addDistinct(key: string, member: string, windowMs: number, nowMs: number): Promise<number> {

@@ -97,10 +97,10 @@ export interface SharedState {
   /** Events after `cursor` (all retained events when undefined), oldest first. */
   eventsSince(cursor: string | undefined, limit?: number): Promise<StateEvent[]>;
   /**
-   * Counts one event under `key` and returns the sliding-window count (the current fixed window plus the
-   * previous one weighted by how much of it still overlaps), shared by every replica.
+   * Counts one event (or `count` events at once) under `key` and returns the sliding-window count (the current
+   * fixed window plus the previous one weighted by how much of it still overlaps), shared by every replica.
    */
-  hit(key: string, windowMs: number, nowMs: number): Promise<number>;
+  hit(key: string, windowMs: number, nowMs: number, count?: number): Promise<number>;
   /** Adds `member` to a per-window set under `key` and returns how many distinct members the window holds. */
   addDistinct(key: string, member: string, windowMs: number, nowMs: number): Promise<number>;
   /**

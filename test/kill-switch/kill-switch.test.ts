@@ -2,7 +2,7 @@
  * The kill switch counts only what the agent did, and a reinstatement starts fresh windows. Real parts: the
  * in-memory shared state, the real admin actions and sink; records as the token endpoint writes them.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createAdminActions } from '../../src/admin/admin-actions.js';
 import { MemorySink } from '../../src/attribution/memory-sink.js';
 import type { ExchangeRecord } from '../../src/attribution/record.js';
@@ -52,7 +52,7 @@ function setup(config: NonNullable<BrokerConfig['killSwitch']>) {
   }), epochs);
   const observe = createKillSwitch({ config, state, actions, epochs, log: createLogger('silent'), now: () => nowMs });
   return {
-    state, sink, actions,
+    state, sink, actions, observe,
     advance: (ms: number) => { nowMs += ms; },
     /** Feeds records one at a time, letting each evaluation settle (as one request after another would). */
     async feed(reasons: readonly string[], extra: Partial<ExchangeRecord> = {}) {
@@ -107,6 +107,24 @@ describe('the denial-ratio trigger counts only what the agent did', () => {
     await ks.feed(times(200, 'subject_token_invalid'));
     await ks.feed(times(50, 'scope_empty_after_narrowing'), { scopes: { requested: ['crm.admin'], granted: [], dropped: [{ scope: 'crm.admin', reason: 'not_in_catalog' }] } });
     expect(await ks.suspendedBy()).toBe('kill-switch:denial_ratio');
+  });
+
+  it('grants of one event-loop turn are one shared-state write; a denial of that turn counts them with it', async () => {
+    const ks = setup(RATIO);
+    const hits = vi.spyOn(ks.state, 'hit');
+    for (const reason of [...times(20, 'granted'), ...times(50, 'resource_unknown')]) ks.observe(record(reason));
+    for (let i = 0; i < 10; i += 1) await new Promise((resolve) => setImmediate(resolve));
+    // Without the turn's grants in the denials' count, 50 of 50 would be denied and the agent suspended.
+    expect(await ks.suspendedBy()).toBeUndefined(); // 50 / 70 = 71 % <= 80 %
+    const allWindow = hits.mock.calls.filter(([key]) => key.startsWith('ks-all:'));
+    expect(allWindow).toHaveLength(50);
+    expect(allWindow.map((call) => call[3] ?? 1).reduce((a, b) => a + b, 0)).toBe(70);
+    hits.mockClear();
+    for (const reason of times(30, 'granted')) ks.observe(record(reason));
+    for (let i = 0; i < 10; i += 1) await new Promise((resolve) => setImmediate(resolve));
+    expect(hits.mock.calls.filter(([key]) => key.startsWith('ks-all:')).map((call) => call[3])).toEqual([30]);
+    await ks.feed(times(1, 'resource_unknown')); // 51 / 101: still below
+    expect(await ks.suspendedBy()).toBeUndefined();
   });
 
   it('grants keep the ratio down as before', async () => {

@@ -33,6 +33,8 @@ export function sharedStateContract(name: string, make: () => SharedState | Prom
       expect(await state.hit('other', windowMs, t0 + 1)).toBe(1);
       // Half-way through the next window: 1 now + 2 from the previous window weighted by 0.5.
       expect(await state.hit('k', windowMs, t0 + windowMs + windowMs / 2)).toBe(2);
+      // Several events counted at once (a turn's grants, kill-switch.ts): 2 + 5 now, + 1 of the previous window.
+      expect(await state.hit('k', windowMs, t0 + windowMs + windowMs / 2, 5)).toBe(7);
       expect(await state.addDistinct('u', 'alice', windowMs, t0)).toBe(1);
       expect(await state.addDistinct('u', 'alice', windowMs, t0 + 1)).toBe(1);
       expect(await state.addDistinct('u', 'bob', windowMs, t0 + 2)).toBe(2);

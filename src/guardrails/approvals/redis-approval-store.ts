@@ -3,7 +3,7 @@
  * one Lua script over that hash alone (Cluster-safe), so an approval given at one replica is seen, and minted
  * exactly once, at any other. Fields: `request` (the immutable JSON), `status`, `expires_at`, `interval`,
  * `next_poll`, `decision` (JSON), `minted_jti`. An index (sorted set by creation time) serves the admin listing;
- * the gate statistics are one hash of counters. Any Redis failure rejects with StateUnavailableError.
+ * the gate statistics are one hash of counters, written once per event-loop turn. Any Redis failure rejects with StateUnavailableError.
  */
 import type { RedisClient } from '../../state/connect-redis.js';
 import { StateUnavailableError } from '../../state/shared-state.js';
@@ -147,15 +147,47 @@ export class RedisApprovalStore implements ApprovalStore {
     return out;
   }
 
-  async countExchange(tool: string, gated: boolean): Promise<void> {
-    await this.#run('count', async () => {
-      const tx = this.redis.multi().hincrby(this.#statsKey, `${tool}:exchanges`, 1);
-      if (gated) tx.hincrby(this.#statsKey, `${tool}:gated`, 1);
-      await tx.exec();
-    });
+  /**
+   * Counts are added up in memory and written once per event-loop turn (one HINCRBY per tool and kind, one
+   * pipelined write), not three commands (MULTI, HINCRBY, EXEC) per exchange: the counters are statistics,
+   * not a guard, and under load a turn carries several exchanges. Every caller of one turn shares that write's
+   * promise, so a failure still reaches each one's error handler; what failed to be written is added back and
+   * goes with the next turn's write (nothing is lost to a Redis outage while this process lives).
+   */
+  countExchange(tool: string, gated: boolean): Promise<void> {
+    this.#add(`${tool}:exchanges`, 1);
+    if (gated) this.#add(`${tool}:gated`, 1);
+    this.#scheduled ??= new Promise<void>((resolve) => { setImmediate(resolve); }).then(() => this.#flush());
+    return this.#scheduled;
+  }
+
+  readonly #pending = new Map<string, number>();
+  #scheduled: Promise<void> | undefined;
+
+  #add(field: string, n: number): void {
+    this.#pending.set(field, (this.#pending.get(field) ?? 0) + n);
+  }
+
+  async #flush(): Promise<void> {
+    this.#scheduled = undefined;
+    if (this.#pending.size === 0) return;
+    const batch = [...this.#pending];
+    this.#pending.clear();
+    try {
+      await this.#run('count', async () => {
+        const pipeline = this.redis.pipeline();
+        for (const [field, n] of batch) pipeline.hincrby(this.#statsKey, field, n);
+        for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+      });
+    } catch (err) {
+      for (const [field, n] of batch) this.#add(field, n);
+      throw err;
+    }
   }
 
   async stats(): Promise<GateStats> {
+    // This replica's counts of the current turn first, so that what it has answered is in what it reports.
+    await this.#flush();
     const all = await this.#run('stats', () => this.redis.hgetall(this.#statsKey));
     const out: Record<string, { exchanges: number; gated: number }> = {};
     for (const [field, value] of Object.entries(all)) {

@@ -4,10 +4,11 @@
  * approval (two replicas, one approval) exactly one wins.
  */
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { ApprovalRequest } from '../../../src/guardrails/approvals/approval.js';
 import { MemoryApprovalStore, newApprovalId, type ApprovalStore } from '../../../src/guardrails/approvals/approval-store.js';
 import { RedisApprovalStore } from '../../../src/guardrails/approvals/redis-approval-store.js';
+import { StateUnavailableError } from '../../../src/state/shared-state.js';
 import { cleanupPrefix, REDIS_URL, requireRedis, uniquePrefix } from '../../support/redis.js';
 
 const redisUp = await requireRedis('the Redis approval store');
@@ -82,5 +83,41 @@ describe.each(stores)('approval store (%s)', (_name, make) => {
     expect(await b.recordUse(r.id, use('replayed', 'u3'))).toBe('again');
     expect(await a.recordUse(r.id, use('replayed', 'u3'))).toBe('retry');
     expect(await b.get(r.id)).toMatchObject({ status: 'minted', used: { by: 'tool', atMs: T0 + 3000 } });
+  });
+});
+
+describe.runIf(redisUp)('gate statistics on Redis: written once per event-loop turn', () => {
+  const statsPrefix = uniquePrefix();
+  afterAll(async () => { await cleanupPrefix(statsPrefix); });
+
+  it('a turn\'s counts leave in one pipelined write (no MULTI); the other replica reads them once it is done; stats() includes this replica\'s own turn', async () => {
+    const [x, y] = [new Redis(REDIS_URL, { maxRetriesPerRequest: 1 }), new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })];
+    clients.push(x, y);
+    const [a, b] = [new RedisApprovalStore(x, statsPrefix), new RedisApprovalStore(y, statsPrefix)];
+    const pipelines = vi.spyOn(x, 'pipeline');
+    const multis = vi.spyOn(x, 'multi');
+    const counted = Array.from({ length: 10 }, (_, i) => a.countExchange(i < 6 ? 'pay' : 'crm', i < 4));
+    await Promise.all(counted);
+    expect(pipelines).toHaveBeenCalledTimes(1);
+    expect(multis).not.toHaveBeenCalled();
+    expect(await b.stats()).toEqual({ pay: { exchanges: 6, gated: 4 }, crm: { exchanges: 4, gated: 0 } });
+    // Not awaited: stats() at the same replica writes the turn's counts before it reads.
+    void a.countExchange('pay', true);
+    expect(await a.stats()).toEqual({ pay: { exchanges: 7, gated: 5 }, crm: { exchanges: 4, gated: 0 } });
+  });
+
+  it('Redis unreachable: each caller hears state_unavailable, and the counts go with the next write once it is back', async () => {
+    const x = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+    const y = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    clients.push(x, y);
+    const [a, b] = [new RedisApprovalStore(x, `${statsPrefix}down:`), new RedisApprovalStore(y, `${statsPrefix}down:`)];
+    const failed = await Promise.allSettled([a.countExchange('pay', true), a.countExchange('pay', false)]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect((failed[0] as PromiseRejectedResult).reason).toBeInstanceOf(StateUnavailableError);
+    expect(await b.stats()).toEqual({});
+    // The failed write started the connection (lazyConnect); the offline queue is off, so nothing waited for it.
+    if (x.status !== 'ready') await new Promise((resolve) => { x.once('ready', resolve); });
+    await a.countExchange('pay', false);
+    expect(await b.stats()).toEqual({ pay: { exchanges: 3, gated: 1 } });
   });
 });
