@@ -90,15 +90,15 @@ describe.runIf(redisUp)('gate statistics on Redis: written once per event-loop t
   const statsPrefix = uniquePrefix();
   afterAll(async () => { await cleanupPrefix(statsPrefix); });
 
-  it('a turn\'s counts leave in one pipelined write (no MULTI); the other replica reads them once it is done; stats() includes this replica\'s own turn', async () => {
+  it('a turn\'s counts leave as one HINCRBY per tool and kind (no MULTI); the other replica reads them once it is done; stats() includes this replica\'s own turn', async () => {
     const [x, y] = [new Redis(REDIS_URL, { maxRetriesPerRequest: 1 }), new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })];
     clients.push(x, y);
     const [a, b] = [new RedisApprovalStore(x, statsPrefix), new RedisApprovalStore(y, statsPrefix)];
-    const pipelines = vi.spyOn(x, 'pipeline');
+    const increments = vi.spyOn(x, 'hincrby');
     const multis = vi.spyOn(x, 'multi');
     const counted = Array.from({ length: 10 }, (_, i) => a.countExchange(i < 6 ? 'pay' : 'crm', i < 4));
     await Promise.all(counted);
-    expect(pipelines).toHaveBeenCalledTimes(1);
+    expect(increments.mock.calls.map((call) => call.slice(1))).toEqual([['pay:exchanges', 6], ['pay:gated', 4], ['crm:exchanges', 4]]);
     expect(multis).not.toHaveBeenCalled();
     expect(await b.stats()).toEqual({ pay: { exchanges: 6, gated: 4 }, crm: { exchanges: 4, gated: 0 } });
     // Not awaited: stats() at the same replica writes the turn's counts before it reads.
