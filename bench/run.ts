@@ -55,6 +55,7 @@ const { values: opts } = parseArgs({
     slice: { type: 'string' },
     'slice-warmup': { type: 'string' },
     'semi-space': { type: 'string', default: '16' },
+    tsx: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -65,7 +66,7 @@ type ScenarioId = (typeof SCENARIOS)[number];
 const isScenario = (s: string): s is ScenarioId => (SCENARIOS as readonly string[]).includes(s);
 
 if (opts.help) {
-  console.log(`usage: npm run bench -- [--quick] [--duration S] [--warmup S] [--connections N] [--pool N] [--rounds N] [--scenarios ${SCENARIOS.join(',')}] [--no-pin] [--cpu-prof] [--semi-space MiB (default 16, 0 = node default)]`);
+  console.log(`usage: npm run bench -- [--quick] [--duration S] [--warmup S] [--connections N] [--pool N] [--rounds N] [--scenarios ${SCENARIOS.join(',')}] [--no-pin] [--cpu-prof] [--semi-space MiB (default 16, 0 = node default)] [--tsx (servers through tsx, as npm start runs, instead of compiled)]`);
   console.log('       npm run bench -- --soak S       broker-same (durable sink) at half of its saturation rate for S seconds; memory at start and end');
   console.log('       npm run bench -- --alternate N --scenarios broker-same,broker-durable[,...] [--slice S (default 1)] [--slice-warmup S (default 0.25)]');
   console.log('                                       broker servers side by side, the load alternating between them for N cycles; per-cycle ratios to the first');
@@ -112,9 +113,21 @@ if (stdoutDir !== undefined) await mkdir(stdoutDir, { recursive: true });
 // The orchestrator (and the bench IdP it serves) stays off the servers' core too: CPU 1, with the load generator.
 if (pinned) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 
+// The servers under test run as the broker ships (`npm run build`, bin dist/cli/main.js): compiled by tsc,
+// run by plain node. Through tsx (`--tsx`, as `npm start` runs), esbuild's keepNames wraps every closure
+// created per request in a `__name` call (Object.defineProperty), ~3 % of the broker's CPU per request in a
+// profile, which the plain-JS baselines (oidc-provider, koa) never pay. Load generators keep tsx.
+const compiledServers = !opts.tsx;
+if (compiledServers) {
+  const built = spawnSync(process.execPath, [join(repoDir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(benchDir, 'tsconfig.servers.json')], { stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('bench: compiling the servers (bench/tsconfig.servers.json) failed');
+}
+
 // ---------- child processes ----------
 function command(script: string, cpu: number, nodeArgs: readonly string[]): { cmd: string; args: string[] } {
-  const args = [...nodeArgs, '--import', 'tsx', join(benchDir, script)];
+  const args = compiledServers && script.startsWith('servers/')
+    ? [...nodeArgs, join(benchDir, '.build', 'bench', script.replace(/\.ts$/u, '.js'))]
+    : [...nodeArgs, '--import', 'tsx', join(benchDir, script)];
   return pinned ? { cmd: 'taskset', args: ['-c', String(cpu), process.execPath, ...args] } : { cmd: process.execPath, args };
 }
 
@@ -460,7 +473,7 @@ async function alternate(cycles: number): Promise<void> {
   const sortedFinite = (values: readonly number[]): number[] => values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   console.log('');
   console.log(`Alternating benchmark ${started.toISOString()} | ${cpus()[0]?.model ?? 'cpu?'} ×${cpus().length} | node ${process.version}`);
-  console.log(`${connections} connections, ${cycles} cycles of ${sliceSeconds} s per server (+ ${sliceWarmupSeconds} s unmeasured before each slice), order reversed every other cycle | servers: ${serverNodeArgs.length > 0 ? serverNodeArgs.join(' ') : 'node defaults'} | load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')} | ${pinned ? 'pinned' : 'NOT pinned'}`);
+  console.log(`${connections} connections, ${cycles} cycles of ${sliceSeconds} s per server (+ ${sliceWarmupSeconds} s unmeasured before each slice), order reversed every other cycle | servers: ${compiledServers ? 'compiled (tsc)' : 'through tsx'}, ${serverNodeArgs.length > 0 ? serverNodeArgs.join(' ') : 'node defaults'} | load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')} | ${pinned ? 'pinned' : 'NOT pinned'}`);
   console.log('');
   console.log('| scenario | what | median req/s | slices min–max | median CPU µs/req | median p99 ms | non-2xx/err |');
   console.log('|---|---|---:|---:|---:|---:|---:|');
@@ -497,7 +510,7 @@ async function alternate(cycles: number): Promise<void> {
   await writeFile(file, `${JSON.stringify({
     date: started.toISOString(),
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version, platform: `${process.platform}-${process.arch}` },
-    options: { cycles, sliceSeconds, sliceWarmupSeconds, warmupSeconds, connections, pinned, scenarios: brokers, serverNodeArgs },
+    options: { cycles, sliceSeconds, sliceWarmupSeconds, warmupSeconds, connections, pinned, scenarios: brokers, serverNodeArgs, compiledServers },
     slices,
     summary,
   }, null, 2)}\n`);
@@ -620,7 +633,7 @@ async function main(): Promise<void> {
     date: started.toISOString(),
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version, platform: `${process.platform}-${process.arch}` },
     loadAverage: { before: loadAverageBefore, after: loadavg() },
-    options: { rounds, connections, warmupSeconds, durationSeconds, poolSize: needsFresh ? poolSize : 0, pinned, scenarios: selected, serverNodeArgs },
+    options: { rounds, connections, warmupSeconds, durationSeconds, poolSize: needsFresh ? poolSize : 0, pinned, scenarios: selected, serverNodeArgs, compiledServers },
     rows,
     summary,
   }, null, 2)}\n`);
@@ -693,7 +706,7 @@ function report(rows: readonly Row[], started: Date): Record<string, number | st
   const row = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i >= 2 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(' | ')} |`;
   console.log('');
   console.log(`Benchmark ${started.toISOString()} | ${cpus()[0]?.model ?? 'cpu?'} ×${cpus().length} | node ${process.version}`);
-  console.log(`${connections} connections, ${warmupSeconds} s warm-up + ${durationSeconds} s measured per scenario${rounds > 1 ? `, ${rounds} interleaved rounds (median shown)` : ''} | servers: ${serverNodeArgs.length > 0 ? serverNodeArgs.join(' ') : 'node defaults'} | load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')} | ${pinned ? 'pinned: server CPU 0, load generator + orchestrator CPU 1 (taskset)' : 'NOT pinned (taskset unavailable, fewer than 2 CPUs, or --no-pin)'}`);
+  console.log(`${connections} connections, ${warmupSeconds} s warm-up + ${durationSeconds} s measured per scenario${rounds > 1 ? `, ${rounds} interleaved rounds (median shown)` : ''} | servers: ${compiledServers ? 'compiled (tsc)' : 'through tsx'}, ${serverNodeArgs.length > 0 ? serverNodeArgs.join(' ') : 'node defaults'} | load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')} | ${pinned ? 'pinned: server CPU 0, load generator + orchestrator CPU 1 (taskset)' : 'NOT pinned (taskset unavailable, fewer than 2 CPUs, or --no-pin)'}`);
   console.log('');
   console.log(row(header));
   console.log(`|${widths.map((w, i) => (i >= 2 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`);
