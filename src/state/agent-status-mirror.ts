@@ -37,6 +37,11 @@ const PAGE = 1000;
 interface Poll {
   readonly startedAt: number;
   readonly done: Promise<void>;
+  /**
+   * Whether it succeeded, or TIMED_OUT a window after it started: one timer per poll, shared by every caller
+   * that waits on it (not one timer and race per exchange).
+   */
+  settled?: Promise<boolean | typeof TIMED_OUT>;
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -109,9 +114,13 @@ export class AgentStatusMirror implements AgentStatusView {
     const deadline = performance.now() + this.#windowMs;
     while (this.#freshAsOf < since) {
       const poll = this.#running ?? this.#startPoll();
-      const ok = await within(poll.done.then(() => true, () => false), deadline - performance.now());
+      poll.settled ??= within(poll.done.then(() => true, () => false), poll.startedAt + this.#windowMs - performance.now());
+      const ok = await poll.settled;
+      // A poll still unanswered a window after it started, or polls that kept ending before `since` for a
+      // whole window: the state is not answering in time, and the caller fails closed.
       if (ok === TIMED_OUT) throw new StateUnavailableError(`agent status feed not confirmed within ${String(this.#windowMs)} ms`);
       if (!ok && poll.startedAt >= since) throw new StateUnavailableError('agent status feed cannot be read');
+      if (this.#freshAsOf < since && performance.now() > deadline) throw new StateUnavailableError(`agent status feed not confirmed within ${String(this.#windowMs)} ms`);
     }
   }
 

@@ -3,7 +3,7 @@
  * while fresh, sees changes committed before an after-mint check, shares feed reads, and fails closed
  * (StateUnavailableError) whenever it cannot confirm it is within the propagation window.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AgentStatusMirror } from '../../src/state/agent-status-mirror.js';
 import { MemoryState } from '../../src/state/memory-state.js';
 import { StateUnavailableError, type AgentStatusOverride, type Revocation, type SharedState } from '../../src/state/shared-state.js';
@@ -87,6 +87,19 @@ describe('agent-status mirror', () => {
     const before = state.feedReads;
     await Promise.all(Array.from({ length: 50 }, () => mirror.latest('agent-a')));
     expect(state.feedReads - before).toBeLessThanOrEqual(2);
+  });
+
+  it('concurrent after-mint checks share one poll\'s timer too (not a timer and a race per exchange)', async () => {
+    const state = new SwitchableState();
+    const mirror = mirrorOf(state, 1000, 60_000);
+    await mirror.latest('agent-a');
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      await Promise.all(Array.from({ length: 50 }, () => mirror.latest('agent-a')));
+      expect(timers.mock.calls.length).toBeLessThanOrEqual(2);
+    } finally {
+      timers.mockRestore();
+    }
   });
 
   it('fails closed once the feed has not been read successfully within the window', async () => {
