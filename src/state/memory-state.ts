@@ -1,6 +1,6 @@
 /** SharedState for a single process (the embedded default). */
 import { randomBytes } from 'node:crypto';
-import { compareCursors, slidingCount, type AgentStatusOverride, type AgentStatusSnapshot, type FeedPage, type Revocation, type RevocationSnapshot, type SharedState, type StateEvent } from './shared-state.js';
+import { compareCursors, slidingCount, type AgentStatusOverride, type AgentStatusSnapshot, type FeedPage, type RateWindow, type Revocation, type RevocationSnapshot, type SharedState, type StateEvent } from './shared-state.js';
 import { mergeRules, ruleId } from '../revocation/rules.js';
 
 const MAX_EVENTS = 10_000;
@@ -111,6 +111,12 @@ export class MemoryState implements SharedState {
     else next = { ...c, current: c.current + count };
     this.#counters.set(key, next);
     return Promise.resolve(slidingCount(next.current, next.previous, windowMs, nowMs));
+  }
+
+  async hitGroup(group: string, windows: readonly RateWindow[], nowMs: number): Promise<number[]> {
+    const counts: number[] = [];
+    for (const w of windows) counts.push(await this.hit(`${group}:${w.key}`, w.windowMs, nowMs));
+    return counts;
   }
 
   addDistinct(key: string, member: string, windowMs: number, nowMs: number): Promise<number> {

@@ -5,11 +5,11 @@
  * reconnects in the background). Key layout and hash tags: state-keys.ts.
  */
 import { randomBytes } from 'node:crypto';
-import type { AgentStatusOverride, AgentStatusSnapshot, FeedPage, Revocation, RevocationSnapshot, SharedState, StateEvent } from './shared-state.js';
+import type { AgentStatusOverride, AgentStatusSnapshot, FeedPage, RateWindow, Revocation, RevocationSnapshot, SharedState, StateEvent } from './shared-state.js';
 import { compareCursors, ReplicationUnconfirmedError, slidingCount, StateUnavailableError } from './shared-state.js';
 import { parseRule, ruleId } from '../revocation/rules.js';
 import { connectRedis, DEFAULT_COMMAND_TIMEOUT_MS, type RedisClient, type RedisConnectOptions } from './connect-redis.js';
-import { distinctWindowKey, onceKey, rateWindowKey, stateKey } from './state-keys.js';
+import { distinctWindowKey, onceKey, rateGroupKey, rateWindowKey, stateKey } from './state-keys.js';
 
 export type RedisStateOptions = RedisConnectOptions & {
   readonly prefix?: string;
@@ -42,6 +42,22 @@ local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 local previous = redis.call('GET', KEYS[2])
 return { count, previous or '0' }
+`;
+
+const HIT_GROUP_COMMAND = 'brokerRateGroupHit';
+/**
+ * One window per pair of keys (KEYS[2i-1] this window, incremented, expires after ARGV[i] ms; KEYS[2i] the
+ * previous one); returns every window's two counts in order. Every key carries the group's hash tag.
+ */
+const HIT_GROUP_SCRIPT = `
+local out = {}
+for i = 1, #KEYS, 2 do
+  local count = redis.call('INCR', KEYS[i])
+  redis.call('PEXPIRE', KEYS[i], ARGV[(i + 1) / 2])
+  out[#out + 1] = count
+  out[#out + 1] = redis.call('GET', KEYS[i + 1]) or '0'
+end
+return out
 `;
 
 const UPSERT_COMMAND = 'brokerUpsertRevocation';
@@ -94,6 +110,7 @@ export class RedisState implements SharedState {
     // for the client (the rate-limit windows are counted on every exchange). ioredis sends it by EVALSHA,
     // loading it once per connection; both keys share the limit's hash tag.
     redis.defineCommand(HIT_COMMAND, { numberOfKeys: 2, lua: HIT_SCRIPT });
+    redis.defineCommand(HIT_GROUP_COMMAND, { lua: HIT_GROUP_SCRIPT });
     this.#writer.defineCommand(UPSERT_COMMAND, { numberOfKeys: 3, lua: UPSERT_SCRIPT });
   }
 
@@ -244,6 +261,19 @@ export class RedisState implements SharedState {
     const hitWindow = (this.redis as unknown as Record<typeof HIT_COMMAND, (current: string, previous: string, ttlMs: number, count: number) => Promise<[number, string]>>)[HIT_COMMAND];
     const [total, prev] = await this.#run('INCR', () => hitWindow.call(this.redis, current, previous, windowMs * 2, count));
     return slidingCount(total, Number(prev), windowMs, nowMs);
+  }
+
+  async hitGroup(group: string, windows: readonly RateWindow[], nowMs: number): Promise<number[]> {
+    const keys: string[] = [];
+    const ttls: number[] = [];
+    for (const w of windows) {
+      const bucket = Math.floor(nowMs / w.windowMs);
+      keys.push(rateGroupKey(this.prefix, group, w.key, bucket), rateGroupKey(this.prefix, group, w.key, bucket - 1));
+      ttls.push(w.windowMs * 2);
+    }
+    const hitGroup = (this.redis as unknown as Record<typeof HIT_GROUP_COMMAND, (numKeys: number, ...args: (string | number)[]) => Promise<(number | string)[]>>)[HIT_GROUP_COMMAND];
+    const reply = await this.#run('INCR', () => hitGroup.call(this.redis, keys.length, ...keys, ...ttls));
+    return windows.map((w, i) => slidingCount(Number(reply[2 * i]), Number(reply[2 * i + 1]), w.windowMs, nowMs));
   }
 
   async addDistinct(key: string, member: string, windowMs: number, nowMs: number): Promise<number> {

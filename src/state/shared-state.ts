@@ -101,6 +101,12 @@ export interface SharedState {
    * fixed window plus the previous one weighted by how much of it still overlaps), shared by every replica.
    */
   hit(key: string, windowMs: number, nowMs: number, count?: number): Promise<number>;
+  /**
+   * Counts one event in each of several windows of one `group` (an agent's own limit and its per-tool limit)
+   * at once, and returns each window's sliding count, in order. With Redis: one script call over keys that
+   * share the group's hash tag, instead of one call per window.
+   */
+  hitGroup(group: string, windows: readonly RateWindow[], nowMs: number): Promise<number[]>;
   /** Adds `member` to a per-window set under `key` and returns how many distinct members the window holds. */
   addDistinct(key: string, member: string, windowMs: number, nowMs: number): Promise<number>;
   /**
@@ -193,6 +199,12 @@ export function compareCursors(a: string, b: string): number {
 }
 
 /** The sliding-window estimate from two fixed windows. */
+/** One window of a group (SharedState.hitGroup): its name within the group and its length. */
+export interface RateWindow {
+  readonly key: string;
+  readonly windowMs: number;
+}
+
 export function slidingCount(current: number, previous: number, windowMs: number, nowMs: number): number {
   const elapsed = (nowMs % windowMs) / windowMs;
   return current + previous * (1 - elapsed);

@@ -8,6 +8,7 @@
  *   <prefix>{state}:feed-key         STRING  the key of the feed's user-rule hashes (random, set once)
  *   <prefix>{state}:events           STREAM  the feed replicas and validators follow (capped)
  *   <prefix>{rl:<key>}:<bucket>      STRING  one fixed rate-limit window (current and previous share the tag)
+ *   <prefix>{rlg:<group>}:<key>:<bucket> STRING one window of a group counted together (an agent's limits)
  *   <prefix>{hll:<key>}:<bucket>     HLL     distinct members in one window
  *   <prefix>once:<key>               STRING  one-time claims (DPoP proof jtis), SET NX PX (single-key)
  *   <prefix>oidc:<model>:<id>        STRING  oidc-provider's replay cache (single-key commands only)
@@ -17,7 +18,8 @@
  * atomically. That data is small (a few thousand overrides and rules, a stream capped at 10 000 entries)
  * and read mostly by a few polling replicas, so one slot is not a hot spot. Rate-limit and distinct-user
  * windows are written on every exchange, so each limit key gets its own tag and the load spreads over the
- * cluster. Prefixes must not contain `{` or `}` (the configuration refuses them): a tag in the prefix would
+ * cluster; an agent's exchange limits (its own and per tool) are one group under the agent's tag, counted by
+ * one script call per exchange. Prefixes must not contain `{` or `}` (the configuration refuses them): a tag in the prefix would
  * put every key in one slot.
  */
 
@@ -27,6 +29,10 @@ export function stateKey(prefix: string, name: 'agent-status' | 'revocations' | 
 
 export function rateWindowKey(prefix: string, key: string, bucket: number): string {
   return `${prefix}{rl:${key}}:${String(bucket)}`;
+}
+
+export function rateGroupKey(prefix: string, group: string, key: string, bucket: number): string {
+  return `${prefix}{rlg:${group}}:${key}:${String(bucket)}`;
 }
 
 export function distinctWindowKey(prefix: string, key: string, bucket: number): string {

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AgentStatusMirror } from '../../src/state/agent-status-mirror.js';
 import { MemoryState } from '../../src/state/memory-state.js';
-import { StateUnavailableError, type AgentStatusOverride, type Revocation, type SharedState } from '../../src/state/shared-state.js';
+import { StateUnavailableError, type AgentStatusOverride, type RateWindow, type Revocation, type SharedState } from '../../src/state/shared-state.js';
 
 /** A MemoryState behind a switch: the feed (snapshot + events) answers, fails or never answers. */
 class SwitchableState implements SharedState {
@@ -35,6 +35,7 @@ class SwitchableState implements SharedState {
   feedPosition() { return this.inner.feedPosition(); }
   feedKey() { return this.inner.feedKey(); }
   hit(key: string, windowMs: number, nowMs: number) { return this.inner.hit(key, windowMs, nowMs); }
+  hitGroup(group: string, windows: readonly RateWindow[], nowMs: number) { return this.inner.hitGroup(group, windows, nowMs); }
   addDistinct(key: string, member: string, windowMs: number, nowMs: number) { return this.inner.addDistinct(key, member, windowMs, nowMs); }
   claimOnce(key: string, ttlMs: number) { return this.inner.claimOnce(key, ttlMs); }
   confirmReplicated() { return this.inner.confirmReplicated(); }

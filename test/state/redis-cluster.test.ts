@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster } from 'ioredis';
 import { RedisState } from '../../src/state/redis-state.js';
 import { connectRedis, type RedisClient } from '../../src/state/connect-redis.js';
-import { rateWindowKey, stateKey } from '../../src/state/state-keys.js';
+import { rateGroupKey, rateWindowKey, stateKey } from '../../src/state/state-keys.js';
 import { RedisAdapter } from '../../src/provider/redis-adapter.js';
 import { AgentStatusMirror } from '../../src/state/agent-status-mirror.js';
 import { sharedStateContract } from './shared-state-contract.js';
@@ -48,6 +48,9 @@ describe.runIf(serverUp)('on a 3-master Redis Cluster', () => {
     expect(await slot(rateWindowKey(prefix, 'agent:a', 7))).toBe(await slot(rateWindowKey(prefix, 'agent:a', 6)));
     const agentSlots = new Set(await Promise.all(Array.from({ length: 20 }, (_, i) => slot(rateWindowKey(prefix, `agent:agent-${String(i)}`, 1)))));
     expect(agentSlots.size).toBeGreaterThan(1);
+    // An agent's exchange limits are one group (one script call): every window of it, current and previous, in one slot.
+    const groupSlots = new Set(await Promise.all([rateGroupKey(prefix, 'agent:a', 'all', 7), rateGroupKey(prefix, 'agent:a', 'all', 6), rateGroupKey(prefix, 'agent:a', 'tool:crm', 7), rateGroupKey(prefix, 'agent:a', 'tool:billing', 6)].map(slot)));
+    expect(groupSlots.size).toBe(1);
   });
 
   it('a cross-slot MULTI is refused by this cluster (the contract above would catch a wrong key layout)', async () => {

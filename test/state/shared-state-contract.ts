@@ -35,6 +35,14 @@ export function sharedStateContract(name: string, make: () => SharedState | Prom
       expect(await state.hit('k', windowMs, t0 + windowMs + windowMs / 2)).toBe(2);
       // Several events counted at once (a turn's grants, kill-switch.ts): 2 + 5 now, + 1 of the previous window.
       expect(await state.hit('k', windowMs, t0 + windowMs + windowMs / 2, 5)).toBe(7);
+      // A group's windows counted in one call (an agent's own limit and per tool), each in order, each its own count.
+      const group = [{ key: 'all', windowMs }, { key: 'tool:crm', windowMs: windowMs * 2 }];
+      expect(await state.hitGroup('agent:g', group, t0)).toEqual([1, 1]);
+      expect(await state.hitGroup('agent:g', group, t0 + 1)).toEqual([2, 2]);
+      expect(await state.hitGroup('agent:g', [{ key: 'tool:crm', windowMs: windowMs * 2 }], t0 + 2)).toEqual([3]);
+      expect(await state.hitGroup('agent:h', group, t0 + 2)).toEqual([1, 1]);
+      // Half-way through the next window of `all`: 1 now + 2 of the previous window weighted by 0.5.
+      expect((await state.hitGroup('agent:g', group, t0 + windowMs + windowMs / 2))[0]).toBe(2);
       expect(await state.addDistinct('u', 'alice', windowMs, t0)).toBe(1);
       expect(await state.addDistinct('u', 'alice', windowMs, t0 + 1)).toBe(1);
       expect(await state.addDistinct('u', 'bob', windowMs, t0 + 2)).toBe(2);

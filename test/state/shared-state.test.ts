@@ -52,6 +52,7 @@ describe.runIf(redisUp)('redis', () => {
       const started = Date.now();
       await expect(state.agentOverride('agent-a')).rejects.toBeInstanceOf(StateUnavailableError);
       await expect(state.claimOnce('jti', 1000)).rejects.toBeInstanceOf(StateUnavailableError);
+      await expect(state.hitGroup('agent:a', [{ key: 'all', windowMs: 1000 }], Date.now())).rejects.toBeInstanceOf(StateUnavailableError);
       expect(Date.now() - started).toBeLessThan(1000);
       await redis.start();
       await expect.poll(async () => state.ping().then(() => 'up', () => 'down'), { timeout: 5000, interval: 100 }).toBe('up');

@@ -26,12 +26,14 @@ export async function checkRateLimits(
   const { perAgent, perAgentTool } = limits;
   if (!perAgent && !perAgentTool) return null;
   try {
-    // Both windows count every attempt, and are counted together: with Redis the two commands leave in one
-    // pipelined write (auto-pipelining) instead of two sequential round trips.
-    const [agentCount, toolCount] = await Promise.all([
-      perAgent ? state.hit(`agent:${agentId}`, perAgent.windowMs, nowMs) : undefined,
-      perAgentTool ? state.hit(`agent-tool:${agentId}:${toolId}`, perAgentTool.windowMs, nowMs) : undefined,
-    ]);
+    // Both windows count every attempt, and are counted together: one group under the agent's name, so with
+    // Redis one script call (keys under the agent's hash tag) counts both.
+    const windows = [];
+    if (perAgent) windows.push({ key: 'all', windowMs: perAgent.windowMs });
+    if (perAgentTool) windows.push({ key: `tool:${toolId}`, windowMs: perAgentTool.windowMs });
+    const counts = await state.hitGroup(`agent:${agentId}`, windows, nowMs);
+    const agentCount = perAgent ? counts[0] : undefined;
+    const toolCount = perAgentTool ? counts[perAgent ? 1 : 0] : undefined;
     if (perAgent && agentCount !== undefined && agentCount > perAgent.limit) return deny('rate_limited', 'too many exchanges for this agent; slow down');
     if (perAgentTool && toolCount !== undefined && toolCount > perAgentTool.limit) return deny('rate_limited', 'too many exchanges for this agent and tool; slow down');
   } catch {

@@ -26,6 +26,15 @@ describe('step rate-limit', () => {
     expect(denialOf(await runStep(rateLimit, facts, deps))?.reason).toBe('rate_limited');
   });
 
+  it('both limits: counted together, each against its own limit', async () => {
+    const deps = { state: new MemoryState(), rateLimits: { perAgent: { limit: 3, windowMs: 60_000 }, perAgentTool: { limit: 1, windowMs: 60_000 } }, now: () => 1_000 };
+    expect(await runStep(rateLimit, facts, deps)).toEqual({});
+    expect(denialOf(await runStep(rateLimit, facts, deps))?.description).toBe('too many exchanges for this agent and tool; slow down');
+    const otherTool = { ...facts, tool: { ...makeTool(), id: 'billing' } };
+    expect(await runStep(rateLimit, otherTool, deps)).toEqual({});
+    expect(denialOf(await runStep(rateLimit, otherTool, deps))?.description).toBe('too many exchanges for this agent; slow down');
+  });
+
   it('the shared state unreachable: state_unavailable, fail closed', async () => {
     const state = new MemoryState();
     state.hit = () => Promise.reject(new StateUnavailableError('down'));
