@@ -173,14 +173,17 @@ export class RedisApprovalStore implements ApprovalStore {
     if (this.#pending.size === 0) return;
     const batch = [...this.#pending];
     this.#pending.clear();
-    try {
-      // Plain commands, not a Pipeline object (ioredis builds one at a cost): auto-pipelining sends them in
-      // one write with whatever else this turn sends.
-      await this.#run('count', () => Promise.all(batch.map(([field, n]) => this.redis.hincrby(this.#statsKey, field, n))));
-    } catch (err) {
-      for (const [field, n] of batch) this.#add(field, n);
-      throw err;
-    }
+    // Plain commands, not a Pipeline object (ioredis builds one at a cost): auto-pipelining sends them in one
+    // write with whatever else this turn sends. Only the counts whose command failed are added back.
+    const results = await Promise.allSettled(batch.map(([field, n]) => this.redis.hincrby(this.#statsKey, field, n)));
+    let failure: unknown;
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') return;
+      failure ??= result.reason;
+      const [field, n] = batch[i] as [string, number];
+      this.#add(field, n);
+    });
+    if (failure !== undefined) throw new StateUnavailableError('redis approvals count failed', { cause: failure });
   }
 
   async stats(): Promise<GateStats> {
