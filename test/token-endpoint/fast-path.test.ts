@@ -4,7 +4,6 @@
  * carry the same status, the same headers in the same order and the same body, and be recorded the same way.
  * A count of Koa contexts shows which requests the app handled.
  */
-import { request } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/domain/agent.js';
@@ -12,12 +11,13 @@ import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
 import { reserveBroker, trustedIssuer, type RunningTestBroker } from '../support/broker-harness.js';
 import { CRM, testCatalog } from '../support/catalog.js';
 import { startTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+import { headerPairs, rawHttp, type RawAnswer } from '../support/raw-http.js';
 import { AT_TYPE, basic, form, TE_GRANT } from '../support/token-request.js';
 
 const AUDIENCE = 'https://broker.fast-path.test';
 const SECRET = 'fast-path-agent-secret';
 
-interface Answer { status: number; rawHeaders: string[]; body: string }
+type Answer = RawAnswer;
 interface Started { broker: RunningTestBroker; contexts: () => number }
 
 let idp: TestIssuer;
@@ -45,23 +45,7 @@ async function start(tokenFastPath: boolean): Promise<Started> {
 }
 
 function post(b: RunningTestBroker, body: string, headers: Record<string, string>, path = '/token', method = 'POST'): Promise<Answer> {
-  const url = new URL(b.tokenEndpoint);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, method, headers: { 'content-length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => { resolve({ status: res.statusCode ?? 0, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString('utf8') }); });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** Header names and values in order, without `Date` (differs by the second). */
-function headerPairs(answer: Answer): string[][] {
-  const pairs: string[][] = [];
-  for (let i = 0; i < answer.rawHeaders.length; i += 2) pairs.push([answer.rawHeaders[i] ?? '', answer.rawHeaders[i + 1] ?? '']);
-  return pairs.filter(([name]) => name?.toLowerCase() !== 'date');
+  return rawHttp(b.tokenEndpoint, { body, headers, path, method });
 }
 
 const FORM = 'application/x-www-form-urlencoded';

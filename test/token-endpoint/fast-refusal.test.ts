@@ -4,17 +4,17 @@
  * in the same aggregate tally. Two real brokers, one with the fast path and one without, answer the same
  * requests; a first middleware counts which requests reach the app at all.
  */
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AggregateDenialRecord } from '../../src/attribution/record.js';
 import { reserveBroker, type RunningTestBroker } from '../support/broker-harness.js';
 import { testCatalog } from '../support/catalog.js';
+import { headerPairs, rawHttp, type RawAnswer } from '../support/raw-http.js';
 
 const LIMIT = 5;
 /** A fixed clock: the refusal from memory (1 s) never lapses mid-test, whatever the machine's speed. */
 const T0 = Date.now();
 
-interface Answer { status: number; rawHeaders: string[]; body: string }
+type Answer = RawAnswer;
 interface Started { broker: RunningTestBroker; reachedApp: () => number }
 
 async function start(fastRefusal: boolean): Promise<Started> {
@@ -32,27 +32,8 @@ async function start(fastRefusal: boolean): Promise<Started> {
 }
 
 function post(broker: RunningTestBroker, headers: Record<string, string> = {}, path = '/token'): Promise<Answer> {
-  const url = new URL(broker.tokenEndpoint);
   const body = 'grant_type=client_credentials&client_id=nobody&client_secret=wrong';
-  return new Promise((resolve, reject) => {
-    const req = request({
-      host: url.hostname, port: url.port, path, method: 'POST', localAddress: '127.0.0.2',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length), ...headers },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => { resolve({ status: res.statusCode ?? 0, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString('utf8') }); });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** Header names and values in order, without the one that differs by the second (`Date`). */
-function headerPairs(answer: Answer): string[][] {
-  const pairs: string[][] = [];
-  for (let i = 0; i < answer.rawHeaders.length; i += 2) pairs.push([answer.rawHeaders[i] ?? '', answer.rawHeaders[i + 1] ?? '']);
-  return pairs.filter(([name]) => name?.toLowerCase() !== 'date');
+  return rawHttp(broker.tokenEndpoint, { body, path, localAddress: '127.0.0.2', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
 }
 
 let fast: Started;
