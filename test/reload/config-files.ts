@@ -2,6 +2,10 @@
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BrokerConfig } from '../../src/domain/broker-config.js';
+import { loadConfigSet } from '../../src/reload/load-sets.js';
+import { baseConfig, reserveBroker, trustedIssuer, type RunningTestBroker } from '../support/broker-harness.js';
+import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 
 export const RELOAD_CRM = 'https://crm.example.test/api';
 
@@ -34,4 +38,19 @@ export async function configDirs(clientId: string, secretHash: string, spare?: s
   await writeFile(join(clients, `${clientId}.yaml`), agentYaml(clientId, secretHash));
   if (spare !== undefined) await writeFile(join(clients, `${spare}.yaml`), agentYaml(spare, secretHash));
   return { scopes, clients };
+}
+
+/**
+ * A broker started from those files, through the same loader a reload uses, trusting a real upstream IdP.
+ * `overrides` must name the directories (`catalogDir`, `clientsDir`).
+ */
+export async function startFromFiles(overrides: Partial<BrokerConfig>): Promise<{ broker: RunningTestBroker; idp: UpstreamIdp }> {
+  const reserved = await reserveBroker();
+  const idp = await startUpstreamIdp({ audience: reserved.issuer });
+  const initial = await loadConfigSet(baseConfig(reserved.issuer, overrides), process.cwd());
+  const broker = await reserved.start({
+    trustedIssuers: [trustedIssuer(idp.issuer, reserved.issuer)],
+    catalog: initial.catalog, agents: [...initial.agents.agents.values()], config: overrides,
+  });
+  return { broker, idp };
 }

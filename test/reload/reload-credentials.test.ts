@@ -12,12 +12,11 @@ import type { AdminActionRecord } from '../../src/admin/admin-record.js';
 import type { AuthenticationFailuresRecord } from '../../src/auth/failure-ledger.js';
 import { isExchangeRecord } from '../../src/attribution/record.js';
 import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
-import { loadConfigSet } from '../../src/reload/load-sets.js';
-import { baseConfig, reserveBroker, trustedIssuer, type RunningTestBroker } from '../support/broker-harness.js';
+import type { RunningTestBroker } from '../support/broker-harness.js';
 import { AT_TYPE, basic, form, rawPost, TE_GRANT, type RawResponse } from '../support/token-request.js';
-import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
+import type { UpstreamIdp } from '../support/upstream-idp.js';
 import { clientAssertion, JWT_BEARER } from '../support/attack-kit.js';
-import { agentYaml, configDirs, RELOAD_CRM } from './config-files.js';
+import { agentYaml, configDirs, RELOAD_CRM, startFromFiles } from './config-files.js';
 
 const OLD_SECRET = 'credential-reload-old-secret';
 const NEW_SECRET = 'credential-reload-new-secret';
@@ -29,14 +28,7 @@ let dirs: { scopes: string; clients: string };
 
 beforeAll(async () => {
   dirs = await configDirs(AGENT, await hashClientSecret(OLD_SECRET));
-  const reserved = await reserveBroker();
-  idp = await startUpstreamIdp({ audience: reserved.issuer });
-  const overrides = { catalogDir: dirs.scopes, clientsDir: dirs.clients };
-  const initial = await loadConfigSet(baseConfig(reserved.issuer, overrides), process.cwd());
-  broker = await reserved.start({
-    trustedIssuers: [trustedIssuer(idp.issuer, reserved.issuer)],
-    catalog: initial.catalog, agents: [...initial.agents.agents.values()], config: overrides,
-  });
+  ({ broker, idp } = await startFromFiles({ catalogDir: dirs.scopes, clientsDir: dirs.clients }));
 });
 afterAll(async () => {
   await broker.close();

@@ -10,11 +10,10 @@ import { createAdminKey } from '../../src/admin/admin-auth.js';
 import type { AdminActionRecord } from '../../src/admin/admin-record.js';
 import { isExchangeRecord } from '../../src/attribution/record.js';
 import { hashClientSecret } from '../../src/provider/client-secret-hash.js';
-import { loadConfigSet } from '../../src/reload/load-sets.js';
-import { baseConfig, reserveBroker, trustedIssuer, type RunningTestBroker } from '../support/broker-harness.js';
+import type { RunningTestBroker } from '../support/broker-harness.js';
 import { AT_TYPE, basic, form, rawPost, TE_GRANT, type RawResponse } from '../support/token-request.js';
-import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
-import { configDirs, crmYaml, RELOAD_CRM } from './config-files.js';
+import type { UpstreamIdp } from '../support/upstream-idp.js';
+import { configDirs, crmYaml, RELOAD_CRM, startFromFiles } from './config-files.js';
 
 const SECRET = 'reload-test-agent-secret';
 const AGENT = 'reload-agent';
@@ -29,18 +28,11 @@ beforeAll(async () => {
   [operator, viewer] = [await createAdminKey('oncall'), await createAdminKey('auditor')];
   secretHash = await hashClientSecret(SECRET);
   dirs = await configDirs(AGENT, secretHash, 'spare-agent');
-  const reserved = await reserveBroker();
-  idp = await startUpstreamIdp({ audience: reserved.issuer });
-  const overrides = {
+  // The broker starts from the same files, through the same loader a reload uses.
+  ({ broker, idp } = await startFromFiles({
     catalogDir: dirs.scopes, clientsDir: dirs.clients,
     adminKeys: [{ id: 'oncall', hash: operator.hash }, { id: 'auditor', hash: viewer.hash, role: 'viewer' as const }],
-  };
-  // The broker starts from the same files, through the same loader a reload uses.
-  const initial = await loadConfigSet(baseConfig(reserved.issuer, overrides), process.cwd());
-  broker = await reserved.start({
-    trustedIssuers: [trustedIssuer(idp.issuer, reserved.issuer)],
-    catalog: initial.catalog, agents: [...initial.agents.agents.values()], config: overrides,
-  });
+  }));
 });
 afterAll(async () => {
   await broker.close();
